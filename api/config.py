@@ -1,0 +1,22 @@
+"""Typed configuration of the JSON API and dashboard. Complete defaults; validated on construction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str | None = None
+    pool_min_size: int = 1
+    pool_max_size: int = 8
+    # Stack-trace characters returned per error (the full text stays stored).
+    max_stacktrace_chars: int = 64 * 1024
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be a TCP port (0-65535), got {self.port}")
+        if not 1 <= self.pool_min_size <= self.pool_max_size:
+            raise ValueError("pool sizes must satisfy 1 <= pool_min_size <= pool_max_size")

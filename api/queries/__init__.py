@@ -1,0 +1,1 @@
+"""One query module per resource; SQL composed with psycopg.sql, rows read into typed classes."""

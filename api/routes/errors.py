@@ -1,0 +1,138 @@
+"""GET /api/v1/workspaces/{workspaceId}/errors, .../errors/{errorId}, .../errors/{errorId}/occurrences."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from .. import _cursor, labels
+from ..deps import Connection, WorkspaceId
+from ..models import (ErrorContext, ErrorDetails, ErrorImpact, ErrorItem, ErrorPage, Occurrence, OccurrencePage,
+                      Resolution, Sample)
+from ..problems import not_found
+from ..queries import errors as q
+
+router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["errors"])
+
+ErrorIdPath = Annotated[uuid.UUID, "errorId"]
+Limit = Annotated[int, Query(ge=1, le=200, description="Items per page")]
+
+
+@router.get("/errors", response_model=ErrorPage, summary="List errors (issues), most recently seen first")
+async def list_errors(
+    workspace_id: WorkspaceId, conn: Connection,
+    status: Literal["new", "acknowledged", "investigating", "resolved", "ignored"] | None = None,
+    severity: Literal["all", "critical", "high", "medium", "low"] | None = None,
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> ErrorPage:
+    after = None
+    if cursor:
+        last_seen, error_id = _cursor.decode(cursor, 2)
+        after = (_parse_time(last_seen), _parse_uuid(error_id))
+    flt = q.ErrorFilter(status=status, severity=labels.SEVERITY_VALUE.get(severity or "all"))
+    rows = await q.list_errors(conn, workspace_id, flt, limit + 1, after)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = _cursor.encode(rows[-1].last_seen.isoformat(), str(rows[-1].error_id)) if more else None
+    return ErrorPage(items=[_item(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/errors/{error_id}", response_model=ErrorDetails, summary="One error with frames and samples")
+async def get_error(workspace_id: WorkspaceId, error_id: uuid.UUID, conn: Connection) -> ErrorDetails:
+    row = await q.get_error(conn, workspace_id, error_id)
+    if row is None:
+        raise not_found(f"error {error_id}")
+    samples = await q.list_occurrences(conn, workspace_id, error_id, 5, None, with_stacktrace=True)
+    grouping = row.grouping or {}
+    return ErrorDetails(
+        **_item(row).model_dump(by_alias=False),
+        frames=list(grouping.get("frames") or []),
+        chain=list(grouping.get("chain") or []),
+        grouping=grouping.get("component"),
+        samples=[Sample(occurrence_id=str(s.occurrence_id), occurred_at=s.occurred_at, message=s.message,
+                        stack_trace=s.stacktrace or "", trace_id=s.trace_id.hex(), span_id=s.span_id.hex())
+                 for s in samples],
+    )
+
+
+@router.get("/errors/{error_id}/occurrences", response_model=OccurrencePage,
+            summary="Occurrences of one error, newest first")
+async def list_occurrences(
+    workspace_id: WorkspaceId, error_id: uuid.UUID, conn: Connection, limit: Limit = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> OccurrencePage:
+    after = None
+    if cursor:
+        occurred_at, occurrence_id = _cursor.decode(cursor, 2)
+        after = (_parse_time(occurred_at), _parse_uuid(occurrence_id))
+    rows = await q.list_occurrences(conn, workspace_id, error_id, limit + 1, after)
+    if not rows and after is None and await q.get_error(conn, workspace_id, error_id, people=0) is None:
+        raise not_found(f"error {error_id}")
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = _cursor.encode(rows[-1].occurred_at.isoformat(), str(rows[-1].occurrence_id)) if more else None
+    return OccurrencePage(items=[_occurrence(r) for r in rows], next_cursor=next_cursor)
+
+
+def _item(r: q.ErrorRow) -> ErrorItem:
+    resolution = None
+    if r.status == "resolved" and r.resolved_at is not None:
+        resolution = Resolution(resolved_at=r.resolved_at, resolved_by=r.resolved_by or "",
+                                resolution=r.resolution or "", root_cause=r.root_cause,
+                                preventive_measures=list(r.preventive_measures or []))
+    return ErrorItem(
+        error_id=str(r.error_id), fingerprint=r.fingerprint, fingerprint_config=r.fingerprint_config, type=r.type,
+        message=r.message, title=r.title, culprit=r.culprit,
+        severity=labels.SEVERITY.get(r.severity, "medium"),  # type: ignore[arg-type]
+        status=r.status,  # type: ignore[arg-type]
+        category=labels.CATEGORY.get(r.category, "unknown"),  # type: ignore[arg-type]
+        source=labels.SOURCE.get(r.source, "system"),  # type: ignore[arg-type]
+        first_seen=r.first_seen, last_seen=r.last_seen, occurrences=r.occurrences,
+        affected_users=list(r.top_users), affected_agents=list(r.top_agents), stack_trace=r.stacktrace,
+        context=ErrorContext(agent_id=r.agent_id or None, user_id=r.user_id or None, workspace_id=r.workspace_id,
+                             environment=r.environment, version=r.version, metadata=r.context or {}),
+        impact=ErrorImpact(users_affected=r.users, agents_affected=r.agents),
+        regressed_at=r.regressed_at, resolution=resolution,
+    )
+
+
+def _occurrence(r: q.OccurrenceRow) -> Occurrence:
+    return Occurrence(
+        occurrence_id=str(r.occurrence_id), occurred_at=r.occurred_at, trace_id=r.trace_id.hex(),
+        span_id=r.span_id.hex(), parent_span_id=r.parent_span_id.hex(), span_name=r.span_name,
+        origin=labels.ORIGIN.get(r.origin, "span_event"),  # type: ignore[arg-type]
+        severity=labels.SEVERITY.get(r.severity, "medium"),  # type: ignore[arg-type]
+        handled=r.handled, user_id=r.user_id or None, agent_id=r.agent_id or None, environment=r.environment,
+        version=r.version, message=r.message, credits=r.credits, attributes=_attributes(r.attributes))
+
+
+def _attributes(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        loaded = json.loads(value)
+        return loaded if isinstance(loaded, dict) else {}
+    return {}
+
+
+def _parse_time(value: Any) -> dt.datetime:
+    from ..problems import bad_request
+
+    try:
+        return dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise bad_request("cursor is not valid; use the nextCursor of a previous page") from None
+
+
+def _parse_uuid(value: Any) -> uuid.UUID:
+    from ..problems import bad_request
+
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise bad_request("cursor is not valid; use the nextCursor of a previous page") from None

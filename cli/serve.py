@@ -1,0 +1,156 @@
+"""`otel-errors serve`: receiver (4317/4318) -> processor -> PostgreSQL exporter, and the API (8000).
+
+One asyncio loop per process runs everything. With `--workers N`, N processes share the ports (SO_REUSEPORT);
+the parent starts the embedded PostgreSQL (when no URL is set) and supervises them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import signal
+import socket
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from otel_errors import Processor
+from otel_errors.errors import ConfigError
+from otel_errors.exporter import PostgresExporter
+from otel_errors.exporter.embedded import EmbeddedPostgres
+from otel_errors.receiver import GrpcReceiver, OtlpHttpApp, Pipeline
+
+from ..api import create_app
+from .settings import Settings
+
+log = logging.getLogger("otel_errors.serve")
+
+
+def check_protobuf_backend(settings: Settings) -> None:
+    """The pure-Python protobuf backend is ~160x slower than upb (DESIGN §2): refuse it unless told."""
+    from google.protobuf.internal import api_implementation
+
+    backend = api_implementation.Type()
+    if backend != "upb" and not settings.allow_pure_python_protobuf:
+        raise ConfigError(f"the protobuf backend is {backend!r}, not 'upb'; ingest would be far too slow. "
+                          "Install a protobuf wheel for this platform, or set "
+                          "OTEL_ERRORS_ALLOW_PURE_PYTHON_PROTOBUF=true.")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the worker owns SIGTERM/SIGINT for all its servers."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if hasattr(socket, "SO_REUSEPORT"):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def run_worker(settings: Settings, database_url: str, ready: Any = None,
+                     stop: asyncio.Event | None = None) -> None:
+    """Run one worker until SIGTERM/SIGINT (or `stop`), then drain: stop intake, commit accepted batches, close."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+
+    store = PostgresExporter(settings.store_config(database_url))
+    await store.start()
+    pipeline = Pipeline(Processor(settings.processor_config()), store)
+    grpc_receiver = GrpcReceiver(settings.receiver_config(), pipeline)
+    await grpc_receiver.start()
+    log_level = settings.log_level.lower()
+    http = _Server(uvicorn.Config(OtlpHttpApp(settings.receiver_config(), pipeline), lifespan="off",
+                                  log_level="warning" if log_level == "info" else log_level, access_log=False))
+    api = _Server(uvicorn.Config(create_app(settings.api_config(database_url), store=store), lifespan="on",
+                                 log_level="warning" if log_level == "info" else log_level, access_log=False))
+    servers = [
+        asyncio.create_task(http.serve(sockets=[_listen(settings.host, settings.http_port)])),
+        asyncio.create_task(api.serve(sockets=[_listen(settings.host, settings.api_port)])),
+    ]
+    while not (http.started and api.started):
+        if any(task.done() for task in servers):
+            for task in servers:
+                if task.done() and task.exception():
+                    raise task.exception()  # type: ignore[misc]
+            raise RuntimeError("a server stopped during start-up")
+        await asyncio.sleep(0.02)
+    log.info("otel-errors ready: OTLP/gRPC %s:%s, OTLP/HTTP %s:%s, API http://%s:%s",
+             settings.host, grpc_receiver.port, settings.host, settings.http_port, settings.host, settings.api_port)
+    if ready is not None:
+        ready.set()
+    await stop.wait()
+    log.info("shutting down: draining in-flight exports")
+    await grpc_receiver.shutdown(grace=5.0)
+    http.should_exit = True
+    await servers[0]
+    await store.shutdown(drain_timeout=10.0)
+    api.should_exit = True
+    await servers[1]
+
+
+def _worker_main(settings: Settings, database_url: str) -> None:
+    _configure_logging(settings)
+    asyncio.run(run_worker(settings, database_url))
+
+
+def serve(settings: Settings) -> int:
+    _configure_logging(settings)
+    check_protobuf_backend(settings)
+    embedded = None
+    database_url = settings.database_url
+    if database_url is None:
+        embedded = EmbeddedPostgres(settings.data_dir / "postgres")
+        database_url = embedded.start()
+        log.info("embedded PostgreSQL running, data in %s", embedded.data_dir)
+    try:
+        if settings.workers == 1:
+            asyncio.run(run_worker(settings, database_url))
+            return 0
+        return _supervise(settings, database_url)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def _supervise(settings: Settings, database_url: str) -> int:
+    ctx = multiprocessing.get_context("spawn")
+    workers = [ctx.Process(target=_worker_main, args=(settings, database_url), name=f"otel-errors-worker-{i}")
+               for i in range(settings.workers)]
+    for worker in workers:
+        worker.start()
+
+    def forward(sig: int, _frame: Any) -> None:
+        for worker in workers:
+            if worker.is_alive() and worker.pid:
+                with contextlib.suppress(ProcessLookupError):
+                    import os
+
+                    os.kill(worker.pid, sig)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    for worker in workers:
+        worker.join()
+    return max((w.exitcode or 0) for w in workers)
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")

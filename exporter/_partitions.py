@@ -1,0 +1,69 @@
+"""Daily partitions (UTC) of the time-series tables: created ahead and on demand, dropped for retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import psycopg
+from psycopg import sql
+
+from ._migrate import MIGRATION_LOCK
+
+PARTITIONED_TABLES = ("error_occurrences", "executions", "error_spans")
+_DAY_NS = 86_400 * 1_000_000_000
+
+
+def day_of(time_ns: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=time_ns // _DAY_NS)
+
+
+def partition_name(table: str, day: dt.date) -> str:
+    return f"{table}_p{day:%Y%m%d}"
+
+
+class Partitions:
+    """Remembers which days exist so the write path asks the database only for a new day."""
+
+    def __init__(self) -> None:
+        self._known: set[dt.date] = set()
+
+    def missing(self, days: Iterable[dt.date]) -> set[dt.date]:
+        return {d for d in days if d not in self._known}
+
+    async def ensure(self, conn: psycopg.AsyncConnection[object], days: Iterable[dt.date]) -> None:
+        todo = sorted(self.missing(days))
+        if not todo:
+            return
+        async with conn.transaction():
+            # Serialized with other processes: concurrent CREATE ... IF NOT EXISTS can still collide.
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            for day in todo:
+                for table in PARTITIONED_TABLES:
+                    await conn.execute(sql.SQL(
+                        "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
+                        sql.Identifier(partition_name(table, day)), sql.Identifier(table),
+                        sql.Literal(f"{day.isoformat()} 00:00:00+00"),
+                        sql.Literal(f"{(day + dt.timedelta(days=1)).isoformat()} 00:00:00+00")))
+        self._known.update(todo)
+
+    async def drop_older_than(self, conn: psycopg.AsyncConnection[object], cutoff: dt.date) -> list[str]:
+        """Drop whole partitions that end on or before `cutoff` (retention); returns the names dropped."""
+        dropped = []
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            for table in PARTITIONED_TABLES:
+                cur = await conn.execute(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = %s", (table,))
+                for (name,) in await cur.fetchall():  # type: ignore[misc]
+                    suffix = str(name).rsplit("_p", 1)[-1]
+                    try:
+                        day = dt.datetime.strptime(suffix, "%Y%m%d").date()
+                    except ValueError:
+                        continue
+                    if day + dt.timedelta(days=1) <= cutoff:
+                        await conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(str(name))))
+                        dropped.append(str(name))
+                        self._known.discard(day)
+        return dropped

@@ -1,0 +1,179 @@
+"""SQL of the write path: one group commit = COPY into per-connection staging tables, then set-based statements.
+
+Each statement touches every row of the group at once; nothing runs per occurrence. Row order (ORDER BY the
+key) is fixed so two writers upserting the same errors never deadlock.
+"""
+
+# Temporary staging tables, created once per writer connection, emptied at every commit.
+CREATE_STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS stage_events (
+    workspace_id text, time_ns int8, occurrence_id bytea, fingerprint text, fingerprint_config text,
+    type text, message text, stacktrace text, title text, culprit text, grouping text,
+    severity int2, category int2, source int2, origin int2, handled bool,
+    trace_id bytea, span_id bytea, parent_span_id bytea, span_name text,
+    user_id text, agent_id text, environment text, version text, credits float8, attributes text,
+    stack_hash bytea
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_new (
+    workspace_id text, error_id uuid, occurred_at timestamptz, severity int2,
+    user_id text, agent_id text
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_counts (
+    workspace_id text, error_id uuid, new_users int8, new_agents int8
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_executions (
+    workspace_id text, trace_id bytea, span_id bytea, start_ns int8, end_ns int8, failed bool,
+    agent_id text, agent_name text, user_id text, environment text, credits float8
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_spans (
+    workspace_id text, trace_id bytea, span_id bytea, parent_span_id bytea, name text, start_ns int8,
+    end_ns int8, status_code int2, status_message text, propagated bool
+) ON COMMIT DELETE ROWS;
+"""
+
+COPY_EVENTS = (
+    "COPY stage_events (workspace_id, time_ns, occurrence_id, fingerprint, fingerprint_config, type, message,"
+    " stacktrace, title, culprit, grouping, severity, category, source, origin, handled, trace_id, span_id,"
+    " parent_span_id, span_name, user_id, agent_id, environment, version, credits, attributes, stack_hash)"
+    " FROM STDIN (FORMAT BINARY)")
+EVENT_TYPES = ["text", "int8", "bytea", "text", "text", "text", "text", "text", "text", "text", "text",
+               "int2", "int2", "int2", "int2", "bool", "bytea", "bytea", "bytea", "text", "text", "text", "text",
+               "text", "float8", "text", "bytea"]
+
+COPY_EXECUTIONS = (
+    "COPY stage_executions (workspace_id, trace_id, span_id, start_ns, end_ns, failed, agent_id, agent_name,"
+    " user_id, environment, credits) FROM STDIN (FORMAT BINARY)")
+EXECUTION_TYPES = ["text", "bytea", "bytea", "int8", "int8", "bool", "text", "text", "text", "text", "float8"]
+
+COPY_SPANS = (
+    "COPY stage_spans (workspace_id, trace_id, span_id, parent_span_id, name, start_ns, end_ns, status_code,"
+    " status_message, propagated) FROM STDIN (FORMAT BINARY)")
+SPAN_TYPES = ["text", "bytea", "bytea", "bytea", "text", "int8", "int8", "int2", "text", "bool"]
+
+# Nanoseconds since the epoch to timestamptz without losing microseconds (float seconds would).
+_TS = "(timestamptz '1970-01-01 00:00:00+00' + ({} / 1000) * interval '1 microsecond')"
+ERROR_ID = "md5(workspace_id || '/' || fingerprint)::uuid"
+
+INSERT_OCCURRENCES = f"""
+WITH ins AS (
+    INSERT INTO error_occurrences (workspace_id, occurred_at, occurrence_id, error_id, trace_id, span_id,
+        parent_span_id, span_name, origin, severity, handled, user_id, agent_id, environment, version, message,
+        stack_hash, credits, attributes)
+    SELECT workspace_id, {_TS.format('time_ns')}, encode(occurrence_id, 'hex')::uuid, {ERROR_ID}, trace_id,
+        span_id, parent_span_id, span_name, origin, severity, handled, user_id, agent_id, environment, version,
+        message, stack_hash, credits, attributes::jsonb
+    FROM stage_events
+    ON CONFLICT DO NOTHING
+    RETURNING workspace_id, error_id, occurred_at, severity, user_id, agent_id
+)
+INSERT INTO stage_new (workspace_id, error_id, occurred_at, severity, user_id, agent_id)
+SELECT workspace_id, error_id, occurred_at, severity, user_id, agent_id FROM ins
+"""
+
+INSERT_STACKTRACES = """
+INSERT INTO error_stacktraces (workspace_id, stack_hash, stacktrace)
+SELECT DISTINCT ON (workspace_id, stack_hash) workspace_id, stack_hash, stacktrace
+FROM stage_events WHERE stacktrace <> ''
+ORDER BY workspace_id, stack_hash
+ON CONFLICT DO NOTHING
+"""
+
+UPSERT_ERROR_USERS = """
+WITH u AS (
+    INSERT INTO error_users AS t (workspace_id, error_id, user_id, first_seen, last_seen, occurrences)
+    SELECT workspace_id, error_id, user_id, min(occurred_at), max(occurred_at), count(*)
+    FROM stage_new WHERE user_id <> '' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (workspace_id, error_id, user_id) DO UPDATE SET
+        first_seen = LEAST(t.first_seen, EXCLUDED.first_seen),
+        last_seen = GREATEST(t.last_seen, EXCLUDED.last_seen),
+        occurrences = t.occurrences + EXCLUDED.occurrences
+    RETURNING workspace_id, error_id, (xmax = 0) AS inserted
+)
+INSERT INTO stage_counts (workspace_id, error_id, new_users, new_agents)
+SELECT workspace_id, error_id, count(*) FILTER (WHERE inserted), 0 FROM u GROUP BY 1, 2
+"""
+
+UPSERT_ERROR_AGENTS = """
+WITH a AS (
+    INSERT INTO error_agents AS t (workspace_id, error_id, agent_id, first_seen, last_seen, occurrences)
+    SELECT workspace_id, error_id, agent_id, min(occurred_at), max(occurred_at), count(*)
+    FROM stage_new WHERE agent_id <> '' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (workspace_id, error_id, agent_id) DO UPDATE SET
+        first_seen = LEAST(t.first_seen, EXCLUDED.first_seen),
+        last_seen = GREATEST(t.last_seen, EXCLUDED.last_seen),
+        occurrences = t.occurrences + EXCLUDED.occurrences
+    RETURNING workspace_id, error_id, (xmax = 0) AS inserted
+)
+INSERT INTO stage_counts (workspace_id, error_id, new_users, new_agents)
+SELECT workspace_id, error_id, 0, count(*) FILTER (WHERE inserted) FROM a GROUP BY 1, 2
+"""
+
+# One upsert per fingerprint per group; an occurrence after resolution reopens the error (regression).
+UPSERT_ERRORS = f"""
+WITH n AS (
+    SELECT workspace_id, error_id, min(occurred_at) AS first_seen, max(occurred_at) AS last_seen,
+           count(*) AS occurrences, max(severity) AS severity
+    FROM stage_new GROUP BY 1, 2
+), c AS (
+    SELECT workspace_id, error_id, sum(new_users) AS new_users, sum(new_agents) AS new_agents
+    FROM stage_counts GROUP BY 1, 2
+), r AS (
+    SELECT DISTINCT ON (workspace_id, fingerprint) *, {ERROR_ID} AS error_id
+    FROM stage_events ORDER BY workspace_id, fingerprint, time_ns
+)
+INSERT INTO errors AS e (workspace_id, error_id, fingerprint, fingerprint_config, type, message, title, culprit,
+    stacktrace, grouping, severity, category, source, first_seen, last_seen, occurrences, users, agents, agent_id,
+    user_id, environment, version, context)
+SELECT n.workspace_id, n.error_id, r.fingerprint, r.fingerprint_config, r.type, r.message, r.title, r.culprit,
+    r.stacktrace, r.grouping::jsonb, n.severity, r.category, r.source, n.first_seen, n.last_seen, n.occurrences,
+    coalesce(c.new_users, 0), coalesce(c.new_agents, 0), r.agent_id, r.user_id, r.environment, r.version,
+    r.attributes::jsonb
+FROM n JOIN r USING (workspace_id, error_id)
+LEFT JOIN c ON c.workspace_id = n.workspace_id AND c.error_id = n.error_id
+ORDER BY n.workspace_id, n.error_id
+ON CONFLICT (workspace_id, error_id) DO UPDATE SET
+    occurrences = e.occurrences + EXCLUDED.occurrences,
+    users = e.users + EXCLUDED.users,
+    agents = e.agents + EXCLUDED.agents,
+    first_seen = LEAST(e.first_seen, EXCLUDED.first_seen),
+    last_seen = GREATEST(e.last_seen, EXCLUDED.last_seen),
+    severity = GREATEST(e.severity, EXCLUDED.severity),
+    status = CASE WHEN e.status = 'resolved' AND EXCLUDED.last_seen > e.resolved_at THEN 'new' ELSE e.status END,
+    status_changed_at = CASE WHEN e.status = 'resolved' AND EXCLUDED.last_seen > e.resolved_at
+                             THEN now() ELSE e.status_changed_at END,
+    regressed_at = CASE WHEN e.status = 'resolved' AND EXCLUDED.last_seen > e.resolved_at
+                        THEN now() ELSE e.regressed_at END,
+    updated_at = now()
+RETURNING workspace_id, error_id, (xmax = 0) AS created, (regressed_at = now()) AS regressed
+"""
+
+INSERT_EXECUTIONS = f"""
+WITH ins AS (
+    INSERT INTO executions (workspace_id, started_at, trace_id, span_id, ended_at, failed, agent_id, agent_name,
+        user_id, environment, credits)
+    SELECT workspace_id, {_TS.format('start_ns')}, trace_id, span_id,
+        CASE WHEN end_ns > 0 THEN {_TS.format('end_ns')} END, failed, agent_id, agent_name, user_id,
+        environment, credits
+    FROM stage_executions
+    ON CONFLICT DO NOTHING
+    RETURNING workspace_id, started_at, agent_id, failed, credits
+)
+INSERT INTO execution_counts AS c (workspace_id, minute, agent_id, executions, failed, credits, credits_failed)
+SELECT workspace_id, date_trunc('minute', started_at), agent_id, count(*), count(*) FILTER (WHERE failed),
+       sum(credits), coalesce(sum(credits) FILTER (WHERE failed), 0)
+FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+ON CONFLICT (workspace_id, minute, agent_id) DO UPDATE SET
+    executions = c.executions + EXCLUDED.executions,
+    failed = c.failed + EXCLUDED.failed,
+    credits = c.credits + EXCLUDED.credits,
+    credits_failed = c.credits_failed + EXCLUDED.credits_failed
+"""
+
+INSERT_ERROR_SPANS = f"""
+INSERT INTO error_spans (workspace_id, started_at, trace_id, span_id, parent_span_id, name, ended_at, status_code,
+    status_message, propagated)
+SELECT workspace_id, {_TS.format('start_ns')}, trace_id, span_id, parent_span_id, name,
+    CASE WHEN end_ns > 0 THEN {_TS.format('end_ns')} END, status_code, status_message, propagated
+FROM stage_spans
+ON CONFLICT DO NOTHING
+"""

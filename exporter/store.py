@@ -1,0 +1,304 @@
+"""The PostgreSQL exporter: durable, batched, idempotent writes of `ErrorEventBatch`es (group commit).
+
+A receiver calls `await store.write(batch)` and answers OTLP success only when it returns: by then the batch is
+committed. Concurrent requests are committed together (one transaction for many requests), which is where the
+throughput comes from. The queue is bounded; a slow or absent database turns into a retryable error for the
+client (`Overloaded`, `StoreUnavailable`), never into unbounded memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import errors as pgerrors
+
+from otel_errors.errors import InvalidRequest, Overloaded, ShuttingDown, StoreUnavailable
+
+from . import _write_sql as q
+from ._migrate import migrate
+from ._partitions import Partitions, day_of
+from ._rows import batch_days, batch_size, event_rows, execution_rows, span_rows
+from .config import StoreConfig
+
+log = logging.getLogger("otel_errors.exporter")
+
+_DAY_NS = 86_400 * 1_000_000_000
+_RETRY_IN_PLACE = (pgerrors.DeadlockDetected, pgerrors.SerializationFailure)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorChange:
+    """An error that a commit created or reopened (regressed): what the live stream and alerts react to."""
+
+    workspace_id: str
+    error_id: str
+    created: bool
+    regressed: bool
+
+
+class _Pending:
+    __slots__ = ("batch", "future", "size")
+
+    def __init__(self, batch: Any, future: asyncio.Future[None], size: int) -> None:
+        self.batch, self.future, self.size = batch, future, size
+
+
+class PostgresExporter:
+    def __init__(self, config: StoreConfig) -> None:
+        if not config.database_url:
+            raise ValueError("StoreConfig.database_url is required (start the embedded PostgreSQL first)")
+        self.config = config
+        self._url: str = config.database_url
+        self._queue: collections.deque[_Pending] = collections.deque()
+        self._pending_items = 0
+        self._wakeup = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._state = "new"  # new -> running -> closing -> closed
+        self._down_until = 0.0
+        self._last_error = ""
+        self._partitions = Partitions()
+        self.listeners: list[Callable[[list[ErrorChange]], None]] = []
+        self.stats = {"commits": 0, "batches": 0, "items": 0, "failed_commits": 0}
+
+    # -- lifecycle (idempotent) ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._state != "new":
+            return
+        async with await self._connect() as conn:
+            applied = await migrate(conn)
+            if applied:
+                log.info("applied schema migrations %s", applied)
+            today = dt.datetime.now(dt.UTC).date()
+            await self._partitions.ensure(
+                conn, [today + dt.timedelta(days=i) for i in range(-1, self.config.partitions_ahead_days + 1)])
+        self._state = "running"
+        for i in range(self.config.writers):
+            self._tasks.append(asyncio.create_task(self._writer_loop(), name=f"otel-errors-writer-{i}"))
+
+    async def shutdown(self, drain_timeout: float = 10.0) -> None:
+        """Stop taking batches, commit what was accepted (up to `drain_timeout`), then close."""
+        if self._state in ("closing", "closed"):
+            return
+        was_running = self._state == "running"
+        self._state = "closing"
+        self._wakeup.set()
+        if was_running and self._tasks:
+            done, pending = await asyncio.wait(self._tasks, timeout=drain_timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        for item in self._queue:
+            if not item.future.done():
+                item.future.set_exception(ShuttingDown("shutting down before the batch was committed"))
+        self._queue.clear()
+        self._state = "closed"
+
+    @property
+    def healthy(self) -> bool:
+        return self._state == "running" and time.monotonic() >= self._down_until
+
+    @property
+    def last_error(self) -> str:
+        return self._last_error
+
+    # -- the write path -----------------------------------------------------------------------------------------
+
+    async def write(self, batch: Any) -> None:
+        """Return once `batch` is committed; raise a retryable `IngestError` when it cannot be."""
+        if self._state != "running":
+            raise ShuttingDown("the store is not accepting batches")
+        size = batch_size(batch)
+        if size == 0:
+            return
+        if time.monotonic() < self._down_until:
+            raise StoreUnavailable(f"database unavailable: {self._last_error}")
+        if self._pending_items + size > self.config.max_pending_items:
+            raise Overloaded(f"{self._pending_items} items are waiting for the database; retry later")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(batch, future, size))
+        self._pending_items += size
+        self._wakeup.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(future), self.config.write_timeout_seconds)
+        except TimeoutError:
+            # It may still commit later; the client's retry is then deduplicated by the occurrence ids.
+            raise StoreUnavailable(
+                f"the batch was not committed within {self.config.write_timeout_seconds:g}s") from None
+
+    async def _take(self) -> list[_Pending] | None:
+        while not self._queue:
+            if self._state != "running":
+                return None
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        group, items = [], 0
+        while self._queue and (not group or items + self._queue[0].size <= self.config.max_items_per_commit):
+            item = self._queue.popleft()
+            group.append(item)
+            items += item.size
+        return group
+
+    async def _writer_loop(self) -> None:
+        conn: psycopg.AsyncConnection[Any] | None = None
+        try:
+            while (group := await self._take()) is not None:
+                try:
+                    if conn is None or conn.closed:
+                        conn = await self._connect_writer()
+                    changes = await self._commit_with_retry(conn, group)
+                except (psycopg.OperationalError, OSError) as exc:
+                    self._mark_down(exc)
+                    self._finish(group, StoreUnavailable(f"database unavailable: {exc}"))
+                    if conn is not None:
+                        await conn.close()
+                    conn = None
+                    continue
+                except psycopg.Error as exc:
+                    # Not the database's health: one batch it refuses. Find it, commit the rest.
+                    assert conn is not None
+                    await self._isolate(conn, group, exc)
+                    continue
+                self._finish(group, None)
+                self._notify(changes)
+        finally:
+            if conn is not None:
+                await conn.close()
+
+    async def _isolate(self, conn: psycopg.AsyncConnection[Any], group: list[_Pending], exc: Exception) -> None:
+        if len(group) == 1:
+            log.warning("batch refused by the database: %s", exc)
+            self._finish(group, InvalidRequest(f"the store refused the batch: {exc}"))
+            return
+        for item in group:
+            try:
+                changes = await self._commit_with_retry(conn, [item])
+            except (psycopg.OperationalError, OSError) as down:
+                self._mark_down(down)
+                self._finish([item], StoreUnavailable(f"database unavailable: {down}"))
+            except psycopg.Error as refused:
+                log.warning("batch refused by the database: %s", refused)
+                self._finish([item], InvalidRequest(f"the store refused the batch: {refused}"))
+            else:
+                self._finish([item], None)
+                self._notify(changes)
+
+    def _finish(self, group: list[_Pending], error: Exception | None) -> None:
+        for item in group:
+            self._pending_items -= item.size
+            if not item.future.done():
+                if error is None:
+                    item.future.set_result(None)
+                else:
+                    item.future.set_exception(error)
+        if error is None:
+            self.stats["commits"] += 1
+            self.stats["batches"] += len(group)
+            self.stats["items"] += sum(item.size for item in group)
+        else:
+            self.stats["failed_commits"] += 1
+
+    def _mark_down(self, exc: BaseException) -> None:
+        self._last_error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        self._down_until = time.monotonic() + 1.0
+        log.warning("database unavailable: %s", self._last_error)
+
+    def _notify(self, changes: list[ErrorChange]) -> None:
+        if not changes:
+            return
+        for listener in self.listeners:
+            try:
+                listener(changes)
+            except Exception:  # a listener's bug must not fail ingest
+                log.exception("error-change listener failed")
+
+    async def _commit_with_retry(self, conn: psycopg.AsyncConnection[Any], group: list[_Pending]) -> list[ErrorChange]:
+        for attempt in range(3):
+            try:
+                return await self._commit(conn, group)
+            except _RETRY_IN_PLACE:
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _commit(self, conn: psycopg.AsyncConnection[Any], group: list[_Pending]) -> list[ErrorChange]:
+        days: set[int] = set()
+        for item in group:
+            days |= batch_days(item.batch)
+        await self._partitions.ensure(conn, [day_of(d * _DAY_NS) for d in days])
+        batches = [item.batch for item in group]
+        has_events = any(len(b.events) for b in batches)
+        changes: list[ErrorChange] = []
+        async with conn.transaction():
+            cur = conn.cursor()
+            if has_events:
+                async with cur.copy(q.COPY_EVENTS) as copy:
+                    copy.set_types(q.EVENT_TYPES)
+                    for b in batches:
+                        for row in event_rows(b.events):
+                            await copy.write_row(row)
+            if any(len(b.executions) for b in batches):
+                async with cur.copy(q.COPY_EXECUTIONS) as copy:
+                    copy.set_types(q.EXECUTION_TYPES)
+                    for b in batches:
+                        for row in execution_rows(b.executions):
+                            await copy.write_row(row)
+                await cur.execute(q.INSERT_EXECUTIONS)
+            if any(len(b.error_spans) for b in batches):
+                async with cur.copy(q.COPY_SPANS) as copy:
+                    copy.set_types(q.SPAN_TYPES)
+                    for b in batches:
+                        for row in span_rows(b.error_spans):
+                            await copy.write_row(row)
+                await cur.execute(q.INSERT_ERROR_SPANS)
+            if has_events:
+                async with conn.pipeline():
+                    await cur.execute(q.INSERT_OCCURRENCES)
+                    await cur.execute(q.INSERT_STACKTRACES)
+                    await cur.execute(q.UPSERT_ERROR_USERS)
+                    await cur.execute(q.UPSERT_ERROR_AGENTS)
+                    await cur.execute(q.UPSERT_ERRORS)
+                for workspace_id, error_id, created, regressed in await cur.fetchall():
+                    if created or regressed:
+                        changes.append(ErrorChange(workspace_id, str(error_id), bool(created), bool(regressed)))
+        return changes
+
+    # -- connections and maintenance ----------------------------------------------------------------------------
+
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
+        try:
+            conn = await psycopg.AsyncConnection.connect(
+                self._url, connect_timeout=max(1, int(self.config.connect_timeout_seconds)), autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+        await conn.execute("SET TIME ZONE 'UTC'")
+        await conn.set_autocommit(False)
+        return conn
+
+    async def _connect_writer(self) -> psycopg.AsyncConnection[Any]:
+        conn = await psycopg.AsyncConnection.connect(
+            self._url, connect_timeout=max(1, int(self.config.connect_timeout_seconds)), autocommit=True)
+        timeout_ms = int(self.config.write_timeout_seconds * 1000)
+        await conn.execute(f"SET statement_timeout = {timeout_ms}")
+        await conn.execute("SET TIME ZONE 'UTC'")
+        await conn.execute(q.CREATE_STAGING.encode())  # type: ignore[arg-type]
+        await conn.set_autocommit(False)
+        return conn
+
+    async def run_retention(self) -> list[str]:
+        """Drop partitions older than the retention window and make tomorrow's; returns dropped names."""
+        async with await self._connect() as conn:
+            today = dt.datetime.now(dt.UTC).date()
+            await self._partitions.ensure(
+                conn, [today + dt.timedelta(days=i) for i in range(0, self.config.partitions_ahead_days + 1)])
+            return await self._partitions.drop_older_than(
+                conn, today - dt.timedelta(days=self.config.retention_days))

@@ -1,0 +1,52 @@
+"""Typed configuration of the processor (the pure core). Complete defaults; validated on construction."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .grouping import GroupingConfig
+from .scrub import ScrubConfig
+
+WORKSPACE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceRules:
+    """What can differ per workspace: grouping (in-app prefixes) and PII scrubbing."""
+
+    grouping: GroupingConfig = field(default_factory=GroupingConfig)
+    scrub: ScrubConfig = field(default_factory=ScrubConfig)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorConfig:
+    default_workspace: str = "default"
+    # Numeric span/resource attribute summed over failed executions as "credits lost".
+    credits_attribute: str = "credits.used"
+    # Size limits: longer values are cut and end with TRUNCATION_MARKER (README, "Limits").
+    max_type_length: int = 256
+    max_message_length: int = 8 * 1024
+    max_stacktrace_length: int = 64 * 1024
+    max_attribute_value_length: int = 1024
+    max_attributes: int = 64
+    max_id_length: int = 256
+    # Occurrence times further than this in the future, or older than max_age, are replaced by the receive time.
+    max_clock_skew_seconds: int = 3600
+    max_age_seconds: int = 90 * 86400
+    # Short-lived per-trace state for propagation and enrichment (DESIGN §9): traces remembered, spans per trace.
+    trace_state_traces: int = 20_000
+    trace_state_spans_per_trace: int = 256
+
+    def __post_init__(self) -> None:
+        if not WORKSPACE_ID_PATTERN.match(self.default_workspace):
+            raise ValueError(f"default_workspace {self.default_workspace!r} must match {WORKSPACE_ID_PATTERN.pattern}")
+        if not self.credits_attribute:
+            raise ValueError("credits_attribute must not be empty")
+        for name in ("max_type_length", "max_message_length", "max_stacktrace_length",
+                     "max_attribute_value_length", "max_attributes", "max_id_length",
+                     "trace_state_traces", "trace_state_spans_per_trace"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.max_clock_skew_seconds < 0 or self.max_age_seconds < 60:
+            raise ValueError("max_clock_skew_seconds must be >= 0 and max_age_seconds >= 60")

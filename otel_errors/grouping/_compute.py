@@ -1,0 +1,143 @@
+"""compute_grouping: the fingerprint, title, culprit and explanation of one exception.
+
+Order of precedence: an `error.fingerprint` attribute; else the chain's types and the root cause's contributing
+frames (plus the failure kind when the type is a generic API error: the "shared call site" rule); else the type
+and the parametrized message; else the normalized text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from ._configs import CONFIGS, DEFAULT_CONFIG
+from ._message import parametrize_message
+from ._model import Component, ExceptionInput, GroupingConfig, GroupingResult
+from ._normalize import normalize_type
+from ._seed import seed_fingerprint
+from ._stack import StackAnalysis, analyze_stack
+
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+_TITLE_LENGTH = 120
+_KIND_LENGTH = 100
+
+# Types that say "a call failed" without saying how: the same call site raises them for rate limits, auth
+# failures, context-length errors and outages, so their frames alone would merge unrelated failures.
+_GENERIC_TYPE = re.compile(
+    r"(?:API|Api|HTTP|Http|Client|Service|Request|Response|Server|Provider|LLM|Llm|Model|Completion|Tool|Agent"
+    r"|Web|Status|APIStatus|ApiStatus|HTTPStatus|HttpStatus|Upstream|Remote|Transport|BadRequest|Runtime)?"
+    r"(?:Error|Exception|Failure|Throwable)|panic"
+)
+
+
+def compute_grouping(exc: ExceptionInput, config: GroupingConfig = DEFAULT_CONFIG) -> GroupingResult:
+    """Group one exception under `config` (any registered config id). Pure and never raises."""
+    try:
+        return _compute(exc, config)
+    except Exception:  # grouping must never drop an error: fall back to the text
+        return _fallback(exc, config)
+
+
+def _md5(parts: list[str]) -> str:
+    return hashlib.md5("\x1f".join(parts).encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()
+
+
+def _compute(exc: ExceptionInput, config: GroupingConfig) -> GroupingResult:
+    if config.config_id not in CONFIGS:
+        config = DEFAULT_CONFIG
+    exc_type, message, stacktrace = str(exc.type or ""), str(exc.message or ""), str(exc.stacktrace or "")
+    attributes: Mapping[str, Any] = exc.attributes if isinstance(exc.attributes, Mapping) else {}
+    stack = analyze_stack(stacktrace, config.in_app_include, config.in_app_exclude, config.max_frames)
+    outer_type = normalize_type(exc_type) or (stack.chain_types[0] if stack.chain_types else "")
+    chain_types = _chain_types(outer_type, stack)
+    title = _title(outer_type, message or (stack.root_message if not stack.chain_types[1:] else ""))
+    base = GroupingResult(fingerprint="", config_id=config.config_id, title=title, culprit=stack.culprit,
+                          frames=stack.frames, chain_types=chain_types)
+
+    override = attributes.get("error.fingerprint")
+    if override not in (None, ""):
+        text = str(override).strip().lower()
+        fingerprint = text if _HEX32.fullmatch(text) else _md5([str(override)])
+        return replace(base, fingerprint=fingerprint, component=Component(
+            "override", True, "error.fingerprint attribute replaces the computed fingerprint", (str(override),)))
+
+    if config.config_id == "v0":
+        fingerprint = seed_fingerprint(exc_type, stacktrace)
+        return replace(base, fingerprint=fingerprint, component=Component(
+            "seed", True, "type + first 500 characters of the trace, digits replaced", (exc_type,)))
+
+    type_component = Component("type", bool(chain_types), "" if chain_types else "no type", chain_types)
+    # The reported message is the outermost exception's; for a chain the root cause's message is in the text.
+    chained = len(stack.chain_types) > 1
+    root_message = parametrize_message(_first_line((stack.root_message if chained else message) or stack.root_message))
+    if stack.keys:
+        parts = ["frames", *chain_types, "|", *stack.keys]
+        children = [type_component, stack.component]
+        root_type = chain_types[-1] if chain_types else ""
+        if _GENERIC_TYPE.fullmatch(root_type or "Error"):
+            kind, source = _failure_kind(attributes, root_type, root_message)
+            parts += ["kind", kind]
+            children.append(Component("kind", True, f"generic type at a shared call site: {source}", (kind,)))
+        else:
+            children.append(Component("message", False, "ignored: frames identify the error", (root_message,)))
+        return replace(base, fingerprint=_md5(parts), component=Component("v1", True, "", tuple(children)))
+
+    if root_message:
+        parts = ["message", *chain_types, "|", root_message]
+        message_component = Component("message", bool(root_message), "" if root_message else "no message",
+                                      (root_message,))
+        return replace(base, fingerprint=_md5(parts), component=Component(
+            "v1", True, "", (type_component, stack.component, message_component)))
+    return _fallback(exc, config)
+
+
+def _chain_types(outer_type: str, stack: StackAnalysis) -> tuple[str, ...]:
+    """The chain's types outermost first; the reported type names the outermost when the text lacks it."""
+    types = stack.chain_types
+    if not types:
+        return (outer_type,) if outer_type else ()
+    if outer_type and types[0] != outer_type:
+        return (outer_type, *types[1:]) if len(types) > 1 else (outer_type,)
+    return types
+
+
+def _failure_kind(attributes: Mapping[str, Any], exc_type: str, message: str) -> tuple[str, str]:
+    """The low-cardinality kind of a failure: error.type, else the HTTP status (5xx as a class), else the message."""
+    error_type = attributes.get("error.type")
+    if error_type not in (None, "") and normalize_type(str(error_type)) != exc_type:
+        return "error.type=" + str(error_type)[:_KIND_LENGTH], "error.type attribute"
+    status = attributes.get("http.response.status_code", attributes.get("http.status_code"))
+    if status not in (None, ""):
+        code = str(status).strip()
+        if code.isdigit():
+            return ("status=5xx" if code.startswith("5") else "status=" + code), "http.response.status_code"
+    return "message=" + message[:_KIND_LENGTH], "parametrized message"
+
+
+def _first_line(text: str) -> str:
+    return text.strip().split("\n", 1)[0].strip()
+
+
+def _title(exc_type: str, message: str) -> str:
+    text = parametrize_message(_first_line(message), _TITLE_LENGTH)
+    title = f"{exc_type}: {text}" if exc_type and text else exc_type or text or "<unknown error>"
+    return title[:_TITLE_LENGTH]
+
+
+def _fallback(exc: ExceptionInput, config: GroupingConfig) -> GroupingResult:
+    """No type, frames or message survived: group on the normalized text itself."""
+    try:
+        text = parametrize_message(str(exc.stacktrace or exc.message or "")[:2000], 500)
+        exc_type = normalize_type(str(exc.type or ""))
+    except Exception:
+        text, exc_type = "", ""
+    return GroupingResult(
+        fingerprint=_md5(["fallback", exc_type, text]),
+        config_id=config.config_id if config.config_id in CONFIGS else DEFAULT_CONFIG.config_id,
+        title=(f"{exc_type}: {text}" if exc_type else text or "<unknown error>")[:_TITLE_LENGTH],
+        culprit="",
+        component=Component("fallback", True, "no frames, type or message: normalized text", (text[:200],)),
+    )

@@ -1,0 +1,201 @@
+"""The scrubbing rules: one named, ordered list. `docs/pii.md` documents exactly this list, in this order.
+
+Order matters. Whole structures go first so their parts are not half-scrubbed by a later rule: a private key
+block before anything inside it, URL credentials before the email rule would see `pass@host`, `Bearer <x>`
+before the JWT and provider-key rules (the header keeps its readable `Bearer [token]`), and provider keys
+before the `key=value` rule (which keeps an already-specific `[api_key]`). Replacements never contain text that
+an earlier rule would match again, which is what makes one pass idempotent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import _gates as g
+from ._cards import CARD, is_card
+from ._config import ScrubConfig
+from ._keys import KeyMatcher
+from ._kv import kv_gate, kv_pattern, kv_replacer
+from ._network import IPV4, IPV6_CANDIDATE, ipv6_plausible
+
+Replacement = str | Callable[[re.Match[str]], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    label: str  # what a match becomes, for docs: "[email]"
+    pattern: re.Pattern[str]
+    replacement: Replacement
+    gate: g.Gate = g.always
+
+
+def _keep_if(check: Callable[[str], bool], label: str) -> Callable[[re.Match[str]], str]:
+    """Replacement that only fires when the candidate passes `check` (Luhn, IPv6 plausibility)."""
+    return lambda m: label if check(m[0]) else m[0]
+
+
+def _label_nonempty(label: str) -> Callable[[re.Match[str]], str]:
+    """User regexes may match the empty string in context (`\\b`); inserting a label there would wreck the text."""
+    return lambda m: label if m[0] else ""
+
+
+def _c(pattern: str, flags: int = 0) -> re.Pattern[str]:
+    return re.compile(pattern, flags | re.ASCII)
+
+
+# Key body characters of most providers: URL-safe base64.
+_B64 = r"[A-Za-z0-9_\-]"
+
+_HEAD: tuple[Rule, ...] = (
+    Rule(
+        "private_key",
+        "[private_key]",
+        # A complete PEM/PGP block, or - when truncated - the header and whatever key body follows it.
+        _c(
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+            r"(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\:,.\-]*)"
+        ),
+        "[private_key]",
+        g.any_of(b"private key"),
+    ),
+    Rule(
+        "url_password",
+        "scheme://user:[password]@host",
+        # The password runs to the last `@` before the path, so unencoded `@` in passwords is covered.
+        _c(r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/?#@\"'<>\[\]]*):[^\s/?#\"'<>]*@"),
+        r"\1:[password]@",
+        g.all_of(g.any_of(b"://"), g.any_of(b"@")),
+    ),
+    Rule(
+        "bearer",
+        "Bearer [token]",
+        _c(r"\b((?i:bearer))(\s+)[A-Za-z0-9\-._~+/]{6,}=*"),
+        r"\1\2[token]",
+        g.any_of(b"bearer"),
+    ),
+    Rule(
+        "jwt",
+        "[jwt]",
+        _c(rf"(?<![\w\-])eyJ{_B64}{{2,}}\.eyJ{_B64}{{2,}}\.[A-Za-z0-9_\-+/=]*"),
+        "[jwt]",
+        g.any_of(b"eyj"),
+    ),
+    Rule(
+        "openai_anthropic_key",
+        "[api_key]",
+        # sk-..., sk-proj-..., sk-svcacct-..., sk-admin-..., Anthropic sk-ant-api03-...
+        _c(rf"(?<![\w\-])sk-(?:ant-|proj-|svcacct-|admin-)?{_B64}{{20,}}"),
+        "[api_key]",
+        g.any_of(b"sk-"),
+    ),
+    Rule(
+        "aws_access_key",
+        "[api_key]",
+        _c(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
+        "[api_key]",
+        g.any_of(b"akia", b"asia"),
+    ),
+    Rule(
+        "github_token",
+        "[api_key]",
+        _c(r"(?<![\w\-])(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
+        "[api_key]",
+        g.search(rb"gh(?:[pousr]_|ithub_pat_)"),
+    ),
+    Rule(
+        "slack_token",
+        "[api_key]",
+        _c(r"(?<![\w\-])(?:xox[bpars]-[A-Za-z0-9\-]{10,}|xapp-[0-9]-[A-Za-z0-9\-]{10,})"),
+        "[api_key]",
+        g.search(rb"xox[bpars]-|xapp-"),
+    ),
+    Rule(
+        "stripe_key",
+        "[api_key]",
+        _c(r"(?<![\w\-])[spr]k_(?:live|test)_[A-Za-z0-9]{10,}"),
+        "[api_key]",
+        g.search(rb"k_(?:live|test)_"),
+    ),
+    Rule(
+        "google_api_key",
+        "[api_key]",
+        _c(rf"(?<![\w\-])AIza{_B64}{{35}}(?![\w\-])"),
+        "[api_key]",
+        g.any_of(b"aiza"),
+    ),
+    Rule(
+        "sendgrid_key",
+        "[api_key]",
+        _c(rf"(?<![\w\-])SG\.{_B64}{{16,}}\.{_B64}{{16,}}"),
+        "[api_key]",
+        g.any_of(b"sg."),
+    ),
+    Rule(
+        "huggingface_token",
+        "[api_key]",
+        _c(r"(?<![\w\-])hf_[A-Za-z0-9]{30,}"),
+        "[api_key]",
+        g.any_of(b"hf_"),
+    ),
+)
+
+_EMAIL = Rule(
+    "email",
+    "[email]",
+    # Local part of word chars and . % + -; domain of labels with a letter TLD, so `pkg@1.2.3` and
+    # `Object@1b6d3586` stay. The gate wants `x@label.` - decorators like `@app.route` still open it, harmlessly.
+    _c(r"(?<![\w.%+\-])[\w.%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z][A-Za-z0-9\-]*"),
+    "[email]",
+    g.all_of(g.any_of(b"@"), g.search(rb"@[a-z0-9\-]+\.")),
+)
+
+_CARD = Rule(
+    "card",
+    "[card]",
+    CARD,
+    _keep_if(is_card, "[card]"),
+    # Every accepted shape has 8 digits in a row or two 4-digit groups around one separator.
+    g.either(g.any_of(b"00000000"), g.any_of(b"0000 0000", b"0000-0000")),
+)
+
+_IPV4 = Rule("ipv4", "[ip]", IPV4, "[ip]", g.any_of(b"0.0.0"))
+
+_IPV6 = Rule(
+    "ipv6",
+    "[ip]",
+    IPV6_CANDIDATE,
+    _keep_if(ipv6_plausible, "[ip]"),
+    # Compressed addresses contain `::`; full ones have 7 colons.
+    lambda folded: b"::" in folded or folded.count(b":") >= 7,
+)
+
+PLACEHOLDERS = ("redacted", "token", "jwt", "api_key", "private_key", "password", "email", "card", "ip")
+
+
+def build_rules(config: ScrubConfig, matcher: KeyMatcher) -> tuple[Rule, ...]:
+    """The ordered rule list for one configuration."""
+    extras = tuple(
+        Rule(name, f"[{name}]", re.compile(regex), _label_nonempty(f"[{name}]")) for name, regex in config.extra_patterns
+    )
+    secret_kv = Rule(
+        "secret_kv",
+        "key=[redacted]",
+        kv_pattern(config.sensitive_keys, PLACEHOLDERS + tuple(name for name, _ in config.extra_patterns)),
+        kv_replacer(matcher),
+        kv_gate(config.sensitive_keys),
+    )
+    rules = (*_HEAD, secret_kv, _EMAIL, _CARD)
+    if config.scrub_ips:
+        rules += (_IPV4, _IPV6)
+    return rules + extras
+
+
+def builtin_rule_names(scrub_ips: bool = True) -> tuple[str, ...]:
+    """Names of the built-in rules in the order they run (docs and tests compare against this)."""
+    names = [r.name for r in _HEAD] + ["secret_kv", _EMAIL.name, _CARD.name]
+    if scrub_ips:
+        names += [_IPV4.name, _IPV6.name]
+    return tuple(names)

@@ -1,0 +1,9 @@
+"""The receivers: OTLP/gRPC (:4317) and OTLP/HTTP (:4318) in front of the processor and the store."""
+
+from ._pipeline import LOGS, TRACES, Authenticator, BatchSink, Pipeline
+from .config import ReceiverConfig
+from .grpc_server import GrpcReceiver
+from .http_server import OtlpHttpApp
+
+__all__ = ["Authenticator", "BatchSink", "GrpcReceiver", "LOGS", "OtlpHttpApp", "Pipeline", "ReceiverConfig",
+           "TRACES"]

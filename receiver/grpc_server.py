@@ -1,0 +1,82 @@
+"""OTLP/gRPC receiver: TraceService/Export and LogsService/Export on :4317 (grpc.aio).
+
+Requests arrive as raw bytes and are parsed here, so a malformed message becomes INVALID_ARGUMENT with a
+message instead of the framework's opaque INTERNAL.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import grpc
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+from otel_errors.errors import IngestError, disposition
+
+from ._pipeline import LOGS, TRACES, Pipeline, Signal
+from .config import ReceiverConfig
+
+log = logging.getLogger("otel_errors.receiver.grpc")
+
+_TRACE_SERVICE = trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"].full_name
+_LOGS_SERVICE = logs_service_pb2.DESCRIPTOR.services_by_name["LogsService"].full_name
+
+
+class GrpcReceiver:
+    def __init__(self, config: ReceiverConfig, pipeline: Pipeline) -> None:
+        self.config = config
+        self.pipeline = pipeline
+        self._server: grpc.aio.Server | None = None
+        self.port: int | None = None
+
+    async def start(self) -> None:
+        if self._server is not None:
+            return
+        options = [
+            ("grpc.max_receive_message_length", self.config.max_message_bytes),
+            ("grpc.so_reuseport", 1),  # several worker processes share the port (serve --workers N)
+        ]
+        server = grpc.aio.server(options=options, maximum_concurrent_rpcs=self.config.max_concurrent_rpcs)
+        server.add_generic_rpc_handlers((
+            grpc.method_handlers_generic_handler(_TRACE_SERVICE, {"Export": self._handler(TRACES)}),
+            grpc.method_handlers_generic_handler(_LOGS_SERVICE, {"Export": self._handler(LOGS)}),
+        ))
+        self.port = server.add_insecure_port(f"{_host(self.config.grpc_host)}:{self.config.grpc_port}")
+        if not self.port:
+            raise OSError(f"cannot bind OTLP/gRPC to {self.config.grpc_host}:{self.config.grpc_port}")
+        await server.start()
+        self._server = server
+
+    async def shutdown(self, grace: float = 5.0) -> None:
+        """Stop accepting calls; in-flight calls get `grace` seconds to finish (their batches to commit)."""
+        server, self._server = self._server, None
+        if server is not None:
+            await server.stop(grace)
+
+    def _handler(self, signal: Signal) -> grpc.RpcMethodHandler:
+        async def export(payload: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
+            try:
+                request = Pipeline.parse(signal, payload)
+                response = await self.pipeline.export(signal, request, _authorization(context))
+            except IngestError as exc:
+                d = disposition(exc)
+                await context.abort(getattr(grpc.StatusCode, d.grpc_code), str(exc))
+            except Exception:
+                log.exception("OTLP/gRPC %s export failed", signal.name)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error; the batch was not stored")
+            return response.SerializeToString()
+
+        return grpc.unary_unary_rpc_method_handler(export)
+
+
+def _authorization(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization":
+            return value if isinstance(value, str) else value.decode("latin-1")
+    return None
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host

@@ -1,0 +1,170 @@
+"""OTLP/HTTP receiver: POST /v1/traces and /v1/logs on :4318, protobuf or JSON, optionally gzip-compressed.
+
+A small ASGI app (no framework on the hot path). Errors follow the OTLP spec: the status code tells retry or not,
+the body is a `google.rpc.Status` in the request's encoding, 503 carries Retry-After.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from otel_errors.errors import IngestError, InvalidRequest, PayloadTooLarge, disposition
+
+from ._otlp_json import hex_ids_to_base64
+from ._pipeline import LOGS, TRACES, Pipeline, Signal
+from .config import ReceiverConfig
+
+log = logging.getLogger("otel_errors.receiver.http")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+_ROUTES = {"/v1/traces": TRACES, "/v1/logs": LOGS}
+_PROTOBUF = "application/x-protobuf"
+_JSON = "application/json"
+
+
+class OtlpHttpApp:
+    def __init__(self, config: ReceiverConfig, pipeline: Pipeline) -> None:
+        self.config = config
+        self.pipeline = pipeline
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        signal = _ROUTES.get(scope["path"].rstrip("/") or "/")
+        if signal is None:
+            await _reply(send, 404, _JSON, json.dumps({"code": 5, "message": "not found"}).encode())
+            return
+        if scope["method"] != "POST":
+            await _reply(send, 405, _JSON, json.dumps({"code": 12, "message": "use POST"}).encode(),
+                         [(b"allow", b"POST")])
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in (_PROTOBUF, _JSON):
+            await _reply(send, 415, _JSON, json.dumps({
+                "code": 3, "message": f"unsupported content type {content_type!r}; "
+                                      f"use {_PROTOBUF} or {_JSON}"}).encode())
+            return
+        try:
+            body = await self._read_body(receive, headers)
+            request = _decode(signal, body, content_type)
+            response = await self.pipeline.export(signal, request, headers.get("authorization"))
+        except IngestError as exc:
+            await self._error(send, exc, content_type)
+            return
+        except Exception:
+            log.exception("OTLP/HTTP %s export failed", signal.name)
+            await self._error(send, Exception("internal error; the batch was not stored"), content_type)
+            return
+        await _reply(send, 200, content_type, _encode(response, content_type))
+
+    async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
+        limit = self.config.max_message_bytes
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(f"request body of {declared} bytes exceeds the {limit}-byte limit")
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise InvalidRequest("client disconnected")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"request body exceeds the {limit}-byte limit")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        encoding = headers.get("content-encoding", "identity").strip().lower()
+        if encoding in ("gzip", "deflate"):
+            return _inflate(body, encoding, limit)
+        if encoding not in ("identity", ""):
+            raise InvalidRequest(f"unsupported content encoding {encoding!r}; use gzip or none")
+        return body
+
+    async def _error(self, send: Send, exc: Exception, content_type: str) -> None:
+        d = disposition(exc)
+        extra = [(b"retry-after", str(d.retry_after_seconds).encode())] if d.retry_after_seconds else []
+        status = {"code": _GRPC_NUMBERS.get(d.grpc_code, 13), "message": str(exc)}
+        if content_type == _PROTOBUF:
+            body = _status_proto(status["code"], str(exc))
+        else:
+            body = json.dumps(status).encode()
+        await _reply(send, d.http_status, content_type, body, extra)
+
+
+_GRPC_NUMBERS = {"INVALID_ARGUMENT": 3, "PERMISSION_DENIED": 7, "UNAUTHENTICATED": 16, "UNAVAILABLE": 14,
+                 "INTERNAL": 13, "RESOURCE_EXHAUSTED": 8}
+
+
+def _status_proto(code: int, message: str) -> bytes:
+    """google.rpc.Status {int32 code = 1; string message = 2;} encoded by hand (no googleapis dependency)."""
+    from google.protobuf.internal.encoder import _VarintBytes  # type: ignore[attr-defined]
+
+    msg = message.encode("utf-8")
+    return b"\x08" + _VarintBytes(code) + b"\x12" + _VarintBytes(len(msg)) + msg
+
+
+def _inflate(body: bytes, encoding: str, limit: int) -> bytes:
+    wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+    inflater = zlib.decompressobj(wbits)
+    try:
+        data = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise InvalidRequest(f"malformed {encoding} body: {exc}") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise PayloadTooLarge(f"decompressed body exceeds the {limit}-byte limit")
+    return data
+
+
+def _decode(signal: Signal, body: bytes, content_type: str) -> Message:
+    if content_type == _PROTOBUF:
+        return Pipeline.parse(signal, body)
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(f"malformed OTLP {signal.name} JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise InvalidRequest(f"OTLP {signal.name} JSON must be an object")
+    try:
+        hex_ids_to_base64(document)
+        return json_format.ParseDict(document, signal.request_type(), ignore_unknown_fields=True)
+    except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
+        raise InvalidRequest(f"malformed OTLP {signal.name} JSON: {exc}") from None
+
+
+def _encode(response: Message, content_type: str) -> bytes:
+    if content_type == _PROTOBUF:
+        return response.SerializeToString()
+    return json.dumps(json_format.MessageToDict(response)).encode()
+
+
+async def _reply(send: Send, status: int, content_type: str, body: bytes,
+                 extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,159 @@
+"""The PostgreSQL exporter on a real PostgreSQL: migrations, group commit, idempotency, rows not arrays."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+from otlp_builders import NOW, PY_TRACE, new_id, span, traces
+
+from otel_errors import Processor
+from otel_errors.errors import StoreUnavailable
+from otel_errors.exporter import PostgresExporter, StoreConfig
+from otel_errors.exporter._migrate import migrate, migrations
+
+
+def _batch(workspace: str, *, n: int = 3, user: str = "u-1", agent: str = "a-1", message: str = "bad query 123",
+           root_failed: bool = True) -> Any:
+    tid = new_id(16)
+    root = span("invoke_agent a", trace_id=tid, error=root_failed, attrs={"gen_ai.agent.id": agent,
+                "user.id": user, "credits.used": 2.0})
+    tools = [span(f"tool {i}", trace_id=tid, parent=root.span_id, error=True, attrs={"user.id": user},
+                  exceptions=[{"exception.type": "ValueError", "exception.message": message,
+                               "exception.stacktrace": PY_TRACE}]) for i in range(n)]
+    return Processor().process_traces(traces(root, *tools, resource={"service.name": "svc",
+                                                                     "workspace.id": workspace}), None, NOW)
+
+
+async def _store(url: str, **kwargs: Any) -> PostgresExporter:
+    store = PostgresExporter(StoreConfig(database_url=url, **kwargs))
+    await store.start()
+    return store
+
+
+def _one(url: str, query: str, *params: Any) -> Any:
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, params).fetchone()
+
+
+def test_batch_is_stored_once_per_fingerprint_with_users_agents_and_executions(migrated: str,
+                                                                              workspace: str) -> None:
+    async def run() -> None:
+        store = await _store(migrated)
+        await store.write(_batch(workspace, user="u-1"))
+        await store.write(_batch(workspace, user="u-2"))
+        await store.shutdown()
+
+    asyncio.run(run())
+    errors = _one(migrated, "SELECT count(*), sum(occurrences), max(users), max(agents) FROM errors"
+                            " WHERE workspace_id = %s", workspace)
+    assert errors == (1, 6, 2, 1)
+    assert _one(migrated, "SELECT count(*) FROM error_occurrences WHERE workspace_id = %s", workspace) == (6,)
+    assert _one(migrated, "SELECT array_agg(user_id ORDER BY user_id) FROM error_users WHERE workspace_id = %s",
+                workspace) == (["u-1", "u-2"],)
+    assert _one(migrated, "SELECT count(*) FROM error_stacktraces WHERE workspace_id = %s", workspace) == (1,)
+    assert _one(migrated, "SELECT sum(executions), sum(failed), sum(credits_failed) FROM execution_counts"
+                          " WHERE workspace_id = %s", workspace) == (2, 2, 4.0)
+    assert _one(migrated, "SELECT count(*) FROM error_spans WHERE workspace_id = %s", workspace) == (8,)
+
+
+def test_a_retried_batch_is_not_counted_twice(migrated: str, workspace: str) -> None:
+    batch = _batch(workspace)
+
+    async def run() -> None:
+        store = await _store(migrated)
+        await store.write(batch)
+        await store.write(batch)
+        await asyncio.gather(store.write(batch), store.write(batch))
+        await store.shutdown()
+
+    asyncio.run(run())
+    assert _one(migrated, "SELECT occurrences, users FROM errors WHERE workspace_id = %s", workspace) == (3, 1)
+    assert _one(migrated, "SELECT sum(executions) FROM execution_counts WHERE workspace_id = %s", workspace) == (1,)
+
+
+def test_concurrent_writes_are_grouped_and_all_committed(migrated: str, workspace: str) -> None:
+    batches = [_batch(workspace, user=f"u-{i}", message=f"bad query {i}") for i in range(40)]
+
+    async def run() -> dict[str, int]:
+        store = await _store(migrated, writers=2)
+        await asyncio.gather(*(store.write(b) for b in batches))
+        stats = dict(store.stats)
+        await store.shutdown()
+        return stats
+
+    stats = asyncio.run(run())
+    assert stats["batches"] == 40 and stats["commits"] < 40  # group commit took several batches at once
+    assert _one(migrated, "SELECT count(*), sum(occurrences), sum(users) FROM errors WHERE workspace_id = %s",
+                workspace) == (1, 120, 40)
+
+
+def test_occurrence_after_resolution_regresses_the_error(migrated: str, workspace: str) -> None:
+    async def run() -> list[Any]:
+        changes: list[Any] = []
+        store = await _store(migrated)
+        store.listeners.append(changes.extend)
+        await store.write(_batch(workspace))
+        with psycopg.connect(migrated) as conn:
+            conn.execute("UPDATE errors SET status = 'resolved', resolved_at = to_timestamp(%s / 1e9) - interval '1 hour'"
+                         " WHERE workspace_id = %s", (NOW, workspace))
+        await store.write(_batch(workspace))
+        await store.shutdown()
+        return changes
+
+    changes = asyncio.run(run())
+    assert [(c.created, c.regressed) for c in changes] == [(True, False), (False, True)]
+    status, regressed = _one(migrated, "SELECT status, regressed_at IS NOT NULL FROM errors WHERE workspace_id = %s",
+                             workspace)
+    assert (status, regressed) == ("new", True)
+
+
+def test_migrations_are_safe_when_two_processes_start_at_once(database_url: str) -> None:
+    name = f"mig_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = psycopg.conninfo.make_conninfo(database_url, dbname=name)
+
+    async def one() -> list[int]:
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            return await migrate(conn)
+
+    async def both() -> list[list[int]]:
+        return list(await asyncio.gather(one(), one(), one()))
+
+    try:
+        results = asyncio.run(both())
+        expected = [m.version for m in migrations()]
+        assert sorted(results, key=len) == [[], [], expected]
+        assert _one(url, "SELECT count(*) FROM schema_migrations") == (len(expected),)
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def test_unreachable_database_is_a_retryable_error() -> None:
+    async def run() -> None:
+        store = PostgresExporter(StoreConfig(database_url="postgresql://nobody@127.0.0.1:1/none",
+                                             connect_timeout_seconds=1))
+        with pytest.raises(StoreUnavailable):
+            await store.start()
+
+    asyncio.run(run())
+
+
+def test_retention_drops_whole_old_partitions(migrated: str) -> None:
+    async def run() -> list[str]:
+        store = await _store(migrated, retention_days=1)
+        with psycopg.connect(migrated, autocommit=True) as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS error_occurrences_p20000101 PARTITION OF error_occurrences"
+                         " FOR VALUES FROM ('2000-01-01 00:00:00+00') TO ('2000-01-02 00:00:00+00')")
+        dropped = await store.run_retention()
+        await store.shutdown()
+        return dropped
+
+    dropped = asyncio.run(run())
+    assert "error_occurrences_p20000101" in dropped
+    assert _one(migrated, "SELECT to_regclass('error_occurrences_p20000101')") == (None,)
