@@ -176,7 +176,7 @@ class Processor:
                 exc_type = grouping.chain_types[0] if grouping.chain_types else ("Error" if message else "SpanError")
             memory = memories.get((candidate.workspace, candidate.trace_id)) if candidate.trace_id else None
             key = (_short_type(exc_type), message)
-            frames_key = tuple((f.module or f.filename, f.function) for f in grouping.frames)
+            frames_key = _frames_key(grouping)
             if memory is not None and self._is_propagation(memory, candidate, key, frames_key):
                 propagated.add(candidate.span_id)
                 kept = emitted.get((candidate.trace_id, *key))
@@ -307,6 +307,12 @@ class Processor:
 
 
 _DEFAULT_RULES = WorkspaceRules()
+
+
+def _frames_key(grouping: GroupingResult) -> tuple[tuple[str, str], ...]:
+    """In-app frames only: the tracing SDK's own wrapper frames sit at the outer end of every recorded copy."""
+    frames = [f for f in grouping.frames if f.in_app] or list(grouping.frames)
+    return tuple((f.module or f.filename, f.function) for f in frames)
 
 
 def _frames_contain(a: tuple[tuple[str, str], ...], b: tuple[tuple[str, str], ...]) -> bool:

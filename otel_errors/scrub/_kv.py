@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from ._gates import Gate, search
 from ._keys import KeyMatcher, segments
 
 _DIGITS_TO_ZERO = str.maketrans("0123456789", "0000000000")
+# Letters from most to least frequent in code and English; the gate anchors on the rarest one of a term.
+_RARITY = "0etaoinsrlcdhupmfgybwvkxqjz"
 
 
 def _term_regex(term: str) -> str:
@@ -39,21 +40,23 @@ def kv_pattern(terms: Iterable[str], placeholders: Iterable[str]) -> re.Pattern[
     )
 
 
-def kv_gate(terms: Iterable[str]) -> Gate:
-    """Open when a sensitive term is followed, within the same key, by a `=`/`:` separator (folded text).
+def kv_gate(terms: Iterable[str]) -> bytes:
+    """Gate (see `_gates`): a sensitive term followed, within the same key, by a `=`/`:` separator.
 
-    One regex per distinct first three letters, so each starts with a literal and scans at memchr speed; a
-    single alternation would start with a character class and cost ~20 µs on a 2 KB trace.
+    Each term is anchored on the rarest letter of its first segment, e.g. `w(?<=passw)ord`, so the combined gate
+    scan stops at few characters.
     """
-    groups: dict[str, set[str]] = {}
-    for term in terms:
-        folded = term.lower().translate(_DIGITS_TO_ZERO)
-        if segments(folded):
-            regex = _term_regex(folded)
-            groups.setdefault(regex[:3], set()).add(regex)
+    branches = set()
     tail = r"[\w.\-]*\\?[\"']?[ \t]*[:=]"
-    gates = [search(("(?:" + "|".join(sorted(g)) + ")" + tail).encode()) for g in groups.values()]
-    return lambda folded: any(g(folded) for g in gates)
+    for term in terms:
+        segs = segments(term.lower().translate(_DIGITS_TO_ZERO))
+        if not segs:
+            continue
+        first = segs[0]
+        k = max(range(len(first)), key=lambda i: _RARITY.find(first[i]))
+        anchor = first[k] + (f"(?<={first[: k + 1]})" if k else "") + first[k + 1 :]
+        branches.add(r"[_.\-]*".join([anchor, *segs[1:]]) + tail)
+    return "|".join(sorted(branches)).encode()
 
 
 def kv_replacer(matcher: KeyMatcher) -> Callable[[re.Match[str]], str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ._attributes import AttributeWalker
 from ._config import ScrubConfig
-from ._gates import fold
+from ._gates import GateSet, fold
 from ._keys import KeyMatcher
 from ._rules import Rule, build_rules
 
@@ -26,12 +26,13 @@ class Scrubber:
     `memo_size` bounds an LRU memo keyed on the text: error tracking sees the same stack traces over and over.
     """
 
-    __slots__ = ("config", "_rules", "_matcher", "_walker", "_memo")
+    __slots__ = ("config", "_rules", "_gates", "_matcher", "_walker", "_memo")
 
     def __init__(self, config: ScrubConfig | None = None, *, memo_size: int = 1024) -> None:
         self.config = config if config is not None else ScrubConfig()
         self._matcher = KeyMatcher(self.config.sensitive_keys, self.config.allow_keys)
         self._rules: tuple[Rule, ...] = build_rules(self.config, self._matcher)
+        self._gates = GateSet([r.gate for r in self._rules])
         self._memo: Callable[[str], str] = lru_cache(maxsize=memo_size)(self._scrub) if memo_size > 0 else self._scrub
         self._walker = AttributeWalker(self._matcher, self.text, self.config.max_value_length)
 
@@ -59,10 +60,12 @@ class Scrubber:
         return self._walker.mapping(attributes)
 
     def _scrub(self, text: str) -> str:
-        # One fold for all gates; gates read the original text's fold - replacements only insert labels,
-        # which never contain a later rule's trigger, so no gate can be wrongly closed by an earlier rule.
-        folded = fold(text)
-        for rule in self._rules:
-            if rule.gate(folded):
+        # Gates read the original text's fold: replacements only insert labels, which never contain a later
+        # rule's trigger, so an earlier rule cannot make a closed gate wrong.
+        opened = self._gates.open(fold(text))
+        if not opened:
+            return text
+        for i, rule in enumerate(self._rules):
+            if i in opened:
                 text = rule.pattern.sub(rule.replacement, text)
         return text
