@@ -19,6 +19,7 @@ import logging
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
@@ -90,7 +91,7 @@ def web_search(query: str, rng: random.Random) -> list[str]:
     return [f"result for {query}"]
 
 
-def call_tool(tracer: Tracer, name: str, call: Any, *args: Any) -> Any:
+def call_tool(tracer: Tracer, name: str, call: Callable[..., Any], *args: Any) -> Any:
     with tracer.start_as_current_span(f"execute_tool {name}", attributes={
             "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name}):
         return call(*args)
@@ -102,12 +103,13 @@ def run_execution(tracer: Tracer, llm: LLMClient, rng: random.Random, agent_id: 
             "gen_ai.agent.name": AGENTS[agent_id], "user.id": user_id,
             "credits.used": round(rng.uniform(0.5, 5.0), 2)}):
         llm.chat(f"help {user_id} with their order")
-        tools = [
-            ("lookup_order", lookup_order, rng.choice([*ORDERS, f"ord-{rng.randint(2000, 9999)}"])),
-            ("parse_amount", parse_amount, rng.choice(["12.50", "7", f"{rng.randint(1, 9)},{rng.randint(100, 999)}.50"])),
-            ("web_search", web_search, "refund policy", rng),
-        ]
-        for name, call, *args in rng.sample(tools, rng.randint(1, 3)):
+        # Inputs the model "chose": some are bad on purpose (an unknown order, a thousands separator).
+        order_id = rng.choice([*ORDERS, f"ord-{rng.randint(2000, 9999)}"])
+        amount = rng.choice(["12.50", "7", f"{rng.randint(1, 9)},{rng.randint(100, 999)}.50"])
+        tools: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = [
+            ("lookup_order", lookup_order, (order_id,)), ("parse_amount", parse_amount, (amount,)),
+            ("web_search", web_search, ("refund policy", rng))]
+        for name, call, args in rng.sample(tools, rng.randint(1, 3)):
             call_tool(tracer, name, call, *args)
 
 
@@ -158,7 +160,7 @@ def main() -> None:
         except Exception as exc:
             # Already recorded on the spans it escaped (the SDK's record_exception): logging it again here
             # would only add a duplicate record, so just count it.
-            failed += 1
+            failed += 1; logger.exception("execution failed")
             recorded[type(exc).__name__] += 1
         time.sleep(0.01)
 

@@ -56,8 +56,9 @@ class Partitions:
                 cur = await conn.execute(
                     "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
                     "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = %s", (table,))
-                for (name,) in await cur.fetchall():  # type: ignore[misc]
-                    suffix = str(name).rsplit("_p", 1)[-1]
+                rows: list[tuple[str]] = await cur.fetchall()  # type: ignore[assignment]
+                for (name,) in rows:
+                    suffix = name.rsplit("_p", 1)[-1]
                     try:
                         day = dt.datetime.strptime(suffix, "%Y%m%d").date()
                     except ValueError:

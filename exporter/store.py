@@ -140,7 +140,8 @@ class PostgresExporter:
                 return None
             self._wakeup.clear()
             await self._wakeup.wait()
-        group, items = [], 0
+        group: list[_Pending] = []
+        items = 0
         while self._queue and (not group or items + self._queue[0].size <= self.config.max_items_per_commit):
             item = self._queue.popleft()
             group.append(item)

@@ -99,11 +99,11 @@ class OtlpHttpApp:
     async def _error(self, send: Send, exc: Exception, content_type: str) -> None:
         d = disposition(exc)
         extra = [(b"retry-after", str(d.retry_after_seconds).encode())] if d.retry_after_seconds else []
-        status = {"code": _GRPC_NUMBERS.get(d.grpc_code, 13), "message": str(exc)}
+        code = _GRPC_NUMBERS.get(d.grpc_code, 13)
         if content_type == _PROTOBUF:
-            body = _status_proto(status["code"], str(exc))
+            body = _status_proto(code, str(exc))
         else:
-            body = json.dumps(status).encode()
+            body = json.dumps({"code": code, "message": str(exc)}).encode()
         await _reply(send, d.http_status, content_type, body, extra)
 
 
@@ -113,10 +113,17 @@ _GRPC_NUMBERS = {"INVALID_ARGUMENT": 3, "PERMISSION_DENIED": 7, "UNAUTHENTICATED
 
 def _status_proto(code: int, message: str) -> bytes:
     """google.rpc.Status {int32 code = 1; string message = 2;} encoded by hand (no googleapis dependency)."""
-    from google.protobuf.internal.encoder import _VarintBytes  # type: ignore[attr-defined]
-
     msg = message.encode("utf-8")
-    return b"\x08" + _VarintBytes(code) + b"\x12" + _VarintBytes(len(msg)) + msg
+    return b"\x08" + _varint(code) + b"\x12" + _varint(len(msg)) + msg
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
 
 
 def _inflate(body: bytes, encoding: str, limit: int) -> bytes:

@@ -13,13 +13,14 @@ from collections.abc import Callable, Iterable
 from ._keys import KeyMatcher, segments
 
 _DIGITS_TO_ZERO = str.maketrans("0123456789", "0000000000")
-# Letters from most to least frequent in code and English; the gate anchors on the rarest one of a term.
-_RARITY = "0etaoinsrlcdhupmfgybwvkxqjz"
+# Anchor letters for the gate, best first: ones other gates already scan for, then rare ones. A letter not
+# listed gets `find() == -1`, i.e. 99 after `% 100`, i.e. last.
+_ANCHOR_PREFERENCE = "askzjqxvwkybgfmpuhdcl"
 
 
 def _term_regex(term: str) -> str:
-    # Segments may be joined by any run of `_ . -` or nothing (camelCase): api_key, Api-Key, apiKey, APIKEY.
-    return r"[_.\-]*".join(re.escape(seg) for seg in segments(term))
+    # Segments may be joined by one of `_ . -` or nothing (camelCase): api_key, Api-Key, apiKey, APIKEY.
+    return r"[_.\-]?".join(re.escape(seg) for seg in segments(term))
 
 
 def kv_pattern(terms: Iterable[str], placeholders: Iterable[str]) -> re.Pattern[str]:
@@ -40,11 +41,11 @@ def kv_pattern(terms: Iterable[str], placeholders: Iterable[str]) -> re.Pattern[
     )
 
 
-def kv_gate(terms: Iterable[str]) -> bytes:
-    """Gate (see `_gates`): a sensitive term followed, within the same key, by a `=`/`:` separator.
+def kv_gate(terms: Iterable[str]) -> tuple[bytes, ...]:
+    """Gate branches (see `_gates`): a sensitive term followed, within the same key, by a `=`/`:` separator.
 
-    Each term is anchored on the rarest letter of its first segment, e.g. `w(?<=passw)ord`, so the combined gate
-    scan stops at few characters.
+    Each term is anchored on a letter of its first segment, preferring letters other gates already anchor on
+    (a, s, k), so the sensitive keys add no extra scan of the text: `password` becomes `assword(?<=password)`.
     """
     branches = set()
     tail = r"[\w.\-]*\\?[\"']?[ \t]*[:=]"
@@ -53,10 +54,12 @@ def kv_gate(terms: Iterable[str]) -> bytes:
         if not segs:
             continue
         first = segs[0]
-        k = max(range(len(first)), key=lambda i: _RARITY.find(first[i]))
-        anchor = first[k] + (f"(?<={first[: k + 1]})" if k else "") + first[k + 1 :]
-        branches.add(r"[_.\-]*".join([anchor, *segs[1:]]) + tail)
-    return "|".join(sorted(branches)).encode()
+        k = min(range(len(first)), key=lambda i: (_ANCHOR_PREFERENCE.find(first[i]) % 100, i))
+        # The literal after the anchor comes before the look-behind: `re` rejects most anchor hits on that
+        # literal without entering the look-behind, which is what keeps a busy anchor like `a` cheap.
+        anchor = first[k:] + (f"(?<={first})" if k else "")
+        branches.add((r"[_.\-]?".join([anchor, *segs[1:]]) + tail).encode())
+    return tuple(sorted(branches))
 
 
 def kv_replacer(matcher: KeyMatcher) -> Callable[[re.Match[str]], str]:

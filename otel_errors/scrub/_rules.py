@@ -28,7 +28,8 @@ class Rule:
     label: str  # what a match becomes, for docs: "[email]"
     pattern: re.Pattern[str]
     replacement: Replacement
-    gate: bytes | None = None  # see _gates: a literal-first bytes regex over the folded text; None = always
+    # See _gates: literal-first bytes regexes over the folded text, one must match for the rule to run.
+    gate: tuple[bytes, ...] | None = None
 
 
 def _keep_if(check: Callable[[str], bool], label: str) -> Callable[[re.Match[str]], str]:
@@ -58,7 +59,7 @@ _HEAD: tuple[Rule, ...] = (
             r"(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\:,.\-]*)"
         ),
         "[private_key]",
-        rb"v(?<=priv)ate key",
+        (rb"-----begin [a-z0 ]*private key",),
     ),
     Rule(
         "url_password",
@@ -66,21 +67,21 @@ _HEAD: tuple[Rule, ...] = (
         # The password runs to the last `@` before the path, so unencoded `@` in passwords is covered.
         _c(r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/?#@\"'<>\[\]]*):[^\s/?#\"'<>]*@"),
         r"\1:[password]@",
-        rb"@",
+        (rb"@",),
     ),
     Rule(
         "bearer",
         "Bearer [token]",
         _c(r"\b((?i:bearer))(\s+)[A-Za-z0-9\-._~+/]{6,}=*"),
         r"\1\2[token]",
-        rb"bearer",
+        (rb"arer(?<=bearer)",),
     ),
     Rule(
         "jwt",
         "[jwt]",
         _c(rf"(?<![\w\-])eyJ{_B64}{{2,}}\.eyJ{_B64}{{2,}}\.[A-Za-z0-9_\-+/=]*"),
         "[jwt]",
-        rb"j(?<=eyj)",
+        (rb"j(?<=eyj)\.?",),
     ),
     Rule(
         "openai_anthropic_key",
@@ -88,56 +89,56 @@ _HEAD: tuple[Rule, ...] = (
         # sk-..., sk-proj-..., sk-svcacct-..., sk-admin-..., Anthropic sk-ant-api03-...
         _c(rf"(?<![\w\-])sk-(?:ant-|proj-|svcacct-|admin-)?{_B64}{{20,}}"),
         "[api_key]",
-        rb"-(?<=sk-)",
+        (rb"-(?<=sk-)",),
     ),
     Rule(
         "aws_access_key",
         "[api_key]",
         _c(r"(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
         "[api_key]",
-        rb"k(?<=ak)ia|s(?<=as)ia",
+        (rb"akia", rb"asia"),
     ),
     Rule(
         "github_token",
         "[api_key]",
         _c(r"(?<![\w\-])(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
         "[api_key]",
-        rb"h(?<=gh)(?:[pousr]_|ithub_pat_)",
+        (rb"h[pousr]_(?<=gh[pousr]_)", rb"hub_pat_(?<=github_pat_)"),
     ),
     Rule(
         "slack_token",
         "[api_key]",
         _c(r"(?<![\w\-])(?:xox[bpars]-[A-Za-z0-9\-]{10,}|xapp-[0-9]-[A-Za-z0-9\-]{10,})"),
         "[api_key]",
-        rb"x(?:ox[bpars]|app)-",
+        (rb"-(?<=xox[bpars]-)", rb"-(?<=xapp-)"),
     ),
     Rule(
         "stripe_key",
         "[api_key]",
         _c(r"(?<![\w\-])[spr]k_(?:live|test)_[A-Za-z0-9]{10,}"),
         "[api_key]",
-        rb"k_(?:live|test)_",
+        (rb"k_(?:live|test)_",),
     ),
     Rule(
         "google_api_key",
         "[api_key]",
         _c(rf"(?<![\w\-])AIza{_B64}{{35}}(?![\w\-])"),
         "[api_key]",
-        rb"z(?<=aiz)a",
+        (rb"aiza",),
     ),
     Rule(
         "sendgrid_key",
         "[api_key]",
         _c(rf"(?<![\w\-])SG\.{_B64}{{16,}}\.{_B64}{{16,}}"),
         "[api_key]",
-        rb"g(?<=sg)\.",
+        (rb"\.[a-z0_\-](?<=sg\.[a-z0_\-])",),
     ),
     Rule(
         "huggingface_token",
         "[api_key]",
         _c(r"(?<![\w\-])hf_[A-Za-z0-9]{30,}"),
         "[api_key]",
-        rb"f(?<=hf)_",
+        (rb"hf_",),
     ),
 )
 
@@ -148,7 +149,7 @@ _EMAIL = Rule(
     # `Object@1b6d3586` stay. The gate wants `x@label.` - decorators like `@app.route` still open it, harmlessly.
     _c(r"(?<![\w.%+\-])[\w.%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z][A-Za-z0-9\-]*"),
     "[email]",
-    rb"@[a-z0\-]+\.",
+    (rb"@[a-z0\-]+\.",),
 )
 
 _CARD = Rule(
@@ -157,10 +158,10 @@ _CARD = Rule(
     CARD,
     _keep_if(is_card, "[card]"),
     # Every accepted shape has 8 digits in a row or two 4-digit groups around one separator.
-    rb"0000[ \-]?0000",
+    (rb"0000[ \-]?0000",),
 )
 
-_IPV4 = Rule("ipv4", "[ip]", IPV4, "[ip]", rb"\.(?<=0\.)0{1,3}\.0{1,3}\.0")
+_IPV4 = Rule("ipv4", "[ip]", IPV4, "[ip]", (rb"\.0(?<=0\.0)0{0,2}\.0{1,3}\.0",))
 
 _IPV6 = Rule(
     "ipv6",
@@ -168,7 +169,7 @@ _IPV6 = Rule(
     IPV6_CANDIDATE,
     _keep_if(ipv6_plausible, "[ip]"),
     # Compressed addresses contain `::`; full ones have `:group:`.
-    rb":(?::|[0a-f]{1,4}:)",
+    (rb":(?::|[0a-f]{1,4}:)",),
 )
 
 PLACEHOLDERS = ("redacted", "token", "jwt", "api_key", "private_key", "password", "email", "card", "ip")

@@ -1,0 +1,83 @@
+"""The folder-to-namespace mapping (DESIGN §2): editable and wheel installs import `otel_errors.receiver`,
+every folder with an `__init__.py` is packaged, the core imports none of the I/O layers, and mypy is clean."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MAPPING = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+
+
+def _expected_packages() -> set[str]:
+    expected = set()
+    for namespace, folder in MAPPING.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            relative = init.parent.relative_to(ROOT / folder)
+            expected.add(".".join([namespace, *relative.parts]))
+    # A nested mapping (otel_errors.receiver inside otel_errors) is listed under its own folder, not twice.
+    return expected
+
+
+@pytest.fixture(scope="module")
+def wheel_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT),
+                    "-w", str(out)], check=True, capture_output=True)
+    (wheel,) = out.glob("otel_errors-*.whl")
+    site = out / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+                   check=True, capture_output=True)
+    return site
+
+
+def test_every_package_folder_is_listed() -> None:
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    assert _expected_packages() - listed == set(), "add these to [tool.setuptools] packages"
+
+
+def test_wheel_install_imports_the_mapped_subpackages(wheel_site: Path) -> None:
+    code = ("import otel_errors, otel_errors.receiver, otel_errors.exporter, otel_errors.api, otel_errors.cli;"
+            "import otel_errors.proto.otel_errors.v1.events_pb2;"
+            "from importlib import resources;"
+            "assert resources.files('otel_errors.exporter').joinpath('migrations/0001_init.sql').is_file();"
+            "print(otel_errors.receiver.__file__)")
+    result = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(wheel_site)}, cwd="/",
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip().startswith(str(wheel_site / "otel_errors" / "receiver"))
+    with zipfile.ZipFile(next(wheel_site.parent.glob("*.whl"))) as whl:
+        names = set(whl.namelist())
+    assert "otel_errors/py.typed" in names and "otel_errors/proto/otel_errors/v1/events.proto" in names
+    assert not any(n.startswith(("receiver/", "api/", "tests/")) for n in names)  # no generic top-level packages
+
+
+def test_editable_install_imports_the_mapped_subpackages() -> None:
+    result = subprocess.run([sys.executable, "-c", "import otel_errors.receiver as r; print(r.__file__)"],
+                            cwd="/", capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == str(ROOT / "receiver" / "__init__.py")
+
+
+def test_core_imports_none_of_the_io_layers() -> None:
+    forbidden = ("otel_errors.receiver", "otel_errors.exporter", "otel_errors.api", "otel_errors.cli", "psycopg",
+                 "grpc", "fastapi", "uvicorn", "socket", "subprocess")
+    offenders = []
+    for path in (ROOT / "otel_errors").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.startswith(forbidden)]
+    assert offenders == []
+
+
+def test_mypy_strict_is_clean_over_the_installed_package(wheel_site: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
+                             "--cache-dir", str(wheel_site.parent / ".mypy_cache"), "-p", "otel_errors"],
+                            cwd=wheel_site, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
