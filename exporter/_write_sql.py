@@ -16,7 +16,10 @@ CREATE TEMP TABLE IF NOT EXISTS stage_events (
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_new (
     workspace_id text, error_id uuid, occurred_at timestamptz, severity int2,
-    user_id text, agent_id text
+    user_id text, agent_id text, trace_id bytea, occurrence_id uuid
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_credits (
+    workspace_id text, error_id uuid, credits float8
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_counts (
     workspace_id text, error_id uuid, new_users int8, new_agents int8
@@ -64,10 +67,10 @@ WITH ins AS (
         message, stack_hash, credits, attributes::jsonb
     FROM stage_events
     ON CONFLICT DO NOTHING
-    RETURNING workspace_id, error_id, occurred_at, severity, user_id, agent_id
+    RETURNING workspace_id, error_id, occurred_at, severity, user_id, agent_id, trace_id, occurrence_id
 )
-INSERT INTO stage_new (workspace_id, error_id, occurred_at, severity, user_id, agent_id)
-SELECT workspace_id, error_id, occurred_at, severity, user_id, agent_id FROM ins
+INSERT INTO stage_new (workspace_id, error_id, occurred_at, severity, user_id, agent_id, trace_id, occurrence_id)
+SELECT workspace_id, error_id, occurred_at, severity, user_id, agent_id, trace_id, occurrence_id FROM ins
 """
 
 INSERT_STACKTRACES = """
@@ -112,8 +115,11 @@ SELECT workspace_id, error_id, 0, count(*) FILTER (WHERE inserted) FROM a GROUP 
 UPSERT_ERRORS = f"""
 WITH n AS (
     SELECT workspace_id, error_id, min(occurred_at) AS first_seen, max(occurred_at) AS last_seen,
-           count(*) AS occurrences, max(severity) AS severity
+           count(*) AS occurrences, max(severity) AS severity,
+           count(DISTINCT trace_id) FILTER (WHERE trace_id <> '') AS executions
     FROM stage_new GROUP BY 1, 2
+), k AS (
+    SELECT workspace_id, error_id, sum(credits) AS credits FROM stage_credits GROUP BY 1, 2
 ), c AS (
     SELECT workspace_id, error_id, sum(new_users) AS new_users, sum(new_agents) AS new_agents
     FROM stage_counts GROUP BY 1, 2
@@ -123,18 +129,21 @@ WITH n AS (
 )
 INSERT INTO errors AS e (workspace_id, error_id, fingerprint, fingerprint_config, type, message, title, culprit,
     stacktrace, grouping, severity, category, source, first_seen, last_seen, occurrences, users, agents, agent_id,
-    user_id, environment, version, context)
+    user_id, environment, version, context, executions_affected, credits_lost)
 SELECT n.workspace_id, n.error_id, r.fingerprint, r.fingerprint_config, r.type, r.message, r.title, r.culprit,
     r.stacktrace, r.grouping::jsonb, n.severity, r.category, r.source, n.first_seen, n.last_seen, n.occurrences,
     coalesce(c.new_users, 0), coalesce(c.new_agents, 0), r.agent_id, r.user_id, r.environment, r.version,
-    r.attributes::jsonb
+    r.attributes::jsonb, n.executions, coalesce(k.credits, 0)
 FROM n JOIN r USING (workspace_id, error_id)
 LEFT JOIN c ON c.workspace_id = n.workspace_id AND c.error_id = n.error_id
+LEFT JOIN k ON k.workspace_id = n.workspace_id AND k.error_id = n.error_id
 ORDER BY n.workspace_id, n.error_id
 ON CONFLICT (workspace_id, error_id) DO UPDATE SET
     occurrences = e.occurrences + EXCLUDED.occurrences,
     users = e.users + EXCLUDED.users,
     agents = e.agents + EXCLUDED.agents,
+    executions_affected = e.executions_affected + EXCLUDED.executions_affected,
+    credits_lost = e.credits_lost + EXCLUDED.credits_lost,
     first_seen = LEAST(e.first_seen, EXCLUDED.first_seen),
     last_seen = GREATEST(e.last_seen, EXCLUDED.last_seen),
     severity = GREATEST(e.severity, EXCLUDED.severity),
@@ -156,7 +165,26 @@ WITH ins AS (
         environment, credits
     FROM stage_executions
     ON CONFLICT DO NOTHING
-    RETURNING workspace_id, started_at, agent_id, failed, credits
+    RETURNING workspace_id, started_at, trace_id, agent_id, failed, credits
+), hourly AS (
+    INSERT INTO execution_hourly AS h (workspace_id, hour, agent_id, executions, failed, credits, credits_failed)
+    SELECT workspace_id, date_trunc('hour', started_at), agent_id, count(*), count(*) FILTER (WHERE failed),
+           sum(credits), coalesce(sum(credits) FILTER (WHERE failed), 0)
+    FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (workspace_id, hour, agent_id) DO UPDATE SET
+        executions = h.executions + EXCLUDED.executions,
+        failed = h.failed + EXCLUDED.failed,
+        credits = h.credits + EXCLUDED.credits,
+        credits_failed = h.credits_failed + EXCLUDED.credits_failed
+    RETURNING 1
+), lost AS (
+    -- A failed execution arriving after its errors: its credits go to every error it contains.
+    INSERT INTO stage_credits (workspace_id, error_id, credits)
+    SELECT DISTINCT ON (o.workspace_id, o.error_id, x.trace_id) o.workspace_id, o.error_id, x.credits
+    FROM ins x JOIN error_occurrences o ON o.workspace_id = x.workspace_id AND o.trace_id = x.trace_id
+         AND o.occurred_at BETWEEN x.started_at - interval '1 hour' AND x.started_at + interval '1 day'
+    WHERE x.failed AND x.credits <> 0
+    RETURNING 1
 )
 INSERT INTO execution_counts AS c (workspace_id, minute, agent_id, executions, failed, credits, credits_failed)
 SELECT workspace_id, date_trunc('minute', started_at), agent_id, count(*), count(*) FILTER (WHERE failed),
@@ -177,3 +205,71 @@ SELECT workspace_id, {_TS.format('start_ns')}, trace_id, span_id, parent_span_id
 FROM stage_spans
 ON CONFLICT DO NOTHING
 """
+
+# Credits of failed executions that arrived before (or with) their errors: counted once per error and trace.
+CREDITS_FROM_KNOWN_EXECUTIONS = """
+INSERT INTO stage_credits (workspace_id, error_id, credits)
+SELECT n.workspace_id, n.error_id, x.credits
+FROM (SELECT workspace_id, error_id, trace_id, min(occurred_at) AS occurred_at FROM stage_new
+      WHERE trace_id <> '' GROUP BY 1, 2, 3) n
+JOIN LATERAL (
+    SELECT x.credits FROM executions x
+    WHERE x.workspace_id = n.workspace_id AND x.trace_id = n.trace_id AND x.failed AND x.credits <> 0
+      AND x.started_at BETWEEN n.occurred_at - interval '1 day' AND n.occurred_at + interval '1 hour'
+    LIMIT 1) x ON true
+WHERE NOT EXISTS (
+    SELECT 1 FROM error_occurrences o
+    WHERE o.workspace_id = n.workspace_id AND o.trace_id = n.trace_id AND o.error_id = n.error_id
+      AND o.occurred_at BETWEEN n.occurred_at - interval '1 day' AND n.occurred_at + interval '1 day'
+      AND NOT EXISTS (SELECT 1 FROM stage_new s WHERE s.occurrence_id = o.occurrence_id))
+"""
+
+# Credits for errors this group did not touch (their failed execution arrived later): applied separately.
+APPLY_LATE_CREDITS = """
+UPDATE errors e SET credits_lost = e.credits_lost + k.credits
+FROM (SELECT workspace_id, error_id, sum(credits) AS credits FROM stage_credits s
+      WHERE NOT EXISTS (SELECT 1 FROM stage_new n WHERE n.workspace_id = s.workspace_id AND n.error_id = s.error_id)
+      GROUP BY 1, 2) k
+WHERE e.workspace_id = k.workspace_id AND e.error_id = k.error_id
+"""
+
+ROLLUP_MINUTE = """
+INSERT INTO error_minute AS m (workspace_id, minute, error_id, occurrences, critical)
+SELECT workspace_id, date_trunc('minute', occurred_at), error_id, count(*), count(*) FILTER (WHERE severity = 4)
+FROM stage_new WHERE occurred_at > now() - interval '2 hours'
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+ON CONFLICT (workspace_id, minute, error_id) DO UPDATE SET
+    occurrences = m.occurrences + EXCLUDED.occurrences, critical = m.critical + EXCLUDED.critical
+"""
+
+_ROLLUP = """
+WITH g AS (
+    INSERT INTO error_{grain} AS r (workspace_id, {bucket}, error_id, occurrences, critical, high, medium, low)
+    SELECT workspace_id, {expr}, error_id, count(*), count(*) FILTER (WHERE severity = 4),
+           count(*) FILTER (WHERE severity = 3), count(*) FILTER (WHERE severity = 2),
+           count(*) FILTER (WHERE severity <= 1)
+    FROM stage_new GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (workspace_id, {bucket}, error_id) DO UPDATE SET
+        occurrences = r.occurrences + EXCLUDED.occurrences, critical = r.critical + EXCLUDED.critical,
+        high = r.high + EXCLUDED.high, medium = r.medium + EXCLUDED.medium, low = r.low + EXCLUDED.low
+    RETURNING workspace_id, {bucket}, (xmax = 0) AS inserted
+), u AS (
+    SELECT workspace_id, {bucket}, count(*) FILTER (WHERE inserted) AS new_errors FROM g GROUP BY 1, 2
+), t AS (
+    SELECT workspace_id, {expr} AS {bucket}, count(*) AS occurrences, count(*) FILTER (WHERE severity = 4) AS c,
+           count(*) FILTER (WHERE severity = 3) AS h, count(*) FILTER (WHERE severity = 2) AS m,
+           count(*) FILTER (WHERE severity <= 1) AS l
+    FROM stage_new GROUP BY 1, 2
+)
+INSERT INTO workspace_{grain} AS w (workspace_id, {bucket}, occurrences, critical, high, medium, low, unique_errors)
+SELECT t.workspace_id, t.{bucket}, t.occurrences, t.c, t.h, t.m, t.l, coalesce(u.new_errors, 0)
+FROM t LEFT JOIN u USING (workspace_id, {bucket}) ORDER BY 1, 2
+ON CONFLICT (workspace_id, {bucket}) DO UPDATE SET
+    occurrences = w.occurrences + EXCLUDED.occurrences, critical = w.critical + EXCLUDED.critical,
+    high = w.high + EXCLUDED.high, medium = w.medium + EXCLUDED.medium, low = w.low + EXCLUDED.low,
+    unique_errors = w.unique_errors + EXCLUDED.unique_errors
+"""
+ROLLUP_HOURLY = _ROLLUP.format(grain="hourly", bucket="hour", expr="date_trunc('hour', occurred_at)")
+ROLLUP_DAILY = _ROLLUP.format(grain="daily", bucket="day", expr="(occurred_at AT TIME ZONE 'UTC')::date")
+
+DELETE_OLD_MINUTES = "DELETE FROM error_minute WHERE minute < now() - interval '2 hours'"

@@ -22,6 +22,7 @@ class StoreConfig:
     retention_days: int = 90
     # Days of partitions created ahead of time.
     partitions_ahead_days: int = 2
+    maintenance_interval_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         if self.writers < 1:
@@ -32,5 +33,7 @@ class StoreConfig:
             raise ValueError("timeouts must be positive")
         if not 1 <= self.retention_days <= 3650:
             raise ValueError("retention_days must be between 1 and 3650")
+        if self.maintenance_interval_seconds <= 0:
+            raise ValueError("maintenance_interval_seconds must be positive")
         if self.partitions_ahead_days < 1:
             raise ValueError("partitions_ahead_days must be at least 1")

@@ -65,6 +65,7 @@ class PostgresExporter:
         self._down_until = 0.0
         self._last_error = ""
         self._partitions = Partitions()
+        self._maintenance: asyncio.Task[None] | None = None
         self.listeners: list[Callable[[list[ErrorChange]], None]] = []
         self.stats = {"commits": 0, "batches": 0, "items": 0, "failed_commits": 0}
 
@@ -83,6 +84,7 @@ class PostgresExporter:
         self._state = "running"
         for i in range(self.config.writers):
             self._tasks.append(asyncio.create_task(self._writer_loop(), name=f"otel-errors-writer-{i}"))
+        self._maintenance = asyncio.create_task(self._maintenance_loop(), name="otel-errors-maintenance")
 
     async def shutdown(self, drain_timeout: float = 10.0) -> None:
         """Stop taking batches, commit what was accepted (up to `drain_timeout`), then close."""
@@ -90,6 +92,9 @@ class PostgresExporter:
             return
         was_running = self._state == "running"
         self._state = "closing"
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+            await asyncio.gather(self._maintenance, return_exceptions=True)
         self._wakeup.set()
         if was_running and self._tasks:
             done, pending = await asyncio.wait(self._tasks, timeout=drain_timeout)
@@ -238,6 +243,7 @@ class PostgresExporter:
         await self._partitions.ensure(conn, [day_of(d * _DAY_NS) for d in days])
         batches = [item.batch for item in group]
         has_events = any(len(b.events) for b in batches)
+        late_credits = any(x.failed and x.credits for b in batches for x in b.executions)
         changes: list[ErrorChange] = []
         async with conn.transaction():
             cur = conn.cursor()
@@ -264,13 +270,19 @@ class PostgresExporter:
             if has_events:
                 async with conn.pipeline():
                     await cur.execute(q.INSERT_OCCURRENCES)
+                    await cur.execute(q.CREDITS_FROM_KNOWN_EXECUTIONS)
                     await cur.execute(q.INSERT_STACKTRACES)
                     await cur.execute(q.UPSERT_ERROR_USERS)
                     await cur.execute(q.UPSERT_ERROR_AGENTS)
+                    await cur.execute(q.ROLLUP_MINUTE)
+                    await cur.execute(q.ROLLUP_HOURLY)
+                    await cur.execute(q.ROLLUP_DAILY)
                     await cur.execute(q.UPSERT_ERRORS)
                 for workspace_id, error_id, created, regressed in await cur.fetchall():
                     if created or regressed:
                         changes.append(ErrorChange(workspace_id, str(error_id), bool(created), bool(regressed)))
+            if late_credits:
+                await cur.execute(q.APPLY_LATE_CREDITS)
         return changes
 
     # -- connections and maintenance ----------------------------------------------------------------------------
@@ -295,11 +307,30 @@ class PostgresExporter:
         await conn.set_autocommit(False)
         return conn
 
+    async def _maintenance_loop(self) -> None:
+        """Retention, tomorrow's partitions and the short-lived minute rollup, every few minutes."""
+        while True:
+            await asyncio.sleep(self.config.maintenance_interval_seconds)
+            try:
+                dropped = await self.run_retention()
+                if dropped:
+                    log.info("retention dropped %s", ", ".join(dropped))
+            except (psycopg.Error, OSError, StoreUnavailable) as exc:
+                log.warning("maintenance skipped: %s", exc)
+
     async def run_retention(self) -> list[str]:
         """Drop partitions older than the retention window and make tomorrow's; returns dropped names."""
         async with await self._connect() as conn:
             today = dt.datetime.now(dt.UTC).date()
             await self._partitions.ensure(
                 conn, [today + dt.timedelta(days=i) for i in range(0, self.config.partitions_ahead_days + 1)])
-            return await self._partitions.drop_older_than(
-                conn, today - dt.timedelta(days=self.config.retention_days))
+            async with conn.transaction():
+                await conn.execute(q.DELETE_OLD_MINUTES)
+                cutoff = today - dt.timedelta(days=self.config.retention_days)
+                await conn.execute("DELETE FROM error_hourly WHERE hour < %s", (cutoff,))
+                await conn.execute("DELETE FROM error_daily WHERE day < %s", (cutoff,))
+                await conn.execute("DELETE FROM workspace_hourly WHERE hour < %s", (cutoff,))
+                await conn.execute("DELETE FROM workspace_daily WHERE day < %s", (cutoff,))
+                await conn.execute("DELETE FROM execution_hourly WHERE hour < %s", (cutoff,))
+                await conn.execute("DELETE FROM execution_counts WHERE minute < %s", (cutoff,))
+            return await self._partitions.drop_older_than(conn, cutoff)

@@ -157,3 +157,51 @@ def test_retention_drops_whole_old_partitions(migrated: str) -> None:
     dropped = asyncio.run(run())
     assert "error_occurrences_p20000101" in dropped
     assert _one(migrated, "SELECT to_regclass('error_occurrences_p20000101')") == (None,)
+
+
+def test_rollups_count_occurrences_by_bucket_and_distinct_errors(migrated: str, workspace: str) -> None:
+    async def run() -> None:
+        store = await _store(migrated)
+        await store.write(_batch(workspace, n=2, message="bad query 1"))
+        await store.write(_batch(workspace, n=1, message="bad query 2"))  # same error (parametrized message)
+        await store.shutdown()
+
+    asyncio.run(run())
+    assert _one(migrated, "SELECT sum(occurrences), sum(unique_errors), sum(medium) FROM workspace_hourly"
+                          " WHERE workspace_id = %s", workspace) == (3, 1, 3)
+    assert _one(migrated, "SELECT sum(occurrences), sum(unique_errors) FROM workspace_daily WHERE workspace_id = %s",
+                workspace) == (3, 1)
+    assert _one(migrated, "SELECT count(*), sum(occurrences) FROM error_hourly WHERE workspace_id = %s",
+                workspace) == (1, 3)
+    assert _one(migrated, "SELECT sum(occurrences) FROM error_minute WHERE workspace_id = %s", workspace) == (3,)
+    assert _one(migrated, "SELECT sum(executions), sum(failed), sum(credits_failed) FROM execution_hourly"
+                          " WHERE workspace_id = %s", workspace) == (2, 2, 4.0)
+
+
+def test_credits_lost_counted_once_per_failed_execution_whatever_the_arrival_order(migrated: str,
+                                                                                  workspace: str) -> None:
+    tid = new_id(16)
+    root = span("invoke_agent a", trace_id=tid, error=True, attrs={"gen_ai.agent.id": "a", "credits.used": 5.0})
+    tool = span("tool", trace_id=tid, parent=root.span_id, error=True, exceptions=[
+        {"exception.type": "ValueError", "exception.message": "late"}])
+    tool2 = span("tool", trace_id=tid, parent=root.span_id, error=True, exceptions=[
+        {"exception.type": "ValueError", "exception.message": "late"}])
+    tid2 = new_id(16)
+    root2 = span("invoke_agent a", trace_id=tid2, error=True, attrs={"gen_ai.agent.id": "a", "credits.used": 7.0})
+    early = span("tool", trace_id=tid2, parent=root2.span_id, error=True, exceptions=[
+        {"exception.type": "ValueError", "exception.message": "late"}])
+    resource = {"workspace.id": workspace}
+    processor = Processor()
+
+    async def run() -> None:
+        store = await _store(migrated)
+        await store.write(processor.process_traces(traces(tool, resource=resource), None, NOW))  # error first
+        await store.write(processor.process_traces(traces(root, resource=resource), None, NOW))  # then execution
+        await store.write(processor.process_traces(traces(tool2, resource=resource), None, NOW))  # again: no credit
+        await store.write(processor.process_traces(traces(root2, resource=resource), None, NOW))  # execution first
+        await store.write(processor.process_traces(traces(early, resource=resource), None, NOW))
+        await store.shutdown()
+
+    asyncio.run(run())
+    assert _one(migrated, "SELECT occurrences, credits_lost, executions_affected FROM errors"
+                          " WHERE workspace_id = %s AND type = 'ValueError'", workspace) == (3, 12.0, 3)

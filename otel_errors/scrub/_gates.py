@@ -51,7 +51,7 @@ def _anchor(branch: bytes) -> int:
 class GateSet:
     """Decides, per text, which rules need to run. `gates[i]` is rule i's branches, or None (always run)."""
 
-    __slots__ = ("_groups", "_always")
+    __slots__ = ("_groups", "_searches", "_always")
 
     def __init__(self, gates: Sequence[tuple[bytes, ...] | None]) -> None:
         self._always = frozenset(i for i, g in enumerate(gates) if g is None)
@@ -63,32 +63,38 @@ class GateSet:
             (re.compile(b"|".join(b for _, b in members)), tuple((i, re.compile(b)) for i, b in members))
             for _, members in sorted(by_anchor.items())
         )
+        self._searches = tuple(group.search for group, _ in self._groups)
 
     def open(self, folded: bytes) -> frozenset[int]:
         """Indexes of the rules whose gate is open for this (folded) text."""
+        # Hot path: clean text is one search per anchor group and nothing else.
+        hits = [(n, hit) for n, search in enumerate(self._searches) if (hit := search(folded)) is not None]
+        if not hits:
+            return self._always
         opened = set(self._always)
-        for group, members in self._groups:
-            pending = [(i, b) for i, b in members if i not in opened]
-            pos = 0
-            for _ in range(_STEP_LIMIT):
-                if not pending:
-                    break
-                hit = group.search(folded, pos)
-                if hit is None:
-                    pending = []
-                    break
-                pos = hit.start()
-                still = []
-                for i, branch in pending:
-                    if i in opened:
-                        continue
-                    if branch.match(folded, pos):
-                        opened.add(i)
-                    else:
-                        still.append((i, branch))
-                pending = still
-                pos += 1
-            for i, branch in pending:
-                if i not in opened and branch.search(folded, pos):
-                    opened.add(i)
+        for n, hit in hits:
+            self._open_group(folded, n, hit.start(), opened)
         return frozenset(opened)
+
+    def _open_group(self, folded: bytes, n: int, pos: int, opened: set[int]) -> None:
+        group, members = self._groups[n]
+        pending = [(i, b) for i, b in members if i not in opened]
+        for _ in range(_STEP_LIMIT):
+            still = []
+            for i, branch in pending:
+                if i in opened:
+                    continue
+                if branch.match(folded, pos):
+                    opened.add(i)
+                else:
+                    still.append((i, branch))
+            pending = still
+            if not pending:
+                return
+            hit = group.search(folded, pos + 1)
+            if hit is None:
+                return
+            pos = hit.start()
+        for i, branch in pending:
+            if i not in opened and branch.search(folded, pos):
+                opened.add(i)

@@ -62,9 +62,15 @@ def kv_gate(terms: Iterable[str]) -> tuple[bytes, ...]:
     return tuple(sorted(branches))
 
 
+# A quoted value an earlier rule already scrubbed (`"Bearer [token]"`, `"[api_key]"`) keeps its specific label.
+_SCRUBBED = re.compile(r"(?:(?i:bearer|basic|token|digest|bot)\s+)?\[[a-z_]+\]")
+
+
 def kv_replacer(matcher: KeyMatcher) -> Callable[[re.Match[str]], str]:
     def replace(m: re.Match[str]) -> str:
         if m["ph"] is not None or not matcher.sensitive(m["key"]):
+            return m[0]
+        if m["qv"] is not None and _SCRUBBED.fullmatch(m["qv"]):
             return m[0]
         kq = m["kq"]
         head = f"{kq}{m['key']}{kq}{m['sep']}{m['scheme'] or ''}"

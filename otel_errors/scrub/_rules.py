@@ -37,6 +37,14 @@ def _keep_if(check: Callable[[str], bool], label: str) -> Callable[[re.Match[str
     return lambda m: label if check(m[0]) else m[0]
 
 
+def _email(m: re.Match[str]) -> str:
+    """`[email]`, keeping what precedes the last `= / ? & '` of the local part: in `user=bob@x.io`,
+    `/users/bob@x.io` or `'bob@x.io'` that is a key, a path or a quote, not the address (`user=[email]`)."""
+    local = m["local"]
+    cut = max(local.rfind(c) for c in "=/?&'") + 1
+    return local[:cut] + "[email]"
+
+
 def _label_nonempty(label: str) -> Callable[[re.Match[str]], str]:
     """User regexes may match the empty string in context (`\\b`); inserting a label there would wreck the text."""
     return lambda m: label if m[0] else ""
@@ -131,7 +139,7 @@ _HEAD: tuple[Rule, ...] = (
         "[api_key]",
         _c(rf"(?<![\w\-])SG\.{_B64}{{16,}}\.{_B64}{{16,}}"),
         "[api_key]",
-        (rb"\.[a-z0_\-](?<=sg\.[a-z0_\-])",),
+        (rb"sg\.",),
     ),
     Rule(
         "huggingface_token",
@@ -147,8 +155,12 @@ _EMAIL = Rule(
     "[email]",
     # Local part of word chars and . % + -; domain of labels with a letter TLD, so `pkg@1.2.3` and
     # `Object@1b6d3586` stay. The gate wants `x@label.` - decorators like `@app.route` still open it, harmlessly.
-    _c(r"(?<![\w.%+\-])[\w.%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z][A-Za-z0-9\-]*"),
-    "[email]",
+    # The local part takes RFC 5322 "atext"; see _email for what is kept of it.
+    _c(
+        r"(?<![\w.!#$%&'*+/=?^`{|}~\-])(?P<local>[\w.!#$%&'*+/=?^`{|}~\-]+)"
+        r"@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z][A-Za-z0-9\-]*"
+    ),
+    _email,
     (rb"@[a-z0\-]+\.",),
 )
 
