@@ -12,6 +12,8 @@ class ApiConfig:
     database_url: str | None = None
     pool_min_size: int = 1
     pool_max_size: int = 8
+    # With auth on, every route needs an API key of the path's workspace (see deps.py).
+    auth: bool = False
     # Stack-trace characters returned per error (the full text stays stored).
     max_stacktrace_chars: int = 64 * 1024
 

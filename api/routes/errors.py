@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from .. import _cursor, labels
-from ..deps import Connection, WorkspaceId
+from ..deps import Connection, Viewer, WorkspaceId
 from ..models import (ErrorContext, ErrorDetails, ErrorImpact, ErrorItem, ErrorPage, Occurrence, OccurrencePage,
                       Resolution, Sample)
 from ..problems import not_found
@@ -24,7 +24,7 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Items per page")]
 
 @router.get("/errors", response_model=ErrorPage, summary="List errors (issues), most recently seen first")
 async def list_errors(
-    workspace_id: WorkspaceId, conn: Connection,
+    workspace_id: WorkspaceId, conn: Connection, _principal: Viewer,
     status: Literal["new", "acknowledged", "investigating", "resolved", "ignored"] | None = None,
     severity: Literal["all", "critical", "high", "medium", "low"] | None = None,
     limit: Limit = 50,
@@ -43,7 +43,8 @@ async def list_errors(
 
 
 @router.get("/errors/{error_id}", response_model=ErrorDetails, summary="One error with frames and samples")
-async def get_error(workspace_id: WorkspaceId, error_id: uuid.UUID, conn: Connection) -> ErrorDetails:
+async def get_error(workspace_id: WorkspaceId, error_id: uuid.UUID, conn: Connection,
+                    _principal: Viewer) -> ErrorDetails:
     row = await q.get_error(conn, workspace_id, error_id)
     if row is None:
         raise not_found(f"error {error_id}")
@@ -63,7 +64,7 @@ async def get_error(workspace_id: WorkspaceId, error_id: uuid.UUID, conn: Connec
 @router.get("/errors/{error_id}/occurrences", response_model=OccurrencePage,
             summary="Occurrences of one error, newest first")
 async def list_occurrences(
-    workspace_id: WorkspaceId, error_id: uuid.UUID, conn: Connection, limit: Limit = 50,
+    workspace_id: WorkspaceId, error_id: uuid.UUID, conn: Connection, _principal: Viewer, limit: Limit = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> OccurrencePage:
     after = None
