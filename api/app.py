@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from . import problems
 from .config import ApiConfig
-from .routes import errors, health
+from .routes import access, errors, health
 
 
 def create_app(config: ApiConfig, *, store: Any = None) -> FastAPI:
@@ -38,4 +38,5 @@ def create_app(config: ApiConfig, *, store: Any = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(errors.router)
+    app.include_router(access.router)
     return app

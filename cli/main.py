@@ -9,6 +9,7 @@ from pathlib import Path
 
 from otel_errors.errors import ConfigError
 
+from . import access, grouping
 from . import settings as settings_module
 
 
@@ -36,12 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(func=_serve)
 
-    try:
-        from . import grouping
-    except ImportError:  # pragma: no cover - grouping commands ship with the package
-        grouping = None  # type: ignore[assignment]
-    if grouping is not None:
-        grouping.add_commands(commands)
+    access.add_commands(commands)
+    grouping.add_commands(commands)
     return parser
 
 

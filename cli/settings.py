@@ -35,6 +35,7 @@ class Settings:
     credits_attribute: str = "credits.used"
     default_workspace: str = "default"
     log_level: str = "info"
+    auth: bool = False
     allow_unauthenticated_remote: bool = False
     allow_pure_python_protobuf: bool = False
 
@@ -45,11 +46,11 @@ class Settings:
             raise ConfigError("log_level must be one of debug, info, warning, error")
         if not WORKSPACE_ID_PATTERN.match(self.default_workspace):
             raise ConfigError(f"default_workspace must match {WORKSPACE_ID_PATTERN.pattern}")
-        if not _is_loopback(self.host) and not self.allow_unauthenticated_remote:
+        if not _is_loopback(self.host) and not self.auth and not self.allow_unauthenticated_remote:
             raise ConfigError(
                 f"refusing to listen on {self.host} without authentication: every port would accept data and "
-                "serve it to anyone who can reach it. Listen on 127.0.0.1, or set "
-                "OTEL_ERRORS_ALLOW_UNAUTHENTICATED_REMOTE=true if you really mean it.")
+                "serve it to anyone who can reach it. Turn authentication on (OTEL_ERRORS_AUTH=true), listen on "
+                "127.0.0.1, or set OTEL_ERRORS_ALLOW_UNAUTHENTICATED_REMOTE=true if you really mean it.")
         try:
             self.receiver_config()
             self.store_config()
@@ -71,7 +72,8 @@ class Settings:
                                max_age_seconds=self.retention_days * 86400)
 
     def api_config(self, database_url: str | None = None) -> ApiConfig:
-        return ApiConfig(host=self.host, port=self.api_port, database_url=database_url or self.database_url)
+        return ApiConfig(host=self.host, port=self.api_port, database_url=database_url or self.database_url,
+                         auth=self.auth)
 
 
 # name -> (environment variable, help). Order is the README table's order.
@@ -88,6 +90,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "credits_attribute": ("OTEL_ERRORS_CREDITS_ATTRIBUTE", "numeric attribute summed as credits"),
     "default_workspace": ("OTEL_ERRORS_DEFAULT_WORKSPACE", "workspace of data without `workspace.id`"),
     "log_level": ("OTEL_ERRORS_LOG_LEVEL", "debug, info, warning or error"),
+    "auth": ("OTEL_ERRORS_AUTH", "require ingest tokens and API keys"),
     "allow_unauthenticated_remote": ("OTEL_ERRORS_ALLOW_UNAUTHENTICATED_REMOTE",
                                      "allow a non-loopback host with authentication off"),
     "allow_pure_python_protobuf": ("OTEL_ERRORS_ALLOW_PURE_PYTHON_PROTOBUF",

@@ -234,12 +234,15 @@ WHERE e.workspace_id = k.workspace_id AND e.error_id = k.error_id
 """
 
 ROLLUP_MINUTE = """
-INSERT INTO error_minute AS m (workspace_id, minute, error_id, occurrences, critical)
-SELECT workspace_id, date_trunc('minute', occurred_at), error_id, count(*), count(*) FILTER (WHERE severity = 4)
+INSERT INTO error_minute AS m (workspace_id, minute, error_id, occurrences, critical, high, medium, low)
+SELECT workspace_id, date_trunc('minute', occurred_at), error_id, count(*), count(*) FILTER (WHERE severity = 4),
+       count(*) FILTER (WHERE severity = 3), count(*) FILTER (WHERE severity = 2),
+       count(*) FILTER (WHERE severity <= 1)
 FROM stage_new WHERE occurred_at > now() - interval '2 hours'
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 ON CONFLICT (workspace_id, minute, error_id) DO UPDATE SET
-    occurrences = m.occurrences + EXCLUDED.occurrences, critical = m.critical + EXCLUDED.critical
+    occurrences = m.occurrences + EXCLUDED.occurrences, critical = m.critical + EXCLUDED.critical,
+    high = m.high + EXCLUDED.high, medium = m.medium + EXCLUDED.medium, low = m.low + EXCLUDED.low
 """
 
 _ROLLUP = """
@@ -271,5 +274,23 @@ ON CONFLICT (workspace_id, {bucket}) DO UPDATE SET
 """
 ROLLUP_HOURLY = _ROLLUP.format(grain="hourly", bucket="hour", expr="date_trunc('hour', occurred_at)")
 ROLLUP_DAILY = _ROLLUP.format(grain="daily", bucket="day", expr="(occurred_at AT TIME ZONE 'UTC')::date")
+
+# Users and agents that ran executions: one row each, so active users over a window are an index range.
+UPSERT_WORKSPACE_USERS = f"""
+INSERT INTO workspace_users AS w (workspace_id, user_id, first_seen, last_seen)
+SELECT workspace_id, user_id, min({_TS.format('start_ns')}), max({_TS.format('start_ns')})
+FROM stage_executions WHERE user_id <> '' GROUP BY 1, 2 ORDER BY 1, 2
+ON CONFLICT (workspace_id, user_id) DO UPDATE SET
+    first_seen = LEAST(w.first_seen, EXCLUDED.first_seen), last_seen = GREATEST(w.last_seen, EXCLUDED.last_seen)
+"""
+
+UPSERT_WORKSPACE_AGENTS = f"""
+INSERT INTO workspace_agents AS w (workspace_id, agent_id, agent_name, first_seen, last_seen)
+SELECT workspace_id, agent_id, max(agent_name), min({_TS.format('start_ns')}), max({_TS.format('start_ns')})
+FROM stage_executions WHERE agent_id <> '' GROUP BY 1, 2 ORDER BY 1, 2
+ON CONFLICT (workspace_id, agent_id) DO UPDATE SET
+    agent_name = CASE WHEN EXCLUDED.agent_name <> '' THEN EXCLUDED.agent_name ELSE w.agent_name END,
+    first_seen = LEAST(w.first_seen, EXCLUDED.first_seen), last_seen = GREATEST(w.last_seen, EXCLUDED.last_seen)
+"""
 
 DELETE_OLD_MINUTES = "DELETE FROM error_minute WHERE minute < now() - interval '2 hours'"

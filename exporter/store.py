@@ -260,6 +260,8 @@ class PostgresExporter:
                         for row in execution_rows(b.executions):
                             await copy.write_row(row)
                 await cur.execute(q.INSERT_EXECUTIONS)
+                await cur.execute(q.UPSERT_WORKSPACE_USERS)
+                await cur.execute(q.UPSERT_WORKSPACE_AGENTS)
             if any(len(b.error_spans) for b in batches):
                 async with cur.copy(q.COPY_SPANS) as copy:
                     copy.set_types(q.SPAN_TYPES)
@@ -317,6 +319,18 @@ class PostgresExporter:
                     log.info("retention dropped %s", ", ".join(dropped))
             except (psycopg.Error, OSError, StoreUnavailable) as exc:
                 log.warning("maintenance skipped: %s", exc)
+
+    async def lookup_ingest_token(self, token_hash: bytes) -> str | None:
+        """The workspace of a (hashed) ingest token, or None when unknown or revoked."""
+        try:
+            async with await self._connect() as conn:
+                cur = await conn.execute(
+                    "SELECT workspace_id FROM ingest_tokens WHERE token_hash = %s AND revoked_at IS NULL",
+                    (token_hash,))
+                row = await cur.fetchone()
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"database unavailable: {exc}") from exc
+        return str(row[0]) if row else None
 
     async def run_retention(self) -> list[str]:
         """Drop partitions older than the retention window and make tomorrow's; returns dropped names."""

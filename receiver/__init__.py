@@ -1,9 +1,10 @@
 """The receivers: OTLP/gRPC (:4317) and OTLP/HTTP (:4318) in front of the processor and the store."""
 
+from ._auth import TokenAuthenticator, token_hash
 from ._pipeline import LOGS, TRACES, Authenticator, BatchSink, Pipeline
 from .config import ReceiverConfig
 from .grpc_server import GrpcReceiver
 from .http_server import OtlpHttpApp
 
 __all__ = ["Authenticator", "BatchSink", "GrpcReceiver", "LOGS", "OtlpHttpApp", "Pipeline", "ReceiverConfig",
-           "TRACES"]
+           "TRACES", "TokenAuthenticator", "token_hash"]

@@ -1,0 +1,182 @@
+"""Pure computations of the error-tracking object (docs/metrics.md): windows, trend, spikes, patterns, priority.
+
+No I/O: the API reads the rollups and hands plain numbers here, so every rule is unit-tested without a database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+TimeframeLabel = Literal["1h", "24h", "7d", "30d"]
+Grain = Literal["minute", "hour", "day"]
+
+# Trend: a change of more than 20% against the previous window of equal length.
+TREND_THRESHOLD = 0.2
+# Spikes: a bucket above 3x the median of up to 12 preceding non-spike buckets (at least 3 of them).
+SPIKE_FACTOR = 3.0
+SPIKE_LOOKBACK = 12
+SPIKE_MIN_HISTORY = 3
+# Concentration: one agent, user or environment carries at least 80% of at least 5 errors.
+CONCENTRATION_SHARE = 0.8
+CONCENTRATION_MIN_TOTAL = 5
+# Recurring hour of day: on at least 3 distinct days, with at least 2x the mean hour-of-day total.
+RECURRING_MIN_DAYS = 3
+RECURRING_FACTOR = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    timeframe: TimeframeLabel
+    grain: Grain  # grain of the rollups the per-error aggregates read
+    bucket: dt.timedelta  # timeline bucket
+    buckets: int
+    start: dt.datetime  # first bucket's start (inclusive)
+    end: dt.datetime  # now
+    prev_start: dt.datetime  # the previous window of equal length: [prev_start, start)
+
+    @property
+    def bucket_starts(self) -> list[dt.datetime]:
+        return [self.start + i * self.bucket for i in range(self.buckets)]
+
+
+_FRAMES: dict[str, tuple[Grain, dt.timedelta, int]] = {
+    "1h": ("minute", dt.timedelta(minutes=5), 12),
+    "24h": ("hour", dt.timedelta(hours=1), 24),
+    "7d": ("day", dt.timedelta(hours=1), 168),
+    "30d": ("day", dt.timedelta(days=1), 30),
+}
+
+
+def _floor(t: dt.datetime, step: dt.timedelta) -> dt.datetime:
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    seconds = int((t - epoch).total_seconds())
+    size = int(step.total_seconds())
+    return epoch + dt.timedelta(seconds=seconds - seconds % size)
+
+
+def window(timeframe: TimeframeLabel, now: dt.datetime) -> Window:
+    """The last N timeline buckets, the newest one in progress; they end at `now`."""
+    grain, bucket, count = _FRAMES[timeframe]
+    start = _floor(now, bucket) - (count - 1) * bucket
+    return Window(timeframe, grain, bucket, count, start, now, start - count * bucket)
+
+
+def percent(part: float, whole: float) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+def trend(current: float, previous: float) -> Literal["increasing", "stable", "decreasing"]:
+    """More than 20% up is increasing, more than 20% down decreasing; from nothing to something is increasing."""
+    if previous <= 0:
+        return "increasing" if current > 0 else "stable"
+    if current > previous * (1 + TREND_THRESHOLD):
+        return "increasing"
+    if current < previous * (1 - TREND_THRESHOLD):
+        return "decreasing"
+    return "stable"
+
+
+@dataclass(frozen=True, slots=True)
+class Spike:
+    first: int  # index of the first spike bucket
+    last: int  # index of the last (inclusive)
+    peak: int
+    total: int
+    resolved: bool  # a later bucket is back under the threshold
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return float(ordered[mid]) if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2.0
+
+
+def spikes(counts: Sequence[int]) -> list[Spike]:
+    """Buckets above 3x the baseline (median of up to 12 preceding non-spike buckets, at least 3; a baseline
+    under 1 counts as 1), adjacent spike buckets merged; resolved when the last bucket is not a spike."""
+    flagged: list[bool] = []
+    history: list[int] = []
+    for count in counts:
+        baseline = _median(history[-SPIKE_LOOKBACK:]) if len(history) >= SPIKE_MIN_HISTORY else None
+        is_spike = baseline is not None and count > SPIKE_FACTOR * max(baseline, 1.0)
+        flagged.append(is_spike)
+        if not is_spike:
+            history.append(count)
+    found: list[Spike] = []
+    i = 0
+    while i < len(counts):
+        if not flagged[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(counts) and flagged[j + 1]:
+            j += 1
+        part = counts[i:j + 1]
+        found.append(Spike(i, j, max(part), sum(part), resolved=j < len(counts) - 1))
+        i = j + 1
+    return found
+
+
+def priority(severity: int, occurrences: int, users: int, fresh: bool) -> int:
+    """0-100: 40 severity (1 low .. 4 critical), 30 occurrences in the window (log scale, 10k saturates),
+    20 users affected (log scale, 1000 saturates), 10 when new or regressed in the window."""
+    s = (min(max(severity, 1), 4) - 1) / 3.0
+    o = min(1.0, math.log10(1 + max(occurrences, 0)) / 4.0)
+    u = min(1.0, math.log10(1 + max(users, 0)) / 3.0)
+    return round(40 * s + 30 * o + 20 * u + (10 if fresh else 0))
+
+
+def system_impact(error_rate: float, critical: int, high: int,
+                  user_impact: float) -> Literal["low", "medium", "high", "critical"]:
+    """critical: error rate >= 25%, or critical errors reaching >= 10% of active users; high: error rate >= 10%
+    or any critical error; medium: error rate >= 2% or any high error; else low."""
+    if error_rate >= 25.0 or (critical > 0 and user_impact >= 10.0):
+        return "critical"
+    if error_rate >= 10.0 or critical > 0:
+        return "high"
+    if error_rate >= 2.0 or high > 0:
+        return "medium"
+    return "low"
+
+
+def concentration(weights: Mapping[str, float]) -> tuple[str, float] | None:
+    """The key carrying >= 80% of a total of >= 5, when at least two keys share it."""
+    total = sum(weights.values())
+    if len(weights) < 2 or total < CONCENTRATION_MIN_TOTAL:
+        return None
+    key, weight = max(weights.items(), key=lambda kv: (kv[1], kv[0]))
+    return (key, weight) if weight >= CONCENTRATION_SHARE * total else None
+
+
+@dataclass(frozen=True, slots=True)
+class RecurringHour:
+    hour: int  # 0-23 UTC
+    days: int
+    total: int
+    last: dt.datetime
+
+
+def recurring_hours(hourly: Sequence[tuple[dt.datetime, int]]) -> list[RecurringHour]:
+    """Hours of day (UTC) with errors on >= 3 distinct days and >= 2x the mean hour-of-day total."""
+    totals = [0] * 24
+    days: list[set[dt.date]] = [set() for _ in range(24)]
+    last: list[dt.datetime | None] = [None] * 24
+    for at, count in hourly:
+        if count <= 0:
+            continue
+        h = at.astimezone(dt.timezone.utc)
+        totals[h.hour] += count
+        days[h.hour].add(h.date())
+        previous = last[h.hour]
+        last[h.hour] = at if previous is None or at > previous else previous
+    mean = sum(totals) / 24.0
+    found = []
+    for hour in range(24):
+        seen = last[hour]
+        if seen is not None and len(days[hour]) >= RECURRING_MIN_DAYS and totals[hour] >= RECURRING_FACTOR * mean:
+            found.append(RecurringHour(hour, len(days[hour]), totals[hour], seen))
+    return sorted(found, key=lambda r: -r.total)
