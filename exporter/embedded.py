@@ -47,6 +47,7 @@ class EmbeddedPostgres:
         return self.url
 
     def stop(self) -> None:
+        """Stop the server (and delete its data when asked to). Idempotent; `start()` starts it again."""
         server, self._server = self._server, None
         if server is not None:
             server.cleanup()

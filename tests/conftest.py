@@ -81,25 +81,31 @@ class RunningServer:
 def start_server(database_url: str, log_path: Path, extra_env: dict[str, str] | None = None,
                  args: list[str] | None = None) -> RunningServer:
     """Start the real `otel-errors serve` command and wait until /healthz answers."""
-    grpc_port, http_port, api_port = free_port(), free_port(), free_port()
+    extra_env = extra_env or {}
+    grpc_port = int(extra_env.get("OTEL_ERRORS_GRPC_PORT") or free_port())
+    http_port = int(extra_env.get("OTEL_ERRORS_HTTP_PORT") or free_port())
+    api_port = int(extra_env.get("OTEL_ERRORS_API_PORT") or free_port())
     env = {**os.environ, "OTEL_ERRORS_DATABASE_URL": database_url, "OTEL_ERRORS_GRPC_PORT": str(grpc_port),
-           "OTEL_ERRORS_HTTP_PORT": str(http_port), "OTEL_ERRORS_API_PORT": str(api_port), **(extra_env or {})}
+           "OTEL_ERRORS_HTTP_PORT": str(http_port), "OTEL_ERRORS_API_PORT": str(api_port), **extra_env}
     log_file = log_path.open("wb")
     process = subprocess.Popen([sys.executable, "-m", "otel_errors.cli.main", "serve", *(args or [])],
                                env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT)
     server = RunningServer(process, grpc_port, http_port, api_port, log_path)
     deadline = time.monotonic() + 60
+    last: object = None
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
         try:
-            if httpx.get(f"{server.api}/healthz", timeout=1).status_code == 200:
+            response = httpx.get(f"{server.api}/healthz", timeout=2)
+            if response.status_code == 200:
                 return server
-        except httpx.HTTPError:
-            pass
+            last = response.text
+        except httpx.HTTPError as exc:
+            last = repr(exc)
         time.sleep(0.1)
     process.kill()
-    raise RuntimeError(f"server did not become healthy:\n{server.log()}")
+    raise RuntimeError(f"server did not become healthy (last answer: {last}):\n{server.log()}")
 
 
 def stop_server(server: RunningServer) -> int:
