@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from . import problems
 from .config import ApiConfig
-from .routes import access, errors, health
+from .routes import access, errors, health, settings, status, tracking
 
 
 def create_app(config: ApiConfig, *, store: Any = None) -> FastAPI:
@@ -38,5 +38,8 @@ def create_app(config: ApiConfig, *, store: Any = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(errors.router)
+    app.include_router(status.router)
+    app.include_router(tracking.router)
     app.include_router(access.router)
+    app.include_router(settings.router)
     return app

@@ -16,9 +16,11 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import uvicorn
 
 from otel_errors import Processor
+from otel_errors.config import WorkspaceRules
 from otel_errors.errors import ConfigError
 from otel_errors.exporter import PostgresExporter
 from otel_errors.exporter.embedded import EmbeddedPostgres
@@ -26,6 +28,7 @@ from otel_errors.receiver import GrpcReceiver, OtlpHttpApp, Pipeline, TokenAuthe
 from otel_errors.receiver._pipeline import no_auth
 
 from ..api import create_app
+from ..api.queries import settings as rules_queries
 from .settings import Settings
 
 log = logging.getLogger("otel_errors.serve")
@@ -62,6 +65,35 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+class RulesCache:
+    """Per-workspace rules for the processor, reloaded from the database in the background (the processor is
+    pure and synchronous, so it reads this dict, never the database)."""
+
+    def __init__(self, database_url: str, interval_seconds: float) -> None:
+        self._url, self._interval = database_url, interval_seconds
+        self._rules: dict[str, WorkspaceRules] = {}
+
+    def __call__(self, workspace_id: str) -> WorkspaceRules:
+        return self._rules.get(workspace_id, _DEFAULT_RULES)
+
+    async def refresh(self) -> None:
+        async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
+            loaded = await rules_queries.load_all(conn)
+        # Keep the old objects when unchanged, so per-rules caches downstream (scrubbers) stay warm.
+        self._rules = {ws: self._rules[ws] if self._rules.get(ws) == r else r for ws, r in loaded.items()}
+
+    async def refresh_forever(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except (psycopg.Error, OSError) as exc:
+                log.warning("could not reload workspace rules: %s", exc)
+            await asyncio.sleep(self._interval)
+
+
+_DEFAULT_RULES = WorkspaceRules()
+
+
 async def run_worker(settings: Settings, database_url: str, ready: Any = None,
                      stop: asyncio.Event | None = None) -> None:
     """Run one worker until SIGTERM/SIGINT (or `stop`), then drain: stop intake, commit accepted batches, close."""
@@ -74,7 +106,10 @@ async def run_worker(settings: Settings, database_url: str, ready: Any = None,
     store = PostgresExporter(settings.store_config(database_url))
     await store.start()
     authenticate = TokenAuthenticator(store.lookup_ingest_token) if settings.auth else no_auth
-    pipeline = Pipeline(Processor(settings.processor_config()), store, authenticate)
+    rules = RulesCache(database_url, settings.rules_refresh_seconds)
+    await rules.refresh()
+    rules_task = asyncio.create_task(rules.refresh_forever(), name="otel-errors-rules")
+    pipeline = Pipeline(Processor(settings.processor_config(), rules_for=rules), store, authenticate)
     grpc_receiver = GrpcReceiver(settings.receiver_config(), pipeline)
     await grpc_receiver.start()
     log_level = settings.log_level.lower()
@@ -106,6 +141,7 @@ async def run_worker(settings: Settings, database_url: str, ready: Any = None,
     await store.shutdown(drain_timeout=10.0)
     api.should_exit = True
     await servers[1]
+    rules_task.cancel()
 
 
 def _worker_main(settings: Settings, database_url: str) -> None:

@@ -33,13 +33,17 @@ class Settings:
     max_message_bytes: int = 16 * 1024 * 1024
     retention_days: int = 90
     credits_attribute: str = "credits.used"
+    price_per_credit: float = 0.01
     default_workspace: str = "default"
     log_level: str = "info"
     auth: bool = False
+    rules_refresh_seconds: int = 10
     allow_unauthenticated_remote: bool = False
     allow_pure_python_protobuf: bool = False
 
     def __post_init__(self) -> None:
+        if self.rules_refresh_seconds < 1:
+            raise ConfigError("rules_refresh_seconds must be at least 1")
         if self.workers < 1 or self.workers > 64:
             raise ConfigError("workers must be between 1 and 64")
         if self.log_level.lower() not in ("debug", "info", "warning", "error"):
@@ -88,9 +92,12 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "max_message_bytes": ("OTEL_ERRORS_MAX_MESSAGE_BYTES", "largest export request, after decompression"),
     "retention_days": ("OTEL_ERRORS_RETENTION_DAYS", "days of occurrences kept (older partitions dropped)"),
     "credits_attribute": ("OTEL_ERRORS_CREDITS_ATTRIBUTE", "numeric attribute summed as credits"),
+    "price_per_credit": ("OTEL_ERRORS_PRICE_PER_CREDIT",
+                         "price of one credit: estimatedRevenueLoss = credits lost x price"),
     "default_workspace": ("OTEL_ERRORS_DEFAULT_WORKSPACE", "workspace of data without `workspace.id`"),
     "log_level": ("OTEL_ERRORS_LOG_LEVEL", "debug, info, warning or error"),
     "auth": ("OTEL_ERRORS_AUTH", "require ingest tokens and API keys"),
+    "rules_refresh_seconds": ("OTEL_ERRORS_RULES_REFRESH_SECONDS", "how often workspace rules are reloaded"),
     "allow_unauthenticated_remote": ("OTEL_ERRORS_ALLOW_UNAUTHENTICATED_REMOTE",
                                      "allow a non-loopback host with authentication off"),
     "allow_pure_python_protobuf": ("OTEL_ERRORS_ALLOW_PURE_PYTHON_PROTOBUF",
@@ -114,6 +121,11 @@ def _convert(name: str, raw: str) -> Any:
             return int(raw)
         except ValueError:
             raise ConfigError(f"{SETTINGS[name][0]} must be an integer, got {raw!r}") from None
+    if kind == "float":
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{SETTINGS[name][0]} must be a number, got {raw!r}") from None
     if kind == "bool":
         if raw.strip().lower() in ("1", "true", "yes", "on"):
             return True

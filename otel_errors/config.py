@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .grouping import GroupingConfig
 from .scrub import ScrubConfig
@@ -17,6 +19,37 @@ class WorkspaceRules:
 
     grouping: GroupingConfig = field(default_factory=GroupingConfig)
     scrub: ScrubConfig = field(default_factory=ScrubConfig)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WorkspaceRules:
+        """From a workspace's stored settings: {"scrub": {...}, "grouping": {"in_app_include": [...], ...}}.
+        Raises ValueError with a message naming the bad key."""
+        unknown = set(data) - {"scrub", "grouping"}
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}; expected scrub, grouping")
+        grouping = data.get("grouping") or {}
+        if not isinstance(grouping, Mapping):
+            raise ValueError("grouping must be an object")
+        unknown = set(grouping) - {"in_app_include", "in_app_exclude"}
+        if unknown:
+            raise ValueError(f"unknown grouping settings: {', '.join(sorted(unknown))}")
+        prefixes = {}
+        for key in ("in_app_include", "in_app_exclude"):
+            value = grouping.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value) or len(value) > 100:
+                raise ValueError(f"grouping.{key} must be a list of at most 100 non-empty strings")
+            prefixes[key] = tuple(value)
+        scrub = data.get("scrub") or {}
+        if not isinstance(scrub, Mapping):
+            raise ValueError("scrub must be an object")
+        return cls(grouping=GroupingConfig(in_app_include=prefixes["in_app_include"],
+                                           in_app_exclude=prefixes["in_app_exclude"]),
+                   scrub=ScrubConfig.from_dict(scrub))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scrub": self.scrub.to_dict(),
+                "grouping": {"in_app_include": list(self.grouping.in_app_include),
+                             "in_app_exclude": list(self.grouping.in_app_exclude)}}
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,7 +85,7 @@ def start_server(database_url: str, log_path: Path, extra_env: dict[str, str] | 
     grpc_port = int(extra_env.get("OTEL_ERRORS_GRPC_PORT") or free_port())
     http_port = int(extra_env.get("OTEL_ERRORS_HTTP_PORT") or free_port())
     api_port = int(extra_env.get("OTEL_ERRORS_API_PORT") or free_port())
-    env = {**os.environ, "OTEL_ERRORS_DATABASE_URL": database_url, "OTEL_ERRORS_GRPC_PORT": str(grpc_port),
+    env = {**os.environ, "OTEL_ERRORS_DATABASE_URL": database_url, "OTEL_ERRORS_RULES_REFRESH_SECONDS": "1", "OTEL_ERRORS_GRPC_PORT": str(grpc_port),
            "OTEL_ERRORS_HTTP_PORT": str(http_port), "OTEL_ERRORS_API_PORT": str(api_port), **extra_env}
     log_file = log_path.open("wb")
     process = subprocess.Popen([sys.executable, "-m", "otel_errors.cli.main", "serve", *(args or [])],

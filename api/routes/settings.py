@@ -1,0 +1,33 @@
+"""GET/PUT /api/v1/workspaces/{workspaceId}/rules: PII scrubbing and in-app rules (admin; audited)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body
+
+from otel_errors.config import WorkspaceRules
+
+from ..deps import Admin, Connection, Viewer, WorkspaceId
+from ..problems import ApiError
+from ..queries import settings as q
+
+router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["rules"])
+
+_EXAMPLE = {"scrub": {"scrub_ips": False, "allow_keys": ["order.id"], "extra_patterns": {"ticket": r"TCK-\d+"}},
+            "grouping": {"in_app_include": ["acme_vendor."], "in_app_exclude": ["app.generated."]}}
+
+
+@router.get("/rules", summary="The workspace's PII scrubbing and grouping rules")
+async def get_rules(workspace_id: WorkspaceId, conn: Connection, _viewer: Viewer) -> dict[str, Any]:
+    return (await q.get_rules(conn, workspace_id)).to_dict()
+
+
+@router.put("/rules", summary="Replace the workspace's rules (applies to data received from now on)")
+async def put_rules(workspace_id: WorkspaceId, conn: Connection, admin: Admin,
+                    body: dict[str, Any] = Body(examples=[_EXAMPLE])) -> dict[str, Any]:  # noqa: B008
+    try:
+        rules = WorkspaceRules.from_dict(body)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_request", str(exc)) from None
+    return (await q.put_rules(conn, workspace_id, rules, admin.actor)).to_dict()
