@@ -16,9 +16,13 @@ class ApiConfig:
     auth: bool = False
     # Stack-trace characters returned per error (the full text stays stored).
     max_stacktrace_chars: int = 64 * 1024
+    # estimatedRevenueLoss = credits of failed executions x this price (docs/metrics.md).
+    price_per_credit: float = 0.01
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be a TCP port (0-65535), got {self.port}")
         if not 1 <= self.pool_min_size <= self.pool_max_size:
             raise ValueError("pool sizes must satisfy 1 <= pool_min_size <= pool_max_size")
+        if not 0 <= self.price_per_credit < float("inf"):
+            raise ValueError(f"price_per_credit must be a finite number >= 0, got {self.price_per_credit}")

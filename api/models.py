@@ -30,6 +30,9 @@ class ErrorContext(CamelModel):
 class ErrorImpact(CamelModel):
     users_affected: int
     agents_affected: int
+    executions_affected: int
+    credits_lost: float
+    cascading_failures: int  # 0 until cascading-failure chains land (docs/metrics.md)
 
 
 class Resolution(CamelModel):

@@ -430,6 +430,14 @@ async def drive(args: argparse.Namespace, url: str) -> None:
           f"{sorted(plan.counts)[len(plan.counts) // 2]:,}/h); deploy at hour {plan.deploy_hour} "
           f"(day {plan.deploy_hour / 24:.1f}) with {len(plan.new_bugs)} new fingerprints", flush=True)
 
+    if args.credits_fix:
+        # Experiment (bench/README.md): the planner-proof form of the credit check, to measure the write rate.
+        from otel_errors.exporter import _write_sql
+        fixed = _write_sql.CREDITS_FROM_KNOWN_EXECUTIONS.replace(
+            "AND o.error_id = n.error_id", "AND o.error_id IS NOT DISTINCT FROM n.error_id")
+        if fixed == _write_sql.CREDITS_FROM_KNOWN_EXECUTIONS:
+            print("--credits-fix: the query changed, nothing patched", flush=True)
+        _write_sql.CREDITS_FROM_KNOWN_EXECUTIONS = fixed
     store = PostgresExporter(StoreConfig(
         database_url=url, writers=args.writers, max_items_per_commit=args.max_items_per_commit,
         max_pending_items=args.max_pending_items, write_timeout_seconds=120.0,
@@ -449,6 +457,18 @@ async def drive(args: argparse.Namespace, url: str) -> None:
         p.start()
 
     written = {"events": 0, "executions": 0, "spans": 0, "batches": 0, "retries": 0}
+    # 30 days are written in minutes, faster than autovacuum can keep the statistics of the partition being
+    # filled current (in production a day fills over a day and is re-analyzed every ~10% of growth). Stale
+    # statistics make the write path's per-partition plans walk the wrong index, so analyze as a day grows.
+    analyze_conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    last_analyzed = 0
+    latest_ns = 0
+
+    async def analyze_current() -> None:
+        day = dt.datetime.fromtimestamp(latest_ns / 1e9, dt.UTC).date()
+        for table in ("error_occurrences", "executions", "error_spans"):
+            await analyze_conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(f"{table}_p{day:%Y%m%d}")))
+
     started = time.monotonic()
     last_print = started
     done_producers = 0
@@ -466,7 +486,12 @@ async def drive(args: argparse.Namespace, url: str) -> None:
                 if attempt > 50:
                     raise
                 await asyncio.sleep(0.05 * min(attempt + 1, 20))
+        nonlocal latest_ns, last_analyzed
         written["events"] += len(batch.events)
+        latest_ns = max(latest_ns, batch.events[-1].time_unix_nano if batch.events else 0)
+        if args.analyze_every and written["events"] - last_analyzed >= args.analyze_every:
+            last_analyzed = written["events"]
+            await analyze_current()
         written["executions"] += len(batch.executions)
         written["spans"] += len(batch.error_spans)
         written["batches"] += 1
@@ -500,6 +525,7 @@ async def drive(args: argparse.Namespace, url: str) -> None:
         for p in procs:
             p.join(timeout=5)
         await store.shutdown(drain_timeout=60)
+        await analyze_conn.close()
     elapsed = time.monotonic() - started
     items = written["events"] + written["executions"] + written["spans"]
     print(f"done: {written['events']:,} occurrences, {written['executions']:,} executions, {written['spans']:,} "
@@ -551,6 +577,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-pending-items", type=int, default=100_000)
     p.add_argument("--producers", type=int, default=1, help="generator processes")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--credits-fix", action="store_true",
+                   help="experiment: run the write path with the suggested CREDITS_FROM_KNOWN_EXECUTIONS rewrite")
+    p.add_argument("--analyze-every", type=int, default=50_000,
+                   help="ANALYZE the partitions being filled every N occurrences (0: leave it to autovacuum)")
     p.add_argument("--progress-seconds", type=float, default=15.0)
     args = p.parse_args(argv)
     if args.drop_only:

@@ -32,6 +32,8 @@ log = logging.getLogger("otel_errors.exporter")
 
 _DAY_NS = 86_400 * 1_000_000_000
 _RETRY_IN_PLACE = (pgerrors.DeadlockDetected, pgerrors.SerializationFailure)
+# A batch refused by the database, or with a value psycopg cannot encode (OverflowError: an int beyond int8).
+_REFUSED = (psycopg.Error, ValueError, OverflowError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +170,18 @@ class PostgresExporter:
                         await conn.close()
                     conn = None
                     continue
-                except psycopg.Error as exc:
-                    # Not the database's health: one batch it refuses. Find it, commit the rest.
+                except _REFUSED as exc:
+                    # Not the database's health: one batch it refuses (or a value it cannot encode). Find it,
+                    # commit the rest.
                     assert conn is not None
                     await self._isolate(conn, group, exc)
+                    continue
+                except Exception as exc:  # a bug of ours: fail these batches, never the writer (it serves all)
+                    log.exception("commit failed")
+                    self._finish(group, exc)
+                    if conn is not None:
+                        await conn.close()
+                    conn = None
                     continue
                 self._finish(group, None)
                 self._notify(changes)
@@ -190,9 +200,12 @@ class PostgresExporter:
             except (psycopg.OperationalError, OSError) as down:
                 self._mark_down(down)
                 self._finish([item], StoreUnavailable(f"database unavailable: {down}"))
-            except psycopg.Error as refused:
+            except _REFUSED as refused:
                 log.warning("batch refused by the database: %s", refused)
                 self._finish([item], InvalidRequest(f"the store refused the batch: {refused}"))
+            except Exception as bug:
+                log.exception("commit failed")
+                self._finish([item], bug)
             else:
                 self._finish([item], None)
                 self._notify(changes)

@@ -75,7 +75,7 @@ class Processor:
         candidates = sorted(walk.candidates, key=lambda c: (c.origin == ORIGIN_SPAN_STATUS, -c.span_start_ns))
         propagated = self._emit_events(batch, candidates, memories, now)
         for info in walk.error_spans:
-            self._emit_error_span(batch, info, propagated)
+            self._emit_error_span(batch, info, propagated, now)
         return batch
 
     def process_logs(self, request: Any, workspace_id: str | None = None, received_ns: int | None = None) -> Any:
@@ -142,7 +142,7 @@ class Processor:
             row.trace_id = execution.trace_id
             row.span_id = execution.span_id
             row.start_time_unix_nano = self._bounded_time(execution.start_ns, now)
-            row.end_time_unix_nano = execution.end_ns
+            row.end_time_unix_nano = self._bounded_end(execution.end_ns, now)
             row.failed = execution.failed
             agent_id = first_str(AGENT_ID_KEYS, execution.attrs, execution.resource)
             row.agent_id = truncate(agent_id or identity.agent_id
@@ -167,8 +167,9 @@ class Processor:
             scrubber = self._scrubber(rules)
             cfg = self.config
             exc_type = truncate(candidate.exc_type, cfg.max_type_length)
-            message = truncate(scrubber.text(candidate.message), cfg.max_message_length)
-            stacktrace = truncate(scrubber.text(candidate.stacktrace), cfg.max_stacktrace_length)
+            message, stacktrace = scrubber.exception(candidate.message, candidate.stacktrace)
+            message = truncate(message, cfg.max_message_length)
+            stacktrace = truncate(stacktrace, cfg.max_stacktrace_length)
             attrs = scrubber.attributes(candidate.attrs)
             grouping = compute_grouping(ExceptionInput(type=exc_type, message=message, stacktrace=stacktrace,
                                                        attributes=attrs), rules.grouping)
@@ -253,16 +254,16 @@ class Processor:
         event.chain_types.extend(grouping.chain_types[:16])
         return event
 
-    def _emit_error_span(self, batch: Any, info: ErrorSpanInfo, propagated: set[bytes]) -> None:
+    def _emit_error_span(self, batch: Any, info: ErrorSpanInfo, propagated: set[bytes], now: int) -> None:
         row = batch.error_spans.add()
         row.workspace_id = info.workspace
         row.trace_id = info.trace_id
         row.span_id = info.span_id
         row.parent_span_id = info.parent_span_id
         row.name = truncate(info.name, self.config.max_id_length)
-        row.start_time_unix_nano = info.start_ns
-        row.end_time_unix_nano = info.end_ns
-        row.status_code = info.status_code
+        row.start_time_unix_nano = self._bounded_time(info.start_ns, now)
+        row.end_time_unix_nano = self._bounded_end(info.end_ns, now)
+        row.status_code = info.status_code if 0 <= info.status_code <= 2 else 0  # an open enum: any int32
         row.status_message = truncate(info.status_message, self.config.max_message_length)
         row.propagated = info.span_id in propagated
 
@@ -281,6 +282,10 @@ class Processor:
                 or time_ns < now - cfg.max_age_seconds * 1_000_000_000:
             return now
         return time_ns
+
+    def _bounded_end(self, time_ns: int, now: int) -> int:
+        """An end time outside the accepted window is unknown (0), never an absurd value for the store."""
+        return time_ns if time_ns and self._bounded_time(time_ns, now) == time_ns else 0
 
     def _context_json(self, context: dict[str, AttrValue]) -> str:
         cfg = self.config

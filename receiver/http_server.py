@@ -143,7 +143,7 @@ def _decode(signal: Signal, body: bytes, content_type: str) -> Message:
         return Pipeline.parse(signal, body)
     try:
         document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise InvalidRequest(f"malformed OTLP {signal.name} JSON: {exc}") from None
     if not isinstance(document, dict):
         raise InvalidRequest(f"OTLP {signal.name} JSON must be an object")

@@ -16,6 +16,7 @@ _ERROR_COLUMNS = sql.SQL(
     " e.stacktrace, e.grouping, e.severity, e.category, e.source, e.status, e.first_seen, e.last_seen,"
     " e.occurrences, e.users, e.agents, e.agent_id, e.user_id, e.environment, e.version, e.context,"
     " e.resolved_at, e.resolved_by, e.resolution, e.root_cause, e.preventive_measures, e.regressed_at,"
+    " e.executions_affected, e.credits_lost,"
     " ARRAY(SELECT u.user_id FROM error_users u WHERE u.workspace_id = e.workspace_id AND u.error_id = e.error_id"
     "       ORDER BY u.last_seen DESC LIMIT {users_limit}) AS top_users,"
     " ARRAY(SELECT a.agent_id FROM error_agents a WHERE a.workspace_id = e.workspace_id"
@@ -54,6 +55,8 @@ class ErrorRow:
     root_cause: str | None
     preventive_measures: list[str] | None
     regressed_at: dt.datetime | None
+    executions_affected: int
+    credits_lost: float
     top_users: list[str]
     top_agents: list[str]
 
@@ -62,21 +65,74 @@ class ErrorRow:
 class ErrorFilter:
     status: str | None = None
     severity: int | None = None
+    category: int | None = None
+    source: int | None = None
+    agent_id: str | None = None
+    user_id: str | None = None
+    environment: str | None = None
+    version: str | None = None
+    first_seen_from: dt.datetime | None = None
+    first_seen_to: dt.datetime | None = None
+    last_seen_from: dt.datetime | None = None
+    last_seen_to: dt.datetime | None = None
+    text: str | None = None
+
+
+# sort name -> the errors column it orders by (descending, ties broken by error_id descending).
+SORTS = {"lastSeen": "last_seen", "firstSeen": "first_seen", "occurrences": "occurrences", "users": "users"}
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _where(workspace_id: str, flt: ErrorFilter) -> list[sql.Composable]:
+    where: list[sql.Composable] = [sql.SQL("e.workspace_id = {}").format(workspace_id)]
+    equal: tuple[tuple[str, str | int | None], ...] = (
+        ("status", flt.status), ("severity", flt.severity), ("category", flt.category), ("source", flt.source),
+        ("environment", flt.environment), ("version", flt.version))
+    for column, value in equal:
+        if value is not None:
+            where.append(sql.SQL("e.{} = {}").format(sql.Identifier(column), value))
+    ranges = (("first_seen", ">=", flt.first_seen_from), ("first_seen", "<", flt.first_seen_to),
+              ("last_seen", ">=", flt.last_seen_from), ("last_seen", "<", flt.last_seen_to))
+    for column, op, when in ranges:
+        if when is not None:
+            where.append(sql.SQL("e.{} {} {}").format(sql.Identifier(column), sql.SQL(op), when))
+    if flt.user_id is not None:
+        where.append(sql.SQL("EXISTS (SELECT 1 FROM error_users u WHERE u.workspace_id = e.workspace_id"
+                             " AND u.error_id = e.error_id AND u.user_id = {})").format(flt.user_id))
+    if flt.agent_id is not None:
+        where.append(sql.SQL("EXISTS (SELECT 1 FROM error_agents a WHERE a.workspace_id = e.workspace_id"
+                             " AND a.error_id = e.error_id AND a.agent_id = {})").format(flt.agent_id))
+    if flt.text:
+        pattern = _like(flt.text)
+        where.append(sql.SQL("(e.type ILIKE {p} OR e.message ILIKE {p})").format(p=pattern))
+    return where
 
 
 async def list_errors(conn: psycopg.AsyncConnection[Any], workspace_id: str, flt: ErrorFilter, limit: int,
-                      after: tuple[dt.datetime, uuid.UUID] | None, people: int = 10) -> list[ErrorRow]:
-    where = [sql.SQL("e.workspace_id = {}").format(workspace_id)]
-    if flt.status:
-        where.append(sql.SQL("e.status = {}").format(flt.status))
-    if flt.severity is not None:
-        where.append(sql.SQL("e.severity = {}").format(flt.severity))
+                      after: tuple[Any, uuid.UUID] | None, people: int = 10,
+                      sort: str = "lastSeen") -> list[ErrorRow]:
+    """Errors matching `flt`, ordered by `sort` descending; `after` is the (sort key, error_id) of the last row."""
+    column = sql.Identifier(SORTS[sort])
+    where = _where(workspace_id, flt)
     if after is not None:
-        where.append(sql.SQL("(e.last_seen, e.error_id) < ({}, {})").format(after[0], after[1]))
-    query = sql.SQL("SELECT {columns} FROM errors e WHERE {where} ORDER BY e.last_seen DESC, e.error_id DESC"
+        where.append(sql.SQL("(e.{}, e.error_id) < ({}, {})").format(column, after[0], after[1]))
+    query = sql.SQL("SELECT {columns} FROM errors e WHERE {where} ORDER BY e.{col} DESC, e.error_id DESC"
                     " LIMIT {limit}").format(
         columns=_ERROR_COLUMNS.format(users_limit=people, agents_limit=people),
-        where=sql.SQL(" AND ").join(where), limit=limit)
+        where=sql.SQL(" AND ").join(where), col=column, limit=limit)
+    async with conn.cursor(row_factory=class_row(ErrorRow)) as cur:
+        await cur.execute(query)
+        return await cur.fetchall()
+
+
+async def get_errors(conn: psycopg.AsyncConnection[Any], workspace_id: str, error_ids: list[uuid.UUID],
+                     people: int = 10) -> list[ErrorRow]:
+    """These errors, in no particular order (the caller orders them)."""
+    query = sql.SQL("SELECT {columns} FROM errors e WHERE e.workspace_id = {ws} AND e.error_id = ANY({ids})").format(
+        columns=_ERROR_COLUMNS.format(users_limit=people, agents_limit=people), ws=workspace_id, ids=error_ids)
     async with conn.cursor(row_factory=class_row(ErrorRow)) as cur:
         await cur.execute(query)
         return await cur.fetchall()

@@ -13,7 +13,7 @@ from .. import _cursor, labels
 from ..deps import Connection, Viewer, WorkspaceId
 from ..models import (ErrorContext, ErrorDetails, ErrorImpact, ErrorItem, ErrorPage, Occurrence, OccurrencePage,
                       Resolution, Sample)
-from ..problems import not_found
+from ..problems import bad_request, not_found
 from ..queries import errors as q
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["errors"])
@@ -22,24 +22,50 @@ ErrorIdPath = Annotated[uuid.UUID, "errorId"]
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page")]
 
 
-@router.get("/errors", response_model=ErrorPage, summary="List errors (issues), most recently seen first")
+@router.get("/errors", response_model=ErrorPage,
+            summary="List errors (issues): filters, sort (descending), keyset cursor pagination")
 async def list_errors(
     workspace_id: WorkspaceId, conn: Connection, _principal: Viewer,
     status: Literal["new", "acknowledged", "investigating", "resolved", "ignored"] | None = None,
     severity: Literal["all", "critical", "high", "medium", "low"] | None = None,
+    category: Literal["api", "timeout", "validation", "auth", "system", "unknown"] | None = None,
+    source: Literal["agent", "api", "database", "integration", "system"] | None = None,
+    agent_id: Annotated[str | None, Query(alias="agentId", max_length=256)] = None,
+    user_id: Annotated[str | None, Query(alias="userId", max_length=256)] = None,
+    environment: Annotated[str | None, Query(max_length=256)] = None,
+    version: Annotated[str | None, Query(max_length=256)] = None,
+    first_seen_from: Annotated[dt.datetime | None, Query(alias="firstSeenFrom")] = None,
+    first_seen_to: Annotated[dt.datetime | None, Query(alias="firstSeenTo")] = None,
+    last_seen_from: Annotated[dt.datetime | None, Query(alias="lastSeenFrom")] = None,
+    last_seen_to: Annotated[dt.datetime | None, Query(alias="lastSeenTo")] = None,
+    text: Annotated[str | None, Query(alias="q", max_length=200, description="Text in type or message")] = None,
+    sort: Literal["lastSeen", "firstSeen", "occurrences", "users"] = "lastSeen",
     limit: Limit = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> ErrorPage:
     after = None
     if cursor:
-        last_seen, error_id = _cursor.decode(cursor, 2)
-        after = (_parse_time(last_seen), _parse_uuid(error_id))
-    flt = q.ErrorFilter(status=status, severity=labels.SEVERITY_VALUE.get(severity or "all"))
-    rows = await q.list_errors(conn, workspace_id, flt, limit + 1, after)
+        cursor_sort, cursor_key, error_id = _cursor.decode(cursor, 3)
+        if cursor_sort != sort:
+            raise bad_request("cursor belongs to another sort order; use the nextCursor of a previous page")
+        after = (_parse_time(cursor_key) if sort in ("lastSeen", "firstSeen") else _parse_int(cursor_key),
+                 _parse_uuid(error_id))
+    flt = q.ErrorFilter(
+        status=status, severity=labels.SEVERITY_VALUE.get(severity or "all"),
+        category=labels.CATEGORY_VALUE.get(category) if category else None,
+        source=labels.SOURCE_VALUE.get(source) if source else None, agent_id=agent_id, user_id=user_id,
+        environment=environment, version=version, first_seen_from=first_seen_from, first_seen_to=first_seen_to,
+        last_seen_from=last_seen_from, last_seen_to=last_seen_to, text=text or None)
+    rows = await q.list_errors(conn, workspace_id, flt, limit + 1, after, sort=sort)
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = _cursor.encode(rows[-1].last_seen.isoformat(), str(rows[-1].error_id)) if more else None
-    return ErrorPage(items=[_item(r) for r in rows], next_cursor=next_cursor)
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        key: Any = {"lastSeen": last.last_seen.isoformat(), "firstSeen": last.first_seen.isoformat(),
+                    "occurrences": last.occurrences, "users": last.users}[sort]
+        next_cursor = _cursor.encode(sort, key, str(last.error_id))
+    return ErrorPage(items=[item(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/errors/{error_id}", response_model=ErrorDetails, summary="One error with frames and samples")
@@ -51,7 +77,7 @@ async def get_error(workspace_id: WorkspaceId, error_id: uuid.UUID, conn: Connec
     samples = await q.list_occurrences(conn, workspace_id, error_id, 5, None, with_stacktrace=True)
     grouping = row.grouping or {}
     return ErrorDetails(
-        **_item(row).model_dump(by_alias=False),
+        **item(row).model_dump(by_alias=False),
         frames=list(grouping.get("frames") or []),
         chain=list(grouping.get("chain") or []),
         grouping=grouping.get("component"),
@@ -80,7 +106,7 @@ async def list_occurrences(
     return OccurrencePage(items=[_occurrence(r) for r in rows], next_cursor=next_cursor)
 
 
-def _item(r: q.ErrorRow) -> ErrorItem:
+def item(r: q.ErrorRow) -> ErrorItem:
     resolution = None
     if r.status == "resolved" and r.resolved_at is not None:
         resolution = Resolution(resolved_at=r.resolved_at, resolved_by=r.resolved_by or "",
@@ -97,7 +123,9 @@ def _item(r: q.ErrorRow) -> ErrorItem:
         affected_users=list(r.top_users), affected_agents=list(r.top_agents), stack_trace=r.stacktrace,
         context=ErrorContext(agent_id=r.agent_id or None, user_id=r.user_id or None, workspace_id=r.workspace_id,
                              environment=r.environment, version=r.version, metadata=r.context or {}),
-        impact=ErrorImpact(users_affected=r.users, agents_affected=r.agents),
+        impact=ErrorImpact(users_affected=r.users, agents_affected=r.agents,
+                           executions_affected=r.executions_affected, credits_lost=r.credits_lost,
+                           cascading_failures=0),
         regressed_at=r.regressed_at, resolution=resolution,
     )
 
@@ -121,9 +149,13 @@ def _attributes(value: Any) -> dict[str, Any]:
     return {}
 
 
-def _parse_time(value: Any) -> dt.datetime:
-    from ..problems import bad_request
+def _parse_int(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise bad_request("cursor is not valid; use the nextCursor of a previous page")
 
+
+def _parse_time(value: Any) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(str(value))
     except ValueError:
@@ -131,8 +163,6 @@ def _parse_time(value: Any) -> dt.datetime:
 
 
 def _parse_uuid(value: Any) -> uuid.UUID:
-    from ..problems import bad_request
-
     try:
         return uuid.UUID(str(value))
     except ValueError:

@@ -18,7 +18,7 @@ from ._message import parametrize_message
 from ._model import Component, ExceptionInput, GroupingConfig, GroupingResult
 from ._normalize import normalize_type
 from ._seed import seed_fingerprint
-from ._stack import StackAnalysis, analyze_stack
+from ._stack import StackAnalysis, analyze_stack_for
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _TITLE_LENGTH = 120
@@ -50,10 +50,19 @@ def _compute(exc: ExceptionInput, config: GroupingConfig) -> GroupingResult:
         config = DEFAULT_CONFIG
     exc_type, message, stacktrace = str(exc.type or ""), str(exc.message or ""), str(exc.stacktrace or "")
     attributes: Mapping[str, Any] = exc.attributes if isinstance(exc.attributes, Mapping) else {}
-    stack = analyze_stack(stacktrace, config.in_app_include, config.in_app_exclude, config.max_frames)
+    stack = analyze_stack_for(stacktrace, message, config.in_app_include, config.in_app_exclude, config.max_frames)
     outer_type = normalize_type(exc_type) or (stack.chain_types[0] if stack.chain_types else "")
     chain_types = _chain_types(outer_type, stack)
-    title = _title(outer_type, message or (stack.root_message if not stack.chain_types[1:] else ""))
+    # The reported message is the outermost exception's; for a chain the root cause's message is in the text.
+    chained = len(stack.chain_types) > 1
+    title_line = _first_line(message or (stack.root_message if not chained else ""))
+    root_line = _first_line((stack.root_message if chained else message) or stack.root_message)
+    # Parametrized once: the title shows the first _TITLE_LENGTH characters of what the fingerprint reads.
+    root_message = parametrize_message(root_line)
+    if title_line == root_line and len(root_line) <= 2 * _TITLE_LENGTH:
+        title = _title_of(outer_type, root_message[:_TITLE_LENGTH].strip())
+    else:
+        title = _title_of(outer_type, parametrize_message(title_line, _TITLE_LENGTH))
     base = GroupingResult(fingerprint="", config_id=config.config_id, title=title, culprit=stack.culprit,
                           frames=stack.frames, chain_types=chain_types)
 
@@ -70,9 +79,6 @@ def _compute(exc: ExceptionInput, config: GroupingConfig) -> GroupingResult:
             "seed", True, "type + first 500 characters of the trace, digits replaced", (exc_type,)))
 
     type_component = Component("type", bool(chain_types), "" if chain_types else "no type", chain_types)
-    # The reported message is the outermost exception's; for a chain the root cause's message is in the text.
-    chained = len(stack.chain_types) > 1
-    root_message = parametrize_message(_first_line((stack.root_message if chained else message) or stack.root_message))
     if stack.keys:
         parts = ["frames", *chain_types, "|", *stack.keys]
         children = [type_component, stack.component]
@@ -121,8 +127,7 @@ def _first_line(text: str) -> str:
     return text.strip().split("\n", 1)[0].strip()
 
 
-def _title(exc_type: str, message: str) -> str:
-    text = parametrize_message(_first_line(message), _TITLE_LENGTH)
+def _title_of(exc_type: str, text: str) -> str:
     title = f"{exc_type}: {text}" if exc_type and text else exc_type or text or "<unknown error>"
     return title[:_TITLE_LENGTH]
 

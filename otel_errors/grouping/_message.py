@@ -2,20 +2,30 @@
 
 The patterns are tried in order at each position (one alternation, one pass), so a URL is taken whole before
 its numbers could be, and a UUID before its hex runs.
+
+Ids glued to a prefix (`call_e22b4ed990ad`, `usr_00042`, `req-1234abcd`, `org-x7Kq2`) are one `<id>`, whatever
+mix of digits and letters the generator drew: a regex word boundary does not fire after `_`, so without the
+`id` pattern they stayed verbatim and every occurrence made a group of its own.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # (name, pattern), most specific first. The name is the placeholder: "<uuid>", "<url>", ...
 MESSAGE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("url", r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)\]]+"),
     ("email", r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"),
-    ("uuid", r"\b[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\b"),
     ("timestamp", r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b"
                   r"|\b\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\b"),
     ("ip", r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b|\b(?:[0-9a-fA-F]{1,4}:){4,7}[0-9a-fA-F]{1,4}\b"),
+    # Glued to a word by `_`/`-` (`call_e22b4ed990ad`, `usr_00042`, `req-<uuid>`): 4+ letters and digits, one a
+    # digit at least, or a UUID; shorter stays (`utf-8`, `x86_64`, `gpt-4o`). Before `uuid` and `hex`, so every
+    # generated id after a prefix is one `<id>`, whatever its length and mix; after a date or an IP, which win.
+    ("id", r"(?<=[A-Za-z0-9][_-])(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+           r"|(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{4,})(?![A-Za-z0-9])"),
+    ("uuid", r"\b[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\b"),
     ("hex", r"\b0[xX][0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"),
     ("duration", r"\b\d+(?:\.\d+)?\s?(?:ns|µs|us|ms|s|sec|secs|seconds|m|min|minutes|h|hours)\b"),
     ("path", r"(?<![\w/])(?:[A-Za-z]:\\|/)(?:[\w.@+-]+[/\\])+[\w.@+-]*"),
@@ -30,10 +40,21 @@ def _placeholder(match: re.Match[str]) -> str:
     return f"<{match.lastgroup}>"
 
 
+# Every pattern needs one of these: a digit, a quote, `@`, `/`, `\`, `:` (URLs, IPv6), or 8 hex letters (a
+# UUID or hex run without digits). Text with none of them is returned as it is without running the alternation.
+_MAY_MATCH = re.compile(r"[\d'\"`@/\\:]|[a-fA-F]{8}")
+
+
 def parametrize_message(message: str, max_length: int = 512) -> str:
     """`User 42 not found at 10.0.0.1` -> `User <int> not found at <ip>`. Never raises."""
     try:
-        text = message[: max_length * 2]
-        return _COMBINED.sub(_placeholder, text)[:max_length].strip()
+        return _parametrize(message[: max_length * 2], max_length)
     except Exception:  # pragma: no cover - a pattern bug must not break ingest
         return message[:max_length]
+
+
+@lru_cache(maxsize=4096)
+def _parametrize(text: str, max_length: int) -> str:
+    if _MAY_MATCH.search(text) is None:
+        return text[:max_length].strip()
+    return _COMBINED.sub(_placeholder, text)[:max_length].strip()

@@ -1,14 +1,25 @@
 """The stack part of a fingerprint: which of the root cause's frames contribute, memoized per trace text.
 
 Identical traces repeat on the ingest path, so parsing and frame selection are cached on the text and the
-workspace's in-app settings (a bounded LRU: the only state this package keeps).
+workspace's in-app settings (bounded memos: the only state this package keeps).
+
+Most traces are *not* identical, though: Python, Java and JavaScript print the exception message inside the
+trace, and messages carry ids (`order ord_3f9a... is closed`). `analyze_stack_for` therefore also memoizes on
+the trace with the message cut out (a *template*: the message replaced by `_SLOT`), and per occurrence only
+puts the message back into the root cause's message. That is exact, not a heuristic, under conditions checked
+here: the message is "plain" (no line of it looks like a frame, a chain marker or anything else a parser or the
+language detection reacts to), the slot sits once in the template and inside the root cause's message, and on
+first sight the template, filled with the real message, gave exactly what parsing the real text gives.
+Anything else takes the per-text memo, as before.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Final
 
 from ._inapp import apply_workspace_rules, why_not_in_app
 from ._native_skip import is_irrelevant_native
@@ -36,6 +47,109 @@ class StackAnalysis:
 def analyze_stack(stacktrace: str, include: tuple[str, ...], exclude: tuple[str, ...], max_frames: int) -> StackAnalysis:
     parsed = parse_stacktrace(stacktrace)
     return _select(parsed, include, exclude, max_frames)
+
+
+# -- message-free templates ------------------------------------------------------------------------------------
+
+# Stands for the message inside a template. NUL never survives the processor (PostgreSQL text cannot hold it),
+# and the spaces, colon, digit and hyphen make it a probe of its own: a template is only kept when both the slot
+# and the first real message parse alike.
+_SLOT: Final = "\x00otel-errors: message-slot 1\x00"
+# The languages whose parsers were checked to treat a plain message line the same whatever its words.
+_TEMPLATE_LANGUAGES: Final = frozenset({"python", "java", "javascript"})
+# A line of a plain message may contain none of these anywhere ...
+_NOT_PLAIN_ANYWHERE: Final = ("\x00", "@", "://", ".rb:")
+# ... start with none of these (after indentation and Python's exception-group "| " bars) ...
+_NOT_PLAIN_START: Final = (
+    "at ", "File ", "...", "Suppressed:", "Caused by:", "[cause]:", "Traceback", "During handling",
+    "The above exception", "goroutine ", "#", "|", "+-", "Exception in thread",
+)
+# ... nor end with this (Node opens an error's properties with " {").
+_NOT_PLAIN_END: Final = "{"
+# What `str.splitlines` splits on.
+_LINE_BREAK: Final = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+_TEMPLATES: dict[tuple[str, int, tuple[str, ...], tuple[str, ...], int], StackAnalysis | None] = {}
+
+
+def clear_memo() -> None:
+    """Empty both memos (tests and benchmarks measure cold grouping with it)."""
+    analyze_stack.cache_clear()
+    _TEMPLATES.clear()
+
+
+def _plain(message: str) -> bool:
+    """A message whose lines every supported parser reads as message text, whatever words they hold."""
+    if len(message) > 4096 or any(token in message for token in _NOT_PLAIN_ANYWHERE):
+        return False
+    lines = message.splitlines()
+    if not lines or not lines[0].strip() or lines[0][:1].isspace():
+        return False
+    for line in lines:
+        if line != line.rstrip():
+            return False
+        stripped = line.strip()
+        bare = stripped.lstrip("|+-").strip()
+        if stripped.startswith(_NOT_PLAIN_START) or bare.startswith(_NOT_PLAIN_START) \
+                or bare.endswith(_NOT_PLAIN_END):
+            return False
+    return True
+
+
+def _fill(template: StackAnalysis, message: str) -> StackAnalysis:
+    """The analysis of the real text: the root cause's message with the real message put back.
+
+    Parsers keep the stripped rest of the header line after `Type: `, cut at the line's end: a multi-line
+    message contributes its first line."""
+    text = template.root_message.replace(_SLOT, message)
+    if _LINE_BREAK.search(message):
+        lines = text.splitlines()
+        text = lines[0] if lines else ""
+    t = template  # a plain constructor call: dataclasses.replace costs several times more on this hot path
+    return StackAnalysis(t.language, t.chain_types, t.root_type, text.strip(), t.frames, t.keys, t.component,
+                         t.culprit)
+
+
+def analyze_stack_for(stacktrace: str, message: str, include: tuple[str, ...], exclude: tuple[str, ...],
+                      max_frames: int) -> StackAnalysis:
+    """`analyze_stack(stacktrace, ...)`, memoized on the trace without `message` when that is exact."""
+    if not message or message not in stacktrace or "\x00" in stacktrace or not _plain(message):
+        return analyze_stack(stacktrace, include, exclude, max_frames)
+    template_text = stacktrace.replace(message, _SLOT)
+    if template_text.count(_SLOT) != 1:
+        return analyze_stack(stacktrace, include, exclude, max_frames)
+    # The number of message lines is part of the key: language detection reads a fixed number of lines.
+    key = (template_text, len(_LINE_BREAK.findall(message)), include, exclude, max_frames)
+    try:
+        template = _TEMPLATES[key]
+    except KeyError:
+        pass
+    else:
+        if template is None:
+            return analyze_stack(stacktrace, include, exclude, max_frames)
+        return _fill(template, message)
+    real = analyze_stack(stacktrace, include, exclude, max_frames)
+    if len(_TEMPLATES) >= MEMO_SIZE:
+        try:
+            del _TEMPLATES[next(iter(_TEMPLATES))]  # oldest first: insertion order
+        except (KeyError, RuntimeError, StopIteration):  # another thread got there first
+            pass
+    _TEMPLATES[key] = _template(template_text, message, real, include, exclude, max_frames)
+    return real
+
+
+def _template(template_text: str, message: str, real: StackAnalysis, include: tuple[str, ...],
+              exclude: tuple[str, ...], max_frames: int) -> StackAnalysis | None:
+    """The template's analysis when it is exact for every plain message; None when it is not."""
+    if real.language not in _TEMPLATE_LANGUAGES:
+        return None
+    # The slot ends its line after a space (`Type: <slot>`): no token of the checks above can straddle it.
+    slot_line = next(line for line in template_text.splitlines() if _SLOT in line)
+    if not slot_line.endswith(" " + _SLOT) or any(token in slot_line[: -len(_SLOT)] for token in _NOT_PLAIN_ANYWHERE):
+        return None
+    template = _select(parse_stacktrace(template_text), include, exclude, max_frames)
+    if _SLOT not in template.root_message or template.language != real.language:
+        return None
+    return template if _fill(template, message) == real else None
 
 
 def _select(parsed: ParsedTrace, include: tuple[str, ...], exclude: tuple[str, ...], max_frames: int) -> StackAnalysis:

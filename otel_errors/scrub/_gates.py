@@ -53,6 +53,11 @@ class GateSet:
 
     __slots__ = ("_groups", "_searches", "_always")
 
+    @property
+    def always(self) -> frozenset[int]:
+        """Rules without a gate: they run on every text."""
+        return self._always
+
     def __init__(self, gates: Sequence[tuple[bytes, ...] | None]) -> None:
         self._always = frozenset(i for i, g in enumerate(gates) if g is None)
         by_anchor: dict[int, list[tuple[int, bytes]]] = {}

@@ -18,6 +18,8 @@ _MEMO_MAX_CHARS = 8192
 # What a text becomes if a rule ever raises (a bug): losing the text beats storing it unscrubbed.
 _FAILSAFE = "[redacted]"
 _MAX_PASSES = 4
+# Traces without their message remembered as clean or not (`Scrubber.exception`); ~2 KB each.
+_TEMPLATES = 2048
 
 
 class Scrubber:
@@ -27,7 +29,7 @@ class Scrubber:
     `memo_size` bounds an LRU memo keyed on the text: error tracking sees the same stack traces over and over.
     """
 
-    __slots__ = ("config", "_rules", "_gates", "_matcher", "_walker", "_memo")
+    __slots__ = ("config", "_rules", "_gates", "_matcher", "_walker", "_memo", "_clean_templates")
 
     def __init__(self, config: ScrubConfig | None = None, *, memo_size: int = 1024) -> None:
         self.config = config if config is not None else ScrubConfig()
@@ -36,6 +38,7 @@ class Scrubber:
         self._gates = GateSet([r.gate for r in self._rules])
         self._memo: Callable[[str], str] = lru_cache(maxsize=memo_size)(self._scrub) if memo_size > 0 else self._scrub
         self._walker = AttributeWalker(self._matcher, self.text, self.config.max_value_length)
+        self._clean_templates: dict[str, bool] = {}
 
     @property
     def rule_names(self) -> tuple[str, ...]:
@@ -52,6 +55,34 @@ class Scrubber:
             return self._scrub(text)
         except Exception:  # noqa: BLE001 - the ingest path must never fail because of scrubbing
             return _FAILSAFE
+
+    def exception(self, message: str, stacktrace: str) -> tuple[str, str]:
+        """`(text(message), text(stacktrace))`, where the trace usually prints the message in it.
+
+        Exact shortcut for the common case: when no rule's gate opens on the message, nor on the trace with the
+        message cut out (memoized: the trace without its ids repeats), and the message sits in a header line
+        (`Type: <message>` ending the line), no gate can open on the whole trace either: every gate pattern
+        is contiguous text without `: ` or a line break inside, so none straddles the cut. Nothing to scrub
+        then, in either. Otherwise both are scrubbed as texts."""
+        if not self.config.enabled or not message or not stacktrace or len(stacktrace) > _MEMO_MAX_CHARS \
+                or self._gates.always:
+            return self.text(message), self.text(stacktrace)
+        try:
+            at = stacktrace.find(message)
+            if at < 2 or stacktrace[at - 2:at] != ": " or stacktrace.find(message, at + 1) >= 0 \
+                    or stacktrace[at + len(message):at + len(message) + 1] not in ("", "\n", "\r") \
+                    or self._gates.open(fold(message)):
+                return self.text(message), self.text(stacktrace)
+            template = stacktrace[:at] + "\x00" + stacktrace[at + len(message):]
+            clean = self._clean_templates.get(template)
+            if clean is None:
+                if len(self._clean_templates) >= _TEMPLATES:
+                    self._clean_templates.clear()
+                clean = self._clean_templates[template] = not self._gates.open(fold(template))
+        except Exception:  # noqa: BLE001 - the ingest path must never fail because of scrubbing
+            return self.text(message), self.text(stacktrace)
+        # The message opened no gate: it is its own scrubbed text.
+        return message, stacktrace if clean else self.text(stacktrace)
 
     def attributes(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """A new attribute dict with the same shape: values under sensitive keys become `[redacted]`, other

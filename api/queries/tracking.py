@@ -1,0 +1,240 @@
+"""Queries of the error-tracking object: rollups only (docs/metrics.md), never a scan of error_occurrences.
+
+Per-error counts read error_minute (1h), error_hourly (24h) or error_daily (7d, 30d); workspace timelines read
+workspace_hourly/daily; executions read execution_counts (1h) or execution_hourly; distinct users and agents read
+error_users/error_agents/workspace_users rows whose last_seen falls in the window. Samples are index lookups.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import class_row
+
+from otel_errors.analytics import Window
+
+AConn = psycopg.AsyncConnection[Any]
+SEVERITY_COLUMN = {"all": "occurrences", "critical": "critical", "high": "high", "medium": "medium", "low": "low"}
+# The per-error rollup of each grain: table and bucket column.
+_PER_ERROR = {"minute": ("error_minute", "minute"), "hour": ("error_hourly", "hour"), "day": ("error_daily", "day")}
+MAX_ERRORS = 5000  # per-error rows read per window (the busiest first)
+
+
+def _bound(grain: str, at: dt.datetime) -> dt.datetime | dt.date:
+    return at.date() if grain == "day" else at
+
+
+async def _all(conn: AConn, query: sql.Composed, row: type[Any]) -> list[Any]:
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(query)
+        return await cur.fetchall()
+
+
+@dataclass(slots=True)
+class BucketRow:
+    bucket: dt.datetime
+    occurrences: int
+    critical: int
+    high: int
+    medium: int
+    low: int
+    unique_errors: int
+
+
+async def timeline(conn: AConn, ws: str, w: Window, severity: str) -> list[BucketRow]:
+    """Occurrences per timeline bucket with their severity split and the distinct errors in each bucket."""
+    col = sql.Identifier(SEVERITY_COLUMN[severity])
+    if w.timeframe == "1h":
+        table, tcol, bucket = "error_minute", "minute", sql.SQL(
+            "to_timestamp(floor(extract(epoch FROM minute) / 300) * 300)")
+    elif w.timeframe == "30d":
+        table, tcol, bucket = ("workspace_daily" if severity == "all" else "error_daily"), "day", sql.SQL(
+            "day::timestamptz")
+    else:
+        table, tcol, bucket = ("workspace_hourly" if severity == "all" else "error_hourly"), "hour", sql.SQL("hour")
+    unique = (sql.SQL("sum(unique_errors)") if table.startswith("workspace_")
+              else sql.SQL("count(DISTINCT error_id) FILTER (WHERE {} > 0)").format(col))
+    start = w.start.date() if tcol == "day" else w.start
+
+    def part(name: str) -> sql.Composable:
+        keep = severity in ("all", name)
+        return sql.SQL("sum({})").format(sql.Identifier(name)) if keep else sql.SQL("0")
+
+    query = sql.SQL(
+        "SELECT {bucket} AS bucket, sum({col})::bigint AS occurrences, {c}::bigint AS critical, {h}::bigint AS high,"
+        " {m}::bigint AS medium, {lo}::bigint AS low, {unique}::bigint AS unique_errors FROM {table}"
+        " WHERE workspace_id = {ws} AND {tcol} >= {start} GROUP BY 1 ORDER BY 1").format(
+        bucket=bucket, col=col, c=part("critical"), h=part("high"), m=part("medium"), lo=part("low"),
+        unique=unique, table=sql.Identifier(table), ws=ws, tcol=sql.Identifier(tcol), start=start)
+    return await _all(conn, query, BucketRow)
+
+
+async def hourly_series(conn: AConn, ws: str, since: dt.datetime, severity: str) -> list[tuple[dt.datetime, int]]:
+    table = "workspace_hourly" if severity == "all" else "error_hourly"
+    cur = await conn.execute(sql.SQL(
+        "SELECT hour, sum({col})::bigint FROM {table} WHERE workspace_id = {ws} AND hour >= {since}"
+        " GROUP BY 1 ORDER BY 1").format(col=sql.Identifier(SEVERITY_COLUMN[severity]),
+                                         table=sql.Identifier(table), ws=ws, since=since))
+    return [(r[0], int(r[1])) for r in await cur.fetchall()]
+
+
+@dataclass(slots=True)
+class ExecutionRow:
+    agent_id: str
+    agent_name: str
+    executions: int
+    failed: int
+    credits_failed: float
+
+
+async def executions(conn: AConn, ws: str, w: Window, since: dt.datetime,
+                     until: dt.datetime | None) -> list[ExecutionRow]:
+    """Executions, failures and credits of failed executions per agent in [since, until or now]."""
+    table, col = ("execution_counts", "minute") if w.timeframe == "1h" else ("execution_hourly", "hour")
+    upper = sql.SQL("AND c.{} < {}").format(sql.Identifier(col), until) if until is not None else sql.SQL("")
+    query = sql.SQL(
+        "SELECT c.agent_id, coalesce(max(a.agent_name), '') AS agent_name, sum(c.executions)::bigint AS executions,"
+        " sum(c.failed)::bigint AS failed, sum(c.credits_failed)::float8 AS credits_failed FROM {table} c"
+        " LEFT JOIN workspace_agents a ON a.workspace_id = c.workspace_id AND a.agent_id = c.agent_id"
+        " WHERE c.workspace_id = {ws} AND c.{col} >= {since} {upper} GROUP BY c.agent_id").format(
+        table=sql.Identifier(table), ws=ws, col=sql.Identifier(col), since=since, upper=upper)
+    return await _all(conn, query, ExecutionRow)
+
+
+@dataclass(slots=True)
+class ErrorCount:
+    error_id: uuid.UUID
+    n: int
+    type: str
+    title: str
+    category: int
+    source: int
+    severity: int
+    status: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    credits_lost: float
+    environment: str
+    version: str
+    regressed_at: dt.datetime | None
+    window_users: int
+
+
+async def error_counts(conn: AConn, ws: str, w: Window, severity: str, since: dt.datetime,
+                       until: dt.datetime | None, with_users: bool = True) -> list[ErrorCount]:
+    """Per-error occurrences (of the severity) in [since, until or now] from the grain's rollup, busiest first,
+    with each error's distinct users whose last occurrence falls in the current window (0 without_users)."""
+    table, tcol = _PER_ERROR[w.grain]
+    upper = (sql.SQL("AND r.{} < {}").format(sql.Identifier(tcol), _bound(w.grain, until))
+             if until is not None else sql.SQL(""))
+    users = (sql.SQL("(SELECT count(*) FROM error_users u WHERE u.workspace_id = e.workspace_id"
+                     " AND u.error_id = e.error_id AND u.last_seen >= {})").format(w.start)
+             if with_users else sql.SQL("0::bigint"))
+    query = sql.SQL(
+        "WITH r AS (SELECT r.error_id, sum(r.{col})::bigint AS n FROM {table} r WHERE r.workspace_id = {ws}"
+        " AND r.{tcol} >= {since} {upper} GROUP BY r.error_id HAVING sum(r.{col}) > 0 ORDER BY 2 DESC LIMIT {cap})"
+        " SELECT r.error_id, r.n, e.type, e.title, e.category, e.source, e.severity, e.status, e.first_seen,"
+        " e.last_seen, e.credits_lost, e.environment, e.version, e.regressed_at,"
+        " {users} AS window_users"
+        " FROM r JOIN errors e ON e.workspace_id = {ws} AND e.error_id = r.error_id ORDER BY r.n DESC, r.error_id"
+    ).format(col=sql.Identifier(SEVERITY_COLUMN[severity]), table=sql.Identifier(table), ws=ws,
+             tcol=sql.Identifier(tcol), since=_bound(w.grain, since), upper=upper, cap=MAX_ERRORS, users=users)
+    return await _all(conn, query, ErrorCount)
+
+
+async def distinct_people(conn: AConn, ws: str, since: dt.datetime,
+                          error_ids: list[uuid.UUID] | None) -> tuple[int, int, int]:
+    """(affected users, affected agents, active users): rows with last_seen >= since; `error_ids` restricts the
+    affected ones to those errors (the severity filter)."""
+    only = sql.SQL("AND error_id = ANY({})").format(error_ids) if error_ids is not None else sql.SQL("")
+    cur = await conn.execute(sql.SQL(
+        "SELECT (SELECT count(DISTINCT user_id) FROM error_users WHERE workspace_id = {ws} AND last_seen >= {s}"
+        " {only}), (SELECT count(DISTINCT agent_id) FROM error_agents WHERE workspace_id = {ws}"
+        " AND last_seen >= {s} {only}), (SELECT count(*) FROM workspace_users WHERE workspace_id = {ws}"
+        " AND last_seen >= {s})").format(ws=ws, s=since, only=only))
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+@dataclass(slots=True)
+class PersonRow:
+    key: str
+    frequency: int
+    error_types: list[str]
+    top_error: str
+    last_seen: dt.datetime
+
+
+async def people(conn: AConn, ws: str, kind: str, since: dt.datetime, error_ids: list[uuid.UUID],
+                 limit: int) -> list[PersonRow]:
+    """Users (kind "user") or agents ("agent") with errors whose last_seen is in the window: their occurrences
+    of those errors (lifetime per pair), distinct types, and the title of the error they hit most."""
+    table, col = ("error_users", "user_id") if kind == "user" else ("error_agents", "agent_id")
+    query = sql.SQL(
+        "SELECT p.{col} AS key, sum(p.occurrences)::bigint AS frequency,"
+        " array_agg(DISTINCT e.type) AS error_types,"
+        " (array_agg(e.title ORDER BY p.occurrences DESC, e.error_id))[1] AS top_error, max(p.last_seen) AS last_seen"
+        " FROM {table} p JOIN errors e ON e.workspace_id = p.workspace_id AND e.error_id = p.error_id"
+        " WHERE p.workspace_id = {ws} AND p.last_seen >= {since} AND p.error_id = ANY({ids})"
+        " GROUP BY p.{col} ORDER BY 2 DESC, 1 LIMIT {limit}").format(
+        col=sql.Identifier(col), table=sql.Identifier(table), ws=ws, since=since, ids=error_ids, limit=limit)
+    return await _all(conn, query, PersonRow)
+
+
+@dataclass(slots=True)
+class SampleRow:
+    error_id: uuid.UUID
+    occurred_at: dt.datetime
+    message: str
+    stacktrace: str
+
+
+async def samples(conn: AConn, ws: str, error_ids: list[uuid.UUID], since: dt.datetime,
+                  per_error: int) -> list[SampleRow]:
+    """The latest occurrences of each error since `since` (index lookups, partitions pruned by time)."""
+    query = sql.SQL(
+        "SELECT t.error_id, x.occurred_at, x.message, coalesce(s.stacktrace, '') AS stacktrace"
+        " FROM unnest({ids}::uuid[]) AS t(error_id) CROSS JOIN LATERAL ("
+        "  SELECT o.occurred_at, o.message, o.stack_hash FROM error_occurrences o WHERE o.workspace_id = {ws}"
+        "  AND o.error_id = t.error_id AND o.occurred_at >= {since} ORDER BY o.occurred_at DESC LIMIT {n}) x"
+        " LEFT JOIN error_stacktraces s ON s.workspace_id = {ws} AND s.stack_hash = x.stack_hash"
+        " ORDER BY t.error_id, x.occurred_at DESC").format(ids=error_ids, ws=ws, since=since, n=per_error)
+    return await _all(conn, query, SampleRow)
+
+
+async def top_cause(conn: AConn, ws: str, grain: str, severity: str, since: dt.datetime,
+                    until: dt.datetime) -> str:
+    """The error contributing most occurrences (of the severity) to [since, until)."""
+    table, tcol = _PER_ERROR[grain]
+    cur = await conn.execute(sql.SQL(
+        "SELECT error_id FROM {table} WHERE workspace_id = {ws} AND {tcol} >= {since} AND {tcol} < {until}"
+        " GROUP BY error_id ORDER BY sum({col}) DESC, error_id LIMIT 1").format(
+        table=sql.Identifier(table), ws=ws, tcol=sql.Identifier(tcol), since=_bound(grain, since),
+        until=_bound(grain, until), col=sql.Identifier(SEVERITY_COLUMN[severity])))
+    row = await cur.fetchone()
+    return str(row[0]) if row else ""
+
+
+async def new_versions(conn: AConn, ws: str, since: dt.datetime) -> list[tuple[str, int, dt.datetime]]:
+    """Versions whose first error (by first_seen) is in the window: (version, errors first seen within an hour
+    of that onset, their latest last_seen)."""
+    cur = await conn.execute(
+        "WITH v AS (SELECT version, min(first_seen) AS onset FROM errors WHERE workspace_id = %s AND version <> ''"
+        " GROUP BY version HAVING min(first_seen) >= %s)"
+        " SELECT v.version, count(*), max(e.last_seen) FROM v JOIN errors e ON e.workspace_id = %s"
+        " AND e.version = v.version AND e.first_seen < v.onset + interval '1 hour'"
+        " GROUP BY v.version ORDER BY 2 DESC, 1 LIMIT 5", (ws, since, ws))
+    return [(r[0], int(r[1]), r[2]) for r in await cur.fetchall()]
+
+
+async def manual_resolutions(conn: AConn, ws: str, since: dt.datetime) -> int:
+    cur = await conn.execute("SELECT count(*) FROM audit_log WHERE workspace_id = %s AND at >= %s"
+                             " AND action = 'error.resolve'", (ws, since))
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,107 @@
+"""The status workflow: POST .../errors/{errorId}/status and .../resolve (member role, audited);
+GET .../audit-log (admin, read-only: no endpoint edits or deletes audit entries).
+
+Transitions (setting the current status again is a 409 "already <status>"):
+
+    new           -> acknowledged | investigating | ignored | resolved
+    acknowledged  -> new | investigating | ignored | resolved
+    investigating -> new | acknowledged | ignored | resolved
+    ignored       -> new            (un-ignore)
+    resolved      -> new            (reopen; an occurrence after resolution does it too: a regression)
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from .. import _cursor
+from ..deps import Admin, Connection, Member, WorkspaceId
+from ..models import ErrorItem
+from ..problems import ApiError, bad_request, not_found
+from ..queries import audit
+from ..queries import errors as qe
+from ..queries import status as q
+from ..tracking_models import AuditEntry, AuditPage, ResolveBody, StatusChange
+from .errors import item
+
+router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["workflow"])
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "new": frozenset({"acknowledged", "investigating", "ignored", "resolved"}),
+    "acknowledged": frozenset({"new", "investigating", "ignored", "resolved"}),
+    "investigating": frozenset({"new", "acknowledged", "ignored", "resolved"}),
+    "ignored": frozenset({"new"}),
+    "resolved": frozenset({"new"}),
+}
+
+
+def check_transition(current: str, target: str) -> None:
+    """Raise the 409 for a transition the state machine does not allow."""
+    if current == target:
+        raise ApiError(409, "conflict", f"the error is already {current}")
+    allowed = TRANSITIONS.get(current, frozenset())
+    if target not in allowed:
+        raise ApiError(409, "conflict", f"cannot change status from {current} to {target}; allowed from"
+                                        f" {current}: {', '.join(sorted(allowed)) or 'nothing'}")
+
+
+async def _reply(conn: Connection, workspace_id: str, error_id: uuid.UUID) -> ErrorItem:
+    row = await qe.get_error(conn, workspace_id, error_id, people=10)
+    if row is None:
+        raise not_found(f"error {error_id}")
+    return item(row)
+
+
+@router.post("/errors/{error_id}/status", response_model=ErrorItem,
+             summary="Change an error's status (new, acknowledged, investigating, ignored)",
+             responses={409: {"description": "transition not allowed"}})
+async def change_status(workspace_id: WorkspaceId, error_id: uuid.UUID, body: StatusChange, conn: Connection,
+                        principal: Member) -> ErrorItem:
+    async with conn.transaction():
+        row = await q.lock(conn, workspace_id, error_id)
+        if row is None:
+            raise not_found(f"error {error_id}")
+        check_transition(row.status, body.status)
+        await q.set_status(conn, workspace_id, error_id, body.status)
+        await audit.record(conn, workspace_id, principal.actor, "error.status", f"error/{error_id}",
+                           {"status": row.status}, {"status": body.status})
+    return await _reply(conn, workspace_id, error_id)
+
+
+@router.post("/errors/{error_id}/resolve", response_model=ErrorItem, summary="Resolve an error",
+             responses={409: {"description": "already resolved, or ignored"}})
+async def resolve(workspace_id: WorkspaceId, error_id: uuid.UUID, body: ResolveBody, conn: Connection,
+                  principal: Member) -> ErrorItem:
+    async with conn.transaction():
+        row = await q.lock(conn, workspace_id, error_id)
+        if row is None:
+            raise not_found(f"error {error_id}")
+        check_transition(row.status, "resolved")
+        resolved_at = await q.resolve(conn, workspace_id, error_id, body.resolved_by, body.resolution,
+                                      body.root_cause, list(body.preventive_measures))
+        after = {"status": "resolved", "resolvedAt": resolved_at.isoformat(), "resolvedBy": body.resolved_by,
+                 "resolution": body.resolution, "rootCause": body.root_cause,
+                 "preventiveMeasures": list(body.preventive_measures)}
+        await audit.record(conn, workspace_id, principal.actor, "error.resolve", f"error/{error_id}",
+                           {"status": row.status}, after)
+    return await _reply(conn, workspace_id, error_id)
+
+
+@router.get("/audit-log", response_model=AuditPage, summary="The audit log, newest first (admin only)")
+async def audit_log(workspace_id: WorkspaceId, conn: Connection, _principal: Admin,
+                    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                    cursor: Annotated[str | None, Query(max_length=512)] = None) -> AuditPage:
+    before_id = None
+    if cursor:
+        (before_id,) = _cursor.decode(cursor, 1)
+        if not isinstance(before_id, int) or isinstance(before_id, bool):
+            raise bad_request("cursor is not valid; use the nextCursor of a previous page")
+    rows = await audit.list_entries(conn, workspace_id, limit + 1, before_id)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return AuditPage(items=[AuditEntry(entry_id=r.entry_id, at=r.at, actor=r.actor, action=r.action,
+                                       target=r.target, before=r.before, after=r.after) for r in rows],
+                     next_cursor=_cursor.encode(rows[-1].entry_id) if more else None)

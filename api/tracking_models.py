@@ -1,0 +1,225 @@
+"""The seed's `ErrorTracking` object, field for field (camelCase), and the status workflow's bodies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints
+
+from .models import CamelModel, CategoryLabel, ErrorItem, SeverityLabel
+
+TrendLabel = Literal["increasing", "stable", "decreasing"]
+
+
+class Overview(CamelModel):
+    total_errors: int
+    unique_errors: int
+    affected_users: int
+    affected_agents: int
+    error_rate: float
+    error_rate_change: float
+    critical_error_rate: float
+    user_impact: float
+    system_impact: SeverityLabel
+    estimated_revenue_loss: float
+    avg_recovery_time: float
+    auto_recovery_rate: float
+    manual_interventions: int
+
+
+class TypeSample(CamelModel):
+    error_id: str
+    message: str
+    stack_trace: str
+    occurred_at: datetime
+
+
+class ByType(CamelModel):
+    type: str
+    category: CategoryLabel
+    count: int
+    percentage: float
+    trend: TrendLabel
+    severity: SeverityLabel
+    samples: list[TypeSample]
+
+
+class BySeverity(CamelModel):
+    critical: int
+    high: int
+    medium: int
+    low: int
+
+
+class BySource(CamelModel):
+    agent: int
+    api: int
+    database: int
+    integration: int
+    system: int
+
+
+class Categories(CamelModel):
+    by_type: list[ByType]
+    by_severity: BySeverity
+    by_source: BySource
+
+
+class TimePoint(CamelModel):
+    timestamp: datetime
+    count: int
+    critical_count: int
+    unique_errors: int
+
+
+class SpikeOut(CamelModel):
+    start_time: datetime
+    end_time: datetime
+    peak_errors: int
+    total_errors: int
+    primary_cause: str
+    resolved: bool
+
+
+class PatternOut(CamelModel):
+    pattern: str
+    frequency: int
+    last_occurrence: datetime
+    correlation: str
+
+
+class Timeline(CamelModel):
+    errors_by_time: list[TimePoint]
+    spikes: list[SpikeOut]
+    patterns: list[PatternOut]
+
+
+class ByOccurrence(CamelModel):
+    error_id: str
+    type: str
+    count: int
+    last_seen: datetime
+
+
+class ByImpact(CamelModel):
+    error_id: str
+    type: str
+    users_affected: int
+    credits_lost: float
+
+
+class Unresolved(CamelModel):
+    error_id: str
+    type: str
+    age: float
+    priority: int
+
+
+class TopErrors(CamelModel):
+    by_occurrence: list[ByOccurrence]
+    by_impact: list[ByImpact]
+    unresolved: list[Unresolved]
+
+
+class AgentCorrelation(CamelModel):
+    agent_id: str
+    agent_name: str
+    error_types: list[str]
+    error_rate: float
+    common_cause: str
+
+
+class UserCorrelation(CamelModel):
+    user_id: str
+    error_types: list[str]
+    frequency: int
+    possible_cause: str
+
+
+class ErrorChain(CamelModel):
+    root_error: str
+    cascading_errors: list[str]
+    total_impact: float
+    preventable: bool
+
+
+class Correlations(CamelModel):
+    agent_correlation: list[AgentCorrelation]
+    user_correlation: list[UserCorrelation]
+    error_chains: list[ErrorChain]
+
+
+class Stats(CamelModel):
+    avg: float
+    median: float
+    p95: float
+
+
+class RecoveryTimes(CamelModel):
+    automatic: Stats
+    manual: Stats
+
+
+class RecoveryMethod(CamelModel):
+    method: str
+    success_rate: float
+    avg_time: float
+    usage_count: int
+
+
+class FailedRecovery(CamelModel):
+    error_id: str
+    attempted_methods: list[str]
+    failure_reason: str
+
+
+class Recovery(CamelModel):
+    recovery_times: RecoveryTimes
+    recovery_methods: list[RecoveryMethod]
+    failed_recoveries: list[FailedRecovery]
+
+
+class ErrorTracking(CamelModel):
+    workspace_id: str
+    timeframe: Literal["1h", "24h", "7d", "30d"]
+    overview: Overview
+    categories: Categories
+    timeline: Timeline
+    errors: list[ErrorItem]
+    top_errors: TopErrors
+    correlations: Correlations
+    recovery: Recovery
+
+
+# -- status workflow -------------------------------------------------------------------------------------------
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+
+
+class StatusChange(CamelModel):
+    status: Literal["new", "acknowledged", "investigating", "ignored"]
+
+
+class ResolveBody(CamelModel):
+    resolved_by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    resolution: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    root_cause: Text | None = None
+    preventive_measures: Annotated[
+        list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]],
+        Field(max_length=50)] = []
+
+
+class AuditEntry(CamelModel):
+    entry_id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    before: dict[str, object] | None
+    after: dict[str, object] | None
+
+
+class AuditPage(CamelModel):
+    items: list[AuditEntry]
+    next_cursor: str | None
