@@ -302,12 +302,14 @@ class Processor:
         if cached is None:
             if len(self._grouping_json) > 4096:
                 self._grouping_json.clear()
-            cached = self._grouping_json[grouping.fingerprint] = json.dumps({
+            # Bounded and NUL-free like every stored text: the explanation quotes attribute values
+            # (`error.fingerprint`, `error.type`) as they came.
+            cached = self._grouping_json[grouping.fingerprint] = json.dumps(_bounded_value({
                 "configId": grouping.config_id,
                 "frames": [f.to_dict() for f in grouping.frames[:64]],
                 "chain": list(grouping.chain_types),
                 "component": grouping.component.to_dict() if grouping.component else None,
-            }, ensure_ascii=False)
+            }, self.config.max_attribute_value_length, items=None), ensure_ascii=False)
         return cached
 
 
@@ -338,15 +340,15 @@ def _occurrence_id(c: Candidate, exc_type: str, time_ns: int) -> bytes:
     return h.digest()
 
 
-def _bounded_value(value: AttrValue, limit: int) -> Any:
+def _bounded_value(value: AttrValue, limit: int, items: int | None = 16) -> Any:
     if isinstance(value, str):
         return truncate(value, limit)
     if isinstance(value, bytes):
         return value[: limit // 2].hex()
     if isinstance(value, list):
-        return [_bounded_value(v, limit) for v in value[:16]]
+        return [_bounded_value(v, limit, items) for v in value[:items]]
     if isinstance(value, dict):
-        return {truncate(str(k), 128): _bounded_value(v, limit) for k, v in list(value.items())[:16]}
+        return {truncate(str(k), 128): _bounded_value(v, limit, items) for k, v in list(value.items())[:items]}
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
         return str(value)  # JSON has no NaN/Infinity
     return value

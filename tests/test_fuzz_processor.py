@@ -129,7 +129,7 @@ span_events = st.lists(st.builds(
     name=st.sampled_from(["exception", "exception", "gen_ai.client.operation.exception", "log", "", ".exception"]),
     time=u64s,
     attributes=exception_attributes(),
-), max_size=4)
+), max_size=3)
 
 STATUS_CODES = st.sampled_from([0, 1, 2, 2, 2, 3, 99_999, -1, 2**31 - 1, -(2**31)])
 
@@ -172,7 +172,7 @@ def trace_requests(draw: st.DrawFn) -> ExportTraceServiceRequest:
         for _ in range(draw(st.integers(0, 2))):
             ss = rs.scope_spans.add()
             ss.scope.name = draw(small_text)
-            specs = draw(st.lists(spans(), max_size=4))
+            specs = draw(st.lists(spans(), max_size=3))
             if specs and draw(st.booleans()):
                 # a deep parent chain in one trace: each span the child of the one before
                 depth = draw(st.sampled_from([2, 10, 300]))
@@ -308,19 +308,14 @@ def _sentinel_span(request: ExportTraceServiceRequest) -> None:
 @given(trace_requests())
 def test_adversarial_traces_never_raise_and_emit_bounded_events(request: ExportTraceServiceRequest) -> None:
     _sentinel_span(request)
-    batch = Processor().process_traces(request, None, RECEIVED)
+    processor = Processor()
+    batch = processor.process_traces(request, None, RECEIVED)
     check_batch(batch)
     assert [e.type for e in batch.events if e.workspace_id == "sentinel"] == ["SentinelError"]
-
-
-@FUZZ
-@given(trace_requests())
-def test_adversarial_traces_in_a_fixed_workspace_and_again_as_a_retry(request: ExportTraceServiceRequest) -> None:
-    processor = Processor()
-    first = processor.process_traces(request, "ws-fixed", RECEIVED)
-    check_batch(first)
-    assert first.rejected == 0  # the workspace comes from the credentials: no resource is rejected
-    check_batch(processor.process_traces(request, "ws-fixed", RECEIVED + 1))  # same trace state, again
+    # Again, as a retry into the same trace state, with the workspace fixed by credentials (nothing rejected).
+    again = processor.process_traces(request, "ws-fixed", RECEIVED + 1)
+    check_batch(again)
+    assert again.rejected == 0
 
 
 @FUZZ
