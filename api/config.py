@@ -14,6 +14,8 @@ class ApiConfig:
     pool_max_size: int = 8
     # With auth on, every route needs an API key of the path's workspace (see deps.py).
     auth: bool = False
+    # What viewers see of stack traces: "in_app" (in-app frames, no local paths) or "full".
+    viewer_stacktraces: str = "in_app"
     # Stack-trace characters returned per error (the full text stays stored).
     max_stacktrace_chars: int = 64 * 1024
     # estimatedRevenueLoss = credits of failed executions x this price (docs/metrics.md).
@@ -22,6 +24,8 @@ class ApiConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be a TCP port (0-65535), got {self.port}")
+        if self.viewer_stacktraces not in ("in_app", "full"):
+            raise ValueError("viewer_stacktraces must be in_app or full")
         if not 1 <= self.pool_min_size <= self.pool_max_size:
             raise ValueError("pool sizes must satisfy 1 <= pool_min_size <= pool_max_size")
         if not 0 <= self.price_per_credit < float("inf"):

@@ -37,6 +37,7 @@ class Settings:
     default_workspace: str = "default"
     log_level: str = "info"
     auth: bool = False
+    viewer_stacktraces: str = "in_app"
     rules_refresh_seconds: int = 10
     allow_unauthenticated_remote: bool = False
     allow_pure_python_protobuf: bool = False
@@ -77,7 +78,7 @@ class Settings:
 
     def api_config(self, database_url: str | None = None) -> ApiConfig:
         return ApiConfig(host=self.host, port=self.api_port, database_url=database_url or self.database_url,
-                         auth=self.auth)
+                         auth=self.auth, viewer_stacktraces=self.viewer_stacktraces)
 
 
 # name -> (environment variable, help). Order is the README table's order.
@@ -97,6 +98,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "default_workspace": ("OTEL_ERRORS_DEFAULT_WORKSPACE", "workspace of data without `workspace.id`"),
     "log_level": ("OTEL_ERRORS_LOG_LEVEL", "debug, info, warning or error"),
     "auth": ("OTEL_ERRORS_AUTH", "require ingest tokens and API keys"),
+    "viewer_stacktraces": ("OTEL_ERRORS_VIEWER_STACKTRACES",
+                           "what viewers see of stack traces: in_app (no local paths) or full"),
     "rules_refresh_seconds": ("OTEL_ERRORS_RULES_REFRESH_SECONDS", "how often workspace rules are reloaded"),
     "allow_unauthenticated_remote": ("OTEL_ERRORS_ALLOW_UNAUTHENTICATED_REMOTE",
                                      "allow a non-loopback host with authentication off"),

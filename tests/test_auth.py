@@ -122,3 +122,33 @@ def test_no_endpoint_lets_one_workspace_touch_another(auth_server: RunningServer
                                  json={"role": "admin", "status": "acknowledged", "resolvedBy": "x",
                                        "resolution": "y"})
         assert response.status_code == 401, (method, path, response.status_code, response.text)
+
+
+def test_viewers_see_in_app_frames_without_local_paths(auth_server: RunningServer, migrated: str,
+                                                       workspace: str) -> None:
+    from otlp_builders import PY_TRACE
+
+    token = json.loads(cli(migrated, "token", "create", "--workspace", workspace))["secret"]
+    payload = traces(span(trace_id=new_id(16), parent=new_id(8), error=True, exceptions=[
+        {"exception.type": "ValueError", "exception.message": "bad query 123",
+         "exception.stacktrace": PY_TRACE + '  File "/usr/lib/python3.11/site-packages/lib/x.py", line 9, in y\n'}]))
+    _export(auth_server, payload.SerializeToString(), token)
+    base = f"{auth_server.api}/api/v1/workspaces/{workspace}"
+    viewer, admin = new_key(migrated, workspace, "viewer"), new_key(migrated, workspace, "admin")
+
+    def get(path: str, key: str) -> dict[str, object]:
+        response = httpx.get(f"{base}{path}", headers={"authorization": f"Bearer {key}"})
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    listed = get("/errors", viewer)["items"]
+    assert listed, "the export was stored"
+    error_id = listed[0]["errorId"]  # type: ignore[index]
+    limited = get(f"/errors/{error_id}", viewer)
+    full = get(f"/errors/{error_id}", admin)
+    assert "/srv/agent" in str(full["stackTrace"]) and "/srv/agent" in json.dumps(full["samples"])
+    assert "/srv/agent" not in json.dumps(limited) and "site-packages" not in json.dumps(limited)
+    assert "in search (search.py:17)" in str(limited["stackTrace"])
+    assert all(f["filename"] in ("search.py", "tools.py") for f in limited["frames"])  # type: ignore[union-attr]
+    tracking = get("/error-tracking?timeframe=1h", viewer)
+    assert "/srv/agent" not in json.dumps(tracking)

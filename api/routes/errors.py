@@ -7,9 +7,9 @@ import json
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from .. import _cursor, labels
+from .. import _cursor, labels, redaction
 from ..deps import Connection, Viewer, WorkspaceId
 from ..models import (ErrorContext, ErrorDetails, ErrorImpact, ErrorItem, ErrorPage, Occurrence, OccurrencePage,
                       Resolution, Sample)
@@ -25,7 +25,7 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Items per page")]
 @router.get("/errors", response_model=ErrorPage,
             summary="List errors (issues): filters, sort (descending), keyset cursor pagination")
 async def list_errors(
-    workspace_id: WorkspaceId, conn: Connection, _principal: Viewer,
+    request: Request, workspace_id: WorkspaceId, conn: Connection, principal: Viewer,
     status: Literal["new", "acknowledged", "investigating", "resolved", "ignored"] | None = None,
     severity: Literal["all", "critical", "high", "medium", "low"] | None = None,
     category: Literal["api", "timeout", "validation", "auth", "system", "unknown"] | None = None,
@@ -65,18 +65,19 @@ async def list_errors(
         key: Any = {"lastSeen": last.last_seen.isoformat(), "firstSeen": last.first_seen.isoformat(),
                     "occurrences": last.occurrences, "users": last.users}[sort]
         next_cursor = _cursor.encode(sort, key, str(last.error_id))
-    return ErrorPage(items=[item(r) for r in rows], next_cursor=next_cursor)
+    page = ErrorPage(items=[item(r) for r in rows], next_cursor=next_cursor)
+    return redaction.for_principal(page, principal, request.app.state.config.viewer_stacktraces)
 
 
 @router.get("/errors/{error_id}", response_model=ErrorDetails, summary="One error with frames and samples")
-async def get_error(workspace_id: WorkspaceId, error_id: uuid.UUID, conn: Connection,
-                    _principal: Viewer) -> ErrorDetails:
+async def get_error(request: Request, workspace_id: WorkspaceId, error_id: uuid.UUID, conn: Connection,
+                    principal: Viewer) -> ErrorDetails:
     row = await q.get_error(conn, workspace_id, error_id)
     if row is None:
         raise not_found(f"error {error_id}")
     samples = await q.list_occurrences(conn, workspace_id, error_id, 5, None, with_stacktrace=True)
     grouping = row.grouping or {}
-    return ErrorDetails(
+    details = ErrorDetails(
         **item(row).model_dump(by_alias=False),
         frames=list(grouping.get("frames") or []),
         chain=list(grouping.get("chain") or []),
@@ -85,6 +86,7 @@ async def get_error(workspace_id: WorkspaceId, error_id: uuid.UUID, conn: Connec
                         stack_trace=s.stacktrace or "", trace_id=s.trace_id.hex(), span_id=s.span_id.hex())
                  for s in samples],
     )
+    return redaction.for_principal(details, principal, request.app.state.config.viewer_stacktraces)
 
 
 @router.get("/errors/{error_id}/occurrences", response_model=OccurrencePage,

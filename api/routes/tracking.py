@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 
 from otel_errors import analytics as a
 
-from .. import labels
+from .. import labels, redaction
 from ..deps import Connection, Viewer, WorkspaceId
 from ..queries import errors as qe
 from ..queries import tracking as q
@@ -27,7 +27,7 @@ PEOPLE_READ = 1000
 @router.get("/error-tracking", response_model=ErrorTracking,
             summary="The whole error-tracking object for a timeframe ending now")
 async def error_tracking(
-    request: Request, workspace_id: WorkspaceId, conn: Connection, _principal: Viewer,
+    request: Request, workspace_id: WorkspaceId, conn: Connection, principal: Viewer,
     timeframe: Literal["1h", "24h", "7d", "30d"] = "24h",
     severity: Literal["all", "critical", "high", "medium", "low"] = "all",
 ) -> ErrorTracking:
@@ -98,10 +98,11 @@ async def error_tracking(
     # Errors, top errors, correlations
     listed = {r.error_id: r for r in await qe.get_errors(conn, workspace_id, ids[:ERRORS_LISTED])} if ids else {}
     errors = [item(listed[i]) for i in ids[:ERRORS_LISTED] if i in listed]
-    return ErrorTracking(
+    tracking = ErrorTracking(
         workspace_id=workspace_id, timeframe=timeframe, overview=overview, categories=categories,
         timeline=timeline, errors=errors, top_errors=parts.top_errors(counts, w, now),
         correlations=parts.correlations(users, agents, current_x),
         recovery=Recovery(recovery_times=RecoveryTimes(automatic=Stats(avg=0.0, median=0.0, p95=0.0),
                                                        manual=Stats(avg=0.0, median=0.0, p95=0.0)),
                           recovery_methods=[], failed_recoveries=[]))
+    return redaction.for_principal(tracking, principal, request.app.state.config.viewer_stacktraces)

@@ -1,0 +1,72 @@
+"""Limited stack-trace exposure for viewers (DESIGN §8): in-app frames only, no local paths.
+
+Applied to whole response models, so every endpoint that returns a stack trace (lists, details, samples, the
+ErrorTracking object) is covered by one walk rather than by each route remembering to do it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from otel_errors.grouping import parse_stacktrace
+
+from .deps import Principal
+
+Model = TypeVar("Model", bound=BaseModel)
+_MARK = "[stack trace limited to in-app frames for viewers]"
+
+
+def _basename(path: str) -> str:
+    return posixpath.basename(path.replace("\\", "/")) if path else ""
+
+
+def viewer_stack_trace(text: str) -> str:
+    """Each exception of the chain as `Type: message`, then its in-app frames as `  in function (file:line)`."""
+    if not text:
+        return text
+    parsed = parse_stacktrace(text)
+    lines = [_MARK]
+    for link in parsed.chain:
+        lines.append(f"{link.type}: {link.message}" if link.message else link.type)
+        for frame in reversed(link.frames):  # print order: outermost first, like the runtimes do
+            if not frame.in_app:
+                continue
+            where = frame.module or _basename(frame.filename)
+            suffix = f":{frame.lineno}" if frame.lineno is not None else ""
+            lines.append(f"  in {frame.function or '?'} ({where}{suffix})")
+    return "\n".join(lines)
+
+
+def _frames(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**f, "filename": _basename(str(f.get("filename") or ""))} for f in frames if f.get("inApp", True)]
+
+
+def _walk(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        updates: dict[str, Any] = {}
+        for name in type(value).model_fields:
+            current = getattr(value, name)
+            if name == "stack_trace" and isinstance(current, str):
+                updates[name] = viewer_stack_trace(current)
+            elif name == "frames" and isinstance(current, list):
+                updates[name] = _frames(current)
+            elif isinstance(current, (BaseModel, list)):
+                walked = _walk(current)
+                if walked is not current:
+                    updates[name] = walked
+        return value.model_copy(update=updates) if updates else value
+    if isinstance(value, list):
+        walked_items = [_walk(v) for v in value]
+        return walked_items if any(a is not b for a, b in zip(walked_items, value, strict=True)) else value
+    return value
+
+
+def for_principal(model: Model, principal: Principal, policy: str) -> Model:
+    """`policy` "in_app" limits viewers' stack traces; "full" shows everyone everything."""
+    if policy == "full" or principal.role != "viewer":
+        return model
+    result: Model = _walk(model)
+    return result
