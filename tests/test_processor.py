@@ -260,3 +260,17 @@ def test_config_validates() -> None:
         ProcessorConfig(default_workspace="has space")
     with pytest.raises(ValueError):
         ProcessorConfig(max_message_length=0)
+
+
+def test_scrubbed_placeholders_group_with_the_raw_values() -> None:
+    from otel_errors import WorkspaceRules
+    from otel_errors.scrub import ScrubConfig
+
+    def fingerprint(scrub_ips: bool) -> str:
+        rules = WorkspaceRules(scrub=ScrubConfig(scrub_ips=scrub_ips))
+        batch = Processor(rules_for=lambda _ws: rules).process_traces(traces(span(
+            trace_id=new_id(16), parent=new_id(8), exceptions=[
+                {"exception.type": "ConnectionError", "exception.message": "no route to 10.1.2.3"}])), None, NOW)
+        return str(batch.events[0].fingerprint)
+
+    assert fingerprint(True) == fingerprint(False)

@@ -53,8 +53,15 @@ def parametrize_message(message: str, max_length: int = 512) -> str:
         return message[:max_length]
 
 
+# The PII scrubber's placeholders for values this module also parametrizes: a workspace that turns IP scrubbing
+# off (or on) must keep grouping `no route to [ip]` with `no route to 10.0.0.7`.
+_SCRUBBED = re.compile(r"\[(email|ip)\]")
+
+
 @lru_cache(maxsize=4096)
 def _parametrize(text: str, max_length: int) -> str:
+    if "[" in text:
+        text = _SCRUBBED.sub(r"<\1>", text)
     if _MAY_MATCH.search(text) is None:
         return text[:max_length].strip()
     return _COMBINED.sub(_placeholder, text)[:max_length].strip()
