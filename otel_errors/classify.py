@@ -97,7 +97,26 @@ def http_status_category(status: int) -> Category | None:
     return None
 
 
+_CATEGORY_KEYS = ("error.category", "http.response.status_code", "http.status_code", "rpc.grpc.status_code",
+                  "error.type")
+_category_memo: dict[tuple[object, ...], Category] = {}
+
+
 def category(exception_type: str, attrs: Mapping[str, AttrValue]) -> Category:
+    """Memoized on the few inputs the rules read (types and status codes repeat; the rules are regexes)."""
+    key = (exception_type, *(attrs.get(k) for k in _CATEGORY_KEYS))
+    try:
+        found = _category_memo.get(key)
+    except TypeError:  # an unhashable attribute value (array/kvlist): decide without the memo
+        return _category(exception_type, attrs)
+    if found is None:
+        if len(_category_memo) >= 4096:
+            _category_memo.clear()
+        found = _category_memo[key] = _category(exception_type, attrs)
+    return found
+
+
+def _category(exception_type: str, attrs: Mapping[str, AttrValue]) -> Category:
     override = attrs.get("error.category")
     if isinstance(override, str) and override.lower() in CATEGORY_BY_LABEL:
         return CATEGORY_BY_LABEL[override.lower()]

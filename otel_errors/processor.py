@@ -289,6 +289,8 @@ class Processor:
 
     def _context_json(self, context: dict[str, AttrValue]) -> str:
         cfg = self.config
+        if len(context) <= cfg.max_attributes and _plain_and_short(context, cfg.max_attribute_value_length):
+            return json.dumps(context, ensure_ascii=False)
         bounded: dict[str, Any] = {}
         for key, value in context.items():
             if len(bounded) >= cfg.max_attributes:
@@ -338,6 +340,26 @@ def _occurrence_id(c: Candidate, exc_type: str, time_ns: int) -> bytes:
         h.update(len(part).to_bytes(4, "little"))
         h.update(part)
     return h.digest()
+
+
+def _plain_and_short(context: dict[str, AttrValue], limit: int) -> bool:
+    """Nothing to bound: short string keys, short strings and finite numbers only (the usual span)."""
+    for key, value in context.items():
+        if len(key) > 128:
+            return False
+        kind = type(value)
+        if kind is str:
+            if len(value) > limit or "\x00" in value:  # type: ignore[arg-type]
+                return False
+        elif kind is float:
+            if value != value or value in (_INF, -_INF):
+                return False
+        elif value is not None and kind is not int and kind is not bool:
+            return False
+    return True
+
+
+_INF = float("inf")
 
 
 def _bounded_value(value: AttrValue, limit: int, items: int | None = 16) -> Any:

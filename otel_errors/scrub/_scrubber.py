@@ -89,7 +89,31 @@ class Scrubber:
         strings (also inside lists, bytes and nested kvlists) are scrubbed like text."""
         if not self.config.enabled:
             return dict(attributes)
+        if self._clean_scalars(attributes):
+            return dict(attributes)
         return self._walker.mapping(attributes)
+
+    def _clean_scalars(self, attributes: Mapping[str, Any]) -> bool:
+        """Exact shortcut for the common span: scalar values, no sensitive key, and no rule's gate open on the
+        string values joined by line breaks. Gates are searches for contiguous text that starts with a literal
+        character, so one that opens on any single value opens on the joined text too; when none opens on the
+        join, none would on a value, and the walk would return every value unchanged."""
+        if self._gates.always or self.config.max_value_length is not None:
+            return False
+        strings = []
+        sensitive, allowed = self._matcher.sensitive, self._matcher.allowed
+        for key, value in attributes.items():
+            if type(key) is not str or (sensitive(key) and not allowed(key)):
+                return False
+            kind = type(value)
+            if kind is str:
+                strings.append(value)
+            elif value is not None and kind not in (int, float, bool):
+                return False
+        if not strings:
+            return True
+        joined = "\n".join(strings)
+        return len(joined) <= _MEMO_MAX_CHARS and not self._gates.open(fold(joined))
 
     def _scrub(self, text: str) -> str:
         # Rules are designed so one pass is a fixed point, but adjacent matches can expose a new one once a
