@@ -345,7 +345,7 @@ def _occurrence_id(c: Candidate, exc_type: str, time_ns: int) -> bytes:
 def _plain_and_short(context: dict[str, AttrValue], limit: int) -> bool:
     """Nothing to bound: short string keys, short strings and finite numbers only (the usual span)."""
     for key, value in context.items():
-        if len(key) > 128:
+        if len(key) > 128 or "\x00" in key:
             return False
         kind = type(value)
         if kind is str:
