@@ -81,35 +81,24 @@ ORDER BY workspace_id, stack_hash
 ON CONFLICT DO NOTHING
 """
 
-UPSERT_ERROR_USERS = """
-WITH u AS (
-    INSERT INTO error_users AS t (workspace_id, error_id, user_id, first_seen, last_seen, occurrences)
-    SELECT workspace_id, error_id, user_id, min(occurred_at), max(occurred_at), count(*)
-    FROM stage_new WHERE user_id <> '' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-    ON CONFLICT (workspace_id, error_id, user_id) DO UPDATE SET
+# Affected users and agents of each error, one row per (error, person); a row's first insert counts a new person.
+_UPSERT_ERROR_PEOPLE = """
+WITH p AS (
+    INSERT INTO error_{kind}s AS t (workspace_id, error_id, {kind}_id, first_seen, last_seen, occurrences)
+    SELECT workspace_id, error_id, {kind}_id, min(occurred_at), max(occurred_at), count(*)
+    FROM stage_new WHERE {kind}_id <> '' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (workspace_id, error_id, {kind}_id) DO UPDATE SET
         first_seen = LEAST(t.first_seen, EXCLUDED.first_seen),
         last_seen = GREATEST(t.last_seen, EXCLUDED.last_seen),
         occurrences = t.occurrences + EXCLUDED.occurrences
     RETURNING workspace_id, error_id, (xmax = 0) AS inserted
 )
 INSERT INTO stage_counts (workspace_id, error_id, new_users, new_agents)
-SELECT workspace_id, error_id, count(*) FILTER (WHERE inserted), 0 FROM u GROUP BY 1, 2
+SELECT workspace_id, error_id, {users}, {agents} FROM p GROUP BY 1, 2
 """
-
-UPSERT_ERROR_AGENTS = """
-WITH a AS (
-    INSERT INTO error_agents AS t (workspace_id, error_id, agent_id, first_seen, last_seen, occurrences)
-    SELECT workspace_id, error_id, agent_id, min(occurred_at), max(occurred_at), count(*)
-    FROM stage_new WHERE agent_id <> '' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-    ON CONFLICT (workspace_id, error_id, agent_id) DO UPDATE SET
-        first_seen = LEAST(t.first_seen, EXCLUDED.first_seen),
-        last_seen = GREATEST(t.last_seen, EXCLUDED.last_seen),
-        occurrences = t.occurrences + EXCLUDED.occurrences
-    RETURNING workspace_id, error_id, (xmax = 0) AS inserted
-)
-INSERT INTO stage_counts (workspace_id, error_id, new_users, new_agents)
-SELECT workspace_id, error_id, 0, count(*) FILTER (WHERE inserted) FROM a GROUP BY 1, 2
-"""
+_NEW = "count(*) FILTER (WHERE inserted)"
+UPSERT_ERROR_USERS = _UPSERT_ERROR_PEOPLE.format(kind="user", users=_NEW, agents="0")
+UPSERT_ERROR_AGENTS = _UPSERT_ERROR_PEOPLE.format(kind="agent", users="0", agents=_NEW)
 
 # One upsert per fingerprint per group; an occurrence after resolution reopens the error (regression).
 UPSERT_ERRORS = f"""

@@ -13,7 +13,7 @@ import collections
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,26 +261,16 @@ class PostgresExporter:
         async with conn.transaction():
             cur = conn.cursor()
             if has_events:
-                async with cur.copy(q.COPY_EVENTS) as copy:
-                    copy.set_types(q.EVENT_TYPES)
-                    for b in batches:
-                        for row in event_rows(b.events):
-                            await copy.write_row(row)
+                await _copy(cur, q.COPY_EVENTS, q.EVENT_TYPES, (r for b in batches for r in event_rows(b.events)))
             if any(len(b.executions) for b in batches):
-                async with cur.copy(q.COPY_EXECUTIONS) as copy:
-                    copy.set_types(q.EXECUTION_TYPES)
-                    for b in batches:
-                        for row in execution_rows(b.executions):
-                            await copy.write_row(row)
-                await cur.execute(q.INSERT_EXECUTIONS)
-                await cur.execute(q.UPSERT_WORKSPACE_USERS)
-                await cur.execute(q.UPSERT_WORKSPACE_AGENTS)
+                await _copy(cur, q.COPY_EXECUTIONS, q.EXECUTION_TYPES,
+                            (r for b in batches for r in execution_rows(b.executions)))
+                async with conn.pipeline():
+                    await cur.execute(q.INSERT_EXECUTIONS)
+                    await cur.execute(q.UPSERT_WORKSPACE_USERS)
+                    await cur.execute(q.UPSERT_WORKSPACE_AGENTS)
             if any(len(b.error_spans) for b in batches):
-                async with cur.copy(q.COPY_SPANS) as copy:
-                    copy.set_types(q.SPAN_TYPES)
-                    for b in batches:
-                        for row in span_rows(b.error_spans):
-                            await copy.write_row(row)
+                await _copy(cur, q.COPY_SPANS, q.SPAN_TYPES, (r for b in batches for r in span_rows(b.error_spans)))
                 await cur.execute(q.INSERT_ERROR_SPANS)
             if has_events:
                 async with conn.pipeline():
@@ -361,3 +351,12 @@ class PostgresExporter:
                 await conn.execute("DELETE FROM execution_hourly WHERE hour < %s", (cutoff,))
                 await conn.execute("DELETE FROM execution_counts WHERE minute < %s", (cutoff,))
             return await self._partitions.drop_older_than(conn, cutoff)
+
+
+async def _copy(cur: psycopg.AsyncCursor[Any], statement: str, types: list[str],
+                rows: Iterable[tuple[Any, ...]]) -> None:
+    """Binary COPY of `rows` into a staging table."""
+    async with cur.copy(statement) as copy:
+        copy.set_types(types)
+        for row in rows:
+            await copy.write_row(row)
