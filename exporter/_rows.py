@@ -17,7 +17,7 @@ def event_rows(events: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
                e.message, e.stacktrace, e.title, e.culprit, e.grouping_json or "{}", e.severity, e.category,
                e.source, e.origin, e.handled, e.trace_id, e.span_id, e.parent_span_id, e.span_name, e.user_id,
                e.agent_id, e.environment, e.version, e.credits, e.attributes_json or "{}",
-               stack_hash(e.stacktrace))
+               stack_hash(e.stacktrace), e.previous_fingerprint)
 
 
 def execution_rows(executions: Iterable[Any]) -> Iterable[tuple[Any, ...]]:

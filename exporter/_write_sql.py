@@ -12,7 +12,7 @@ CREATE TEMP TABLE IF NOT EXISTS stage_events (
     severity int2, category int2, source int2, origin int2, handled bool,
     trace_id bytea, span_id bytea, parent_span_id bytea, span_name text,
     user_id text, agent_id text, environment text, version text, credits float8, attributes text,
-    stack_hash bytea
+    stack_hash bytea, previous_fingerprint text, error_id uuid
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_new (
     workspace_id text, error_id uuid, occurred_at timestamptz, severity int2,
@@ -37,11 +37,12 @@ CREATE TEMP TABLE IF NOT EXISTS stage_spans (
 COPY_EVENTS = (
     "COPY stage_events (workspace_id, time_ns, occurrence_id, fingerprint, fingerprint_config, type, message,"
     " stacktrace, title, culprit, grouping, severity, category, source, origin, handled, trace_id, span_id,"
-    " parent_span_id, span_name, user_id, agent_id, environment, version, credits, attributes, stack_hash)"
+    " parent_span_id, span_name, user_id, agent_id, environment, version, credits, attributes, stack_hash,"
+    " previous_fingerprint)"
     " FROM STDIN (FORMAT BINARY)")
 EVENT_TYPES = ["text", "int8", "bytea", "text", "text", "text", "text", "text", "text", "text", "text",
                "int2", "int2", "int2", "int2", "bool", "bytea", "bytea", "bytea", "text", "text", "text", "text",
-               "text", "float8", "text", "bytea"]
+               "text", "float8", "text", "bytea", "text"]
 
 COPY_EXECUTIONS = (
     "COPY stage_executions (workspace_id, trace_id, span_id, start_ns, end_ns, failed, agent_id, agent_name,"
@@ -55,14 +56,37 @@ SPAN_TYPES = ["text", "bytea", "bytea", "bytea", "text", "int8", "int8", "int2",
 
 # Nanoseconds since the epoch to timestamptz without losing microseconds (float seconds would).
 _TS = "(timestamptz '1970-01-01 00:00:00+00' + ({} / 1000) * interval '1 microsecond')"
-ERROR_ID = "md5(workspace_id || '/' || fingerprint)::uuid"
+# The error of each staged occurrence: the error that has this fingerprint, else the one it was aliased to in a
+# grouping upgrade, else the error of its previous-algorithm fingerprint, else a new id derived from the
+# fingerprint (no round trip to create it).
+RESOLVE_ERRORS = """
+UPDATE stage_events s SET error_id = coalesce(
+    (SELECT e.error_id FROM errors e WHERE e.workspace_id = s.workspace_id AND e.fingerprint = s.fingerprint),
+    (SELECT a.error_id FROM fingerprint_aliases a
+      WHERE a.workspace_id = s.workspace_id AND a.fingerprint = s.fingerprint),
+    (SELECT e.error_id FROM errors e
+      WHERE s.previous_fingerprint <> '' AND e.workspace_id = s.workspace_id
+        AND e.fingerprint = s.previous_fingerprint),
+    md5(s.workspace_id || '/' || s.fingerprint)::uuid)
+"""
+
+# New fingerprints that joined an existing error through their previous-algorithm fingerprint.
+INSERT_ALIASES = """
+INSERT INTO fingerprint_aliases (workspace_id, fingerprint, error_id)
+SELECT DISTINCT ON (s.workspace_id, s.fingerprint) s.workspace_id, s.fingerprint, s.error_id
+FROM stage_events s
+WHERE s.previous_fingerprint <> '' AND s.error_id <> md5(s.workspace_id || '/' || s.fingerprint)::uuid
+  AND NOT EXISTS (SELECT 1 FROM errors e WHERE e.workspace_id = s.workspace_id AND e.fingerprint = s.fingerprint)
+ORDER BY s.workspace_id, s.fingerprint
+ON CONFLICT DO NOTHING
+"""
 
 INSERT_OCCURRENCES = f"""
 WITH ins AS (
     INSERT INTO error_occurrences (workspace_id, occurred_at, occurrence_id, error_id, trace_id, span_id,
         parent_span_id, span_name, origin, severity, handled, user_id, agent_id, environment, version, message,
         stack_hash, credits, attributes)
-    SELECT workspace_id, {_TS.format('time_ns')}, encode(occurrence_id, 'hex')::uuid, {ERROR_ID}, trace_id,
+    SELECT workspace_id, {_TS.format('time_ns')}, encode(occurrence_id, 'hex')::uuid, error_id, trace_id,
         span_id, parent_span_id, span_name, origin, severity, handled, user_id, agent_id, environment, version,
         message, stack_hash, credits, attributes::jsonb
     FROM stage_events
@@ -113,8 +137,7 @@ WITH n AS (
     SELECT workspace_id, error_id, sum(new_users) AS new_users, sum(new_agents) AS new_agents
     FROM stage_counts GROUP BY 1, 2
 ), r AS (
-    SELECT DISTINCT ON (workspace_id, fingerprint) *, {ERROR_ID} AS error_id
-    FROM stage_events ORDER BY workspace_id, fingerprint, time_ns
+    SELECT DISTINCT ON (workspace_id, error_id) * FROM stage_events ORDER BY workspace_id, error_id, time_ns
 )
 INSERT INTO errors AS e (workspace_id, error_id, fingerprint, fingerprint_config, type, message, title, culprit,
     stacktrace, grouping, severity, category, source, first_seen, last_seen, occurrences, users, agents, agent_id,

@@ -274,6 +274,8 @@ class PostgresExporter:
                 await cur.execute(q.INSERT_ERROR_SPANS)
             if has_events:
                 async with conn.pipeline():
+                    await cur.execute(q.RESOLVE_ERRORS)
+                    await cur.execute(q.INSERT_ALIASES)
                     await cur.execute(q.INSERT_OCCURRENCES)
                     await cur.execute(q.CREDITS_FROM_KNOWN_EXECUTIONS)
                     await cur.execute(q.INSERT_STACKTRACES)

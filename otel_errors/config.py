@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .grouping import GroupingConfig
+from .grouping import CONFIGS, DEFAULT_CONFIG, GroupingConfig
 from .scrub import ScrubConfig
 
 WORKSPACE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
@@ -19,6 +19,9 @@ class WorkspaceRules:
 
     grouping: GroupingConfig = field(default_factory=GroupingConfig)
     scrub: ScrubConfig = field(default_factory=ScrubConfig)
+    # During a grouping upgrade: the algorithm the workspace used before, computed beside the new one so that
+    # existing issues keep their occurrences (docs/grouping.md, "Upgrades").
+    previous_grouping: GroupingConfig | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WorkspaceRules:
@@ -30,7 +33,7 @@ class WorkspaceRules:
         grouping = data.get("grouping") or {}
         if not isinstance(grouping, Mapping):
             raise ValueError("grouping must be an object")
-        unknown = set(grouping) - {"in_app_include", "in_app_exclude"}
+        unknown = set(grouping) - {"in_app_include", "in_app_exclude", "config_id", "previous_config_id"}
         if unknown:
             raise ValueError(f"unknown grouping settings: {', '.join(sorted(unknown))}")
         prefixes = {}
@@ -39,16 +42,29 @@ class WorkspaceRules:
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value) or len(value) > 100:
                 raise ValueError(f"grouping.{key} must be a list of at most 100 non-empty strings")
             prefixes[key] = tuple(value)
+        ids = {}
+        for key, default in (("config_id", DEFAULT_CONFIG.config_id), ("previous_config_id", "")):
+            value = grouping.get(key, default)
+            if not isinstance(value, str) or (value and value not in CONFIGS):
+                raise ValueError(f"grouping.{key} must be one of {', '.join(sorted(CONFIGS))}")
+            ids[key] = value
         scrub = data.get("scrub") or {}
         if not isinstance(scrub, Mapping):
             raise ValueError("scrub must be an object")
-        return cls(grouping=GroupingConfig(in_app_include=prefixes["in_app_include"],
-                                           in_app_exclude=prefixes["in_app_exclude"]),
-                   scrub=ScrubConfig.from_dict(scrub))
+
+        def config(config_id: str) -> GroupingConfig:
+            return replace(CONFIGS[config_id], in_app_include=prefixes["in_app_include"],
+                           in_app_exclude=prefixes["in_app_exclude"])
+
+        previous = ids["previous_config_id"]
+        return cls(grouping=config(ids["config_id"]), scrub=ScrubConfig.from_dict(scrub),
+                   previous_grouping=config(previous) if previous and previous != ids["config_id"] else None)
 
     def to_dict(self) -> dict[str, Any]:
         return {"scrub": self.scrub.to_dict(),
-                "grouping": {"in_app_include": list(self.grouping.in_app_include),
+                "grouping": {"config_id": self.grouping.config_id,
+                             "previous_config_id": self.previous_grouping.config_id if self.previous_grouping else "",
+                             "in_app_include": list(self.grouping.in_app_include),
                              "in_app_exclude": list(self.grouping.in_app_exclude)}}
 
 

@@ -188,6 +188,11 @@ class Processor:
                 if len(memory.exceptions) < cfg.trace_state_spans_per_trace:
                     memory.exceptions.append((key, frames_key, candidate.span_id))
             event = self._event(batch, candidate, exc_type, message, stacktrace, attrs, grouping, memory, now)
+            if rules.previous_grouping is not None:
+                previous = compute_grouping(ExceptionInput(type=exc_type, message=message, stacktrace=stacktrace,
+                                                           attributes=attrs), rules.previous_grouping)
+                if previous.fingerprint != grouping.fingerprint:
+                    event.previous_fingerprint = previous.fingerprint
             emitted[(candidate.trace_id, *key)] = event
         return propagated
 

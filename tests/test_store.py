@@ -205,3 +205,30 @@ def test_credits_lost_counted_once_per_failed_execution_whatever_the_arrival_ord
     asyncio.run(run())
     assert _one(migrated, "SELECT occurrences, credits_lost, executions_affected FROM errors"
                           " WHERE workspace_id = %s AND type = 'ValueError'", workspace) == (3, 12.0, 3)
+
+
+def test_grouping_upgrade_keeps_existing_issues(migrated: str, workspace: str) -> None:
+    from otel_errors import WorkspaceRules
+
+    def batch(rules: WorkspaceRules, line: int) -> Any:
+        trace = PY_TRACE.replace("line 17", f"line {line}")  # a redeploy moved the code
+        return Processor(rules_for=lambda _ws: rules).process_traces(traces(
+            span(trace_id=new_id(16), parent=new_id(8), error=True, exceptions=[
+                {"exception.type": "ValueError", "exception.message": "bad query 1", "exception.stacktrace": trace}]),
+            resource={"workspace.id": workspace}), None, NOW)
+
+    seed = WorkspaceRules.from_dict({"grouping": {"config_id": "v0"}})
+    upgrading = WorkspaceRules.from_dict({"grouping": {"config_id": "v1", "previous_config_id": "v0"}})
+    upgraded = WorkspaceRules.from_dict({"grouping": {"config_id": "v1"}})
+
+    async def run() -> None:
+        store = await _store(migrated)
+        await store.write(batch(seed, 17))  # before: the seed algorithm
+        await store.write(batch(upgrading, 17))  # during: v1 fingerprint, matched through the v0 one
+        await store.write(batch(upgraded, 18))  # after: v1 only, different line, still the same issue
+        await store.shutdown()
+
+    asyncio.run(run())
+    assert _one(migrated, "SELECT count(*), sum(occurrences), min(fingerprint_config) FROM errors"
+                          " WHERE workspace_id = %s", workspace) == (1, 3, "v0")
+    assert _one(migrated, "SELECT count(*) FROM fingerprint_aliases WHERE workspace_id = %s", workspace) == (1,)

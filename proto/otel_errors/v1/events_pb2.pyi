@@ -153,6 +153,7 @@ class ErrorEvent(_message.Message):
     CREDITS_FIELD_NUMBER: _builtins.int
     ATTRIBUTES_JSON_FIELD_NUMBER: _builtins.int
     CHAIN_TYPES_FIELD_NUMBER: _builtins.int
+    PREVIOUS_FINGERPRINT_FIELD_NUMBER: _builtins.int
     workspace_id: _builtins.str
     occurrence_id: _builtins.bytes
     """Idempotency key: derived from the OTLP record, so a retried export maps to the same id.
@@ -188,6 +189,10 @@ class ErrorEvent(_message.Message):
     credits: _builtins.float
     attributes_json: _builtins.str
     """Scrubbed, size-bounded context attributes (span, then resource), as JSON."""
+    previous_fingerprint: _builtins.str
+    """During a grouping upgrade: the fingerprint under the workspace's previous algorithm, so an occurrence keeps
+    joining the issue it belonged to before the upgrade. Empty otherwise.
+    """
     @_builtins.property
     def chain_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Types of the exception chain, outermost first, root cause last."""
@@ -224,10 +229,11 @@ class ErrorEvent(_message.Message):
         credits: _builtins.float = ...,
         attributes_json: _builtins.str = ...,
         chain_types: _abc.Iterable[_builtins.str] | None = ...,
+        previous_fingerprint: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "agent_name", b"agent_name", "attributes_json", b"attributes_json", "category", b"category", "chain_types", b"chain_types", "credits", b"credits", "culprit", b"culprit", "environment", b"environment", "fingerprint", b"fingerprint", "fingerprint_config", b"fingerprint_config", "grouping_json", b"grouping_json", "handled", b"handled", "message", b"message", "occurrence_id", b"occurrence_id", "origin", b"origin", "parent_span_id", b"parent_span_id", "service_name", b"service_name", "severity", b"severity", "source", b"source", "span_id", b"span_id", "span_name", b"span_name", "stacktrace", b"stacktrace", "time_unix_nano", b"time_unix_nano", "title", b"title", "trace_id", b"trace_id", "type", b"type", "user_id", b"user_id", "version", b"version", "workspace_id", b"workspace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "agent_name", b"agent_name", "attributes_json", b"attributes_json", "category", b"category", "chain_types", b"chain_types", "credits", b"credits", "culprit", b"culprit", "environment", b"environment", "fingerprint", b"fingerprint", "fingerprint_config", b"fingerprint_config", "grouping_json", b"grouping_json", "handled", b"handled", "message", b"message", "occurrence_id", b"occurrence_id", "origin", b"origin", "parent_span_id", b"parent_span_id", "previous_fingerprint", b"previous_fingerprint", "service_name", b"service_name", "severity", b"severity", "source", b"source", "span_id", b"span_id", "span_name", b"span_name", "stacktrace", b"stacktrace", "time_unix_nano", b"time_unix_nano", "title", b"title", "trace_id", b"trace_id", "type", b"type", "user_id", b"user_id", "version", b"version", "workspace_id", b"workspace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
