@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -76,6 +77,8 @@ def _check_grouped(server: RunningServer, workspace: str) -> None:
     details = httpx.get(f"{server.api}/api/v1/workspaces/{workspace}/errors/{error['errorId']}", timeout=5).json()
     assert details["frames"] and any(f["function"] == "parse_order" for f in details["frames"])
     assert details["samples"] and "Traceback" in details["samples"][0]["stackTrace"]
+    explanation = json.dumps(details["grouping"])  # the fingerprint explains itself
+    assert details["grouping"]["contributes"] and "ignored: site-packages" in explanation
     occurrences = httpx.get(f"{server.api}/api/v1/workspaces/{workspace}/errors/{error['errorId']}/occurrences",
                             params={"limit": 2}, timeout=5).json()
     assert len(occurrences["items"]) == 2 and occurrences["nextCursor"]

@@ -152,6 +152,9 @@ def _template(template_text: str, message: str, real: StackAnalysis, include: tu
     return template if _fill(template, message) == real else None
 
 
+_EXPLAINED_FRAMES = 64
+
+
 def _select(parsed: ParsedTrace, include: tuple[str, ...], exclude: tuple[str, ...], max_frames: int) -> StackAnalysis:
     root = parsed.root
     chain_types = tuple(normalize_type(link.type) for link in parsed.chain if link.type)
@@ -201,9 +204,15 @@ def _select(parsed: ParsedTrace, include: tuple[str, ...], exclude: tuple[str, .
     values: tuple[Component, ...] = tuple(
         Component("frame", not hint, hint, (key or frame.raw,)) for frame, key, hint in entries
     )
-    if len(entries) < len(frames):
-        rest = len(frames) - len(entries)
-        values += (Component("frames", False, f"ignored: {rest} more frames beyond the first {max_frames}"),)
+    # The frames after the contributing ones, each with its reason (cheap: not normalized), up to a bound.
+    listed = frames[len(entries):len(entries) + _EXPLAINED_FRAMES]
+    values += tuple(
+        Component("frame", False, "ignored: " + (why_not_in_app(f) if any_in_app and not f.in_app
+                                                 else f"beyond the first {max_frames} in-app frame(s)"), (f.raw,))
+        for f in listed)
+    if len(entries) + len(listed) < len(frames):
+        rest = len(frames) - len(entries) - len(listed)
+        values += (Component("frames", False, f"ignored: {rest} more frames"),)
     if library_fallback:
         values += (Component("libraries", True, "no named frame: the crashing path's libraries", tuple(keys)),)
     note = "" if any_in_app else ("no in-app frames: all frames considered" if keys else "no usable frames")
