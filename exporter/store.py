@@ -114,6 +114,11 @@ class PostgresExporter:
         return self._state == "running" and time.monotonic() >= self._down_until
 
     @property
+    def pending_items(self) -> int:
+        """Items accepted and not yet committed (bounded by max_pending_items)."""
+        return self._pending_items
+
+    @property
     def last_error(self) -> str:
         return self._last_error
 

@@ -232,3 +232,34 @@ def test_grouping_upgrade_keeps_existing_issues(migrated: str, workspace: str) -
     assert _one(migrated, "SELECT count(*), sum(occurrences), min(fingerprint_config) FROM errors"
                           " WHERE workspace_id = %s", workspace) == (1, 3, "v0")
     assert _one(migrated, "SELECT count(*) FROM fingerprint_aliases WHERE workspace_id = %s", workspace) == (1,)
+
+
+def test_a_stalled_database_pushes_back_instead_of_queueing_without_limit(migrated: str, workspace: str) -> None:
+    from otel_errors.errors import Overloaded
+
+    async def run() -> tuple[list[str], int]:
+        store = await _store(migrated, writers=1, max_items_per_commit=20, max_pending_items=40,
+                             write_timeout_seconds=1.0)
+        blocker = await psycopg.AsyncConnection.connect(migrated)
+        await blocker.execute("LOCK TABLE errors IN EXCLUSIVE MODE")  # every commit now waits
+        outcomes = await asyncio.gather(*(store.write(_batch(workspace, n=3)) for _ in range(12)),
+                                        return_exceptions=True)
+        await blocker.rollback()  # the database recovers
+        await blocker.close()
+        for _ in range(100):  # what was accepted before the timeouts commits now
+            if store.pending_items == 0:
+                break
+            await asyncio.sleep(0.05)
+        await store.write(_batch(workspace, n=1))
+        pending = store.pending_items
+        await store.shutdown()
+        return [type(o).__name__ for o in outcomes], pending
+
+    outcomes, pending = asyncio.run(run())
+    assert "Overloaded" in outcomes  # beyond max_pending_items: refused at once, retryable
+    assert "StoreUnavailable" in outcomes  # accepted but not committed in time: retryable too
+    assert "NoneType" not in outcomes  # nothing was acknowledged while the database was stalled
+    assert pending == 0
+    # Batches that timed out may still have committed later: a client retry is then deduplicated, never doubled.
+    total = _one(migrated, "SELECT coalesce(sum(occurrences), 0) FROM errors WHERE workspace_id = %s", workspace)[0]
+    assert total % 3 == 1 and total <= 12 * 3 + 1
