@@ -438,6 +438,17 @@ async def drive(args: argparse.Namespace, url: str) -> None:
         if fixed == _write_sql.CREDITS_FROM_KNOWN_EXECUTIONS:
             print("--credits-fix: the query changed, nothing patched", flush=True)
         _write_sql.CREDITS_FROM_KNOWN_EXECUTIONS = fixed
+    if args.no_prepare:
+        # Experiment: psycopg prepares a statement after 5 executions; a prepared statement without parameters
+        # keeps the plan made for the first stage contents and partition statistics it saw.
+        original = PostgresExporter._connect_writer
+
+        async def connect_writer(self: PostgresExporter) -> Any:
+            conn = await original(self)
+            conn.prepare_threshold = None
+            return conn
+
+        PostgresExporter._connect_writer = connect_writer  # type: ignore[method-assign]
     store = PostgresExporter(StoreConfig(
         database_url=url, writers=args.writers, max_items_per_commit=args.max_items_per_commit,
         max_pending_items=args.max_pending_items, write_timeout_seconds=120.0,
@@ -519,8 +530,8 @@ async def drive(args: argparse.Namespace, url: str) -> None:
                       f"  spans {written['spans']:,}  commits {store.stats['commits']:,}  eta {eta / 60:5.1f} min",
                       flush=True)
         if in_flight:
-            for t in asyncio.as_completed(in_flight):
-                await t
+            for pending in asyncio.as_completed(in_flight):
+                await pending
     finally:
         for p in procs:
             p.join(timeout=5)
@@ -546,7 +557,8 @@ def report_sizes(url: str) -> None:
             JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = 'public' AND c.relkind = 'r'
             GROUP BY 1 ORDER BY 2 DESC""").fetchall()
-        total = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+        found = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        total = found[0] if found else 0
     print(f"{'table':<22} {'rows':>13} {'size':>10}")
     for name, size, n in rows:
         print(f"{name:<22} {max(n, 0):>13,} {size / 2**20:>8,.0f} MB")
@@ -577,6 +589,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-pending-items", type=int, default=100_000)
     p.add_argument("--producers", type=int, default=1, help="generator processes")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--no-prepare", action="store_true",
+                   help="experiment: writer connections never use server-side prepared statements")
     p.add_argument("--credits-fix", action="store_true",
                    help="experiment: run the write path with the suggested CREDITS_FROM_KNOWN_EXECUTIONS rewrite")
     p.add_argument("--analyze-every", type=int, default=50_000,

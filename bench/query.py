@@ -99,7 +99,7 @@ def pick_errors(database_url: str, workspace: str) -> dict[str, str]:
         new = conn.execute("SELECT error_id FROM errors WHERE workspace_id = %s ORDER BY first_seen DESC LIMIT 1",
                            (workspace,)).fetchone() or hot
         occ = conn.execute("SELECT count(*) FROM error_occurrences WHERE workspace_id = %s", (workspace,)).fetchone()
-    print(f"workspace {workspace}: {occ[0]:,} occurrences stored", flush=True)
+    print(f"workspace {workspace}: {occ[0] if occ else 0:,} occurrences stored", flush=True)
     return {"hot": str(hot[0]), "mid": str(mid[0]), "new": str(new[0])}
 
 
