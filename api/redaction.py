@@ -30,6 +30,8 @@ def viewer_stack_trace(text: str) -> str:
     parsed = parse_stacktrace(text)
     lines = [_MARK]
     for link in parsed.chain:
+        if not link.type and not link.message and not link.frames:
+            continue
         lines.append(f"{link.type}: {link.message}" if link.message else link.type)
         for frame in reversed(link.frames):  # print order: outermost first, like the runtimes do
             if not frame.in_app:

@@ -190,7 +190,7 @@ WITH ins AS (
         credits_failed = h.credits_failed + EXCLUDED.credits_failed
     RETURNING 1
 ), lost AS (
-    -- A failed execution arriving after its errors: its credits go to every error it contains.
+    -- A failed execution arriving after (or with) its errors: its credits go to every error it contains.
     INSERT INTO stage_credits (workspace_id, error_id, credits)
     SELECT DISTINCT ON (o.workspace_id, o.error_id, x.trace_id) o.workspace_id, o.error_id, x.credits
     FROM ins x JOIN error_occurrences o ON o.workspace_id = x.workspace_id AND o.trace_id = x.trace_id
@@ -218,7 +218,7 @@ FROM stage_spans
 ON CONFLICT DO NOTHING
 """
 
-# Credits of failed executions that arrived before (or with) their errors: counted once per error and trace.
+# Credits of failed executions stored in earlier commits, for their errors arriving now: once per error and trace.
 CREDITS_FROM_KNOWN_EXECUTIONS = """
 INSERT INTO stage_credits (workspace_id, error_id, credits)
 SELECT n.workspace_id, n.error_id, x.credits
@@ -231,17 +231,20 @@ JOIN LATERAL (
     LIMIT 1) x ON true
 WHERE NOT EXISTS (
     SELECT 1 FROM error_occurrences o
-    WHERE o.workspace_id = n.workspace_id AND o.trace_id = n.trace_id AND o.error_id = n.error_id
+    -- IS NOT DISTINCT FROM (the column is NOT NULL, so the same result): it keeps the planner on the trace index
+    -- instead of walking every occurrence of a hot error by (error_id, occurred_at) for each trace.
+    WHERE o.workspace_id = n.workspace_id AND o.trace_id = n.trace_id AND o.error_id IS NOT DISTINCT FROM n.error_id
       AND o.occurred_at BETWEEN n.occurred_at - interval '1 day' AND n.occurred_at + interval '1 day'
       AND NOT EXISTS (SELECT 1 FROM stage_new s WHERE s.occurrence_id = o.occurrence_id))
 """
 
-# Credits for errors this group did not touch (their failed execution arrived later): applied separately.
+# The errors upsert consumed the credits known so far; what failed executions of this group add comes after.
+CLEAR_CREDITS = "DELETE FROM stage_credits"
+
+# Credits of this group's failed executions, for errors seen before them (in earlier commits or in this one).
 APPLY_LATE_CREDITS = """
 UPDATE errors e SET credits_lost = e.credits_lost + k.credits
-FROM (SELECT workspace_id, error_id, sum(credits) AS credits FROM stage_credits s
-      WHERE NOT EXISTS (SELECT 1 FROM stage_new n WHERE n.workspace_id = s.workspace_id AND n.error_id = s.error_id)
-      GROUP BY 1, 2) k
+FROM (SELECT workspace_id, error_id, sum(credits) AS credits FROM stage_credits GROUP BY 1, 2 ORDER BY 1, 2) k
 WHERE e.workspace_id = k.workspace_id AND e.error_id = k.error_id
 """
 

@@ -263,10 +263,26 @@ class PostgresExporter:
         has_events = any(len(b.events) for b in batches)
         late_credits = any(x.failed and x.credits for b in batches for x in b.executions)
         changes: list[ErrorChange] = []
+        # Order: the per-error work first, the rows every commit touches (workspace and execution rollups) last,
+        # so two writers hold those hot rows only briefly before their commits.
         async with conn.transaction():
-            cur = conn.cursor()
+            cur, errors_cur = conn.cursor(), conn.cursor()
             if has_events:
                 await _copy(cur, q.COPY_EVENTS, q.EVENT_TYPES, (r for b in batches for r in event_rows(b.events)))
+                async with conn.pipeline():
+                    for statement in (q.RESOLVE_ERRORS, q.INSERT_ALIASES, q.INSERT_OCCURRENCES,
+                                      q.CREDITS_FROM_KNOWN_EXECUTIONS, q.INSERT_STACKTRACES, q.UPSERT_ERROR_USERS,
+                                      q.UPSERT_ERROR_AGENTS):
+                        await cur.execute(statement)
+                    await errors_cur.execute(q.UPSERT_ERRORS)
+                    for statement in (q.CLEAR_CREDITS, q.ROLLUP_MINUTE, q.ROLLUP_HOURLY, q.ROLLUP_DAILY):
+                        await cur.execute(statement)
+                for workspace_id, error_id, created, regressed in await errors_cur.fetchall():
+                    if created or regressed:
+                        changes.append(ErrorChange(workspace_id, str(error_id), bool(created), bool(regressed)))
+            if any(len(b.error_spans) for b in batches):
+                await _copy(cur, q.COPY_SPANS, q.SPAN_TYPES, (r for b in batches for r in span_rows(b.error_spans)))
+                await cur.execute(q.INSERT_ERROR_SPANS)
             if any(len(b.executions) for b in batches):
                 await _copy(cur, q.COPY_EXECUTIONS, q.EXECUTION_TYPES,
                             (r for b in batches for r in execution_rows(b.executions)))
@@ -274,27 +290,8 @@ class PostgresExporter:
                     await cur.execute(q.INSERT_EXECUTIONS)
                     await cur.execute(q.UPSERT_WORKSPACE_USERS)
                     await cur.execute(q.UPSERT_WORKSPACE_AGENTS)
-            if any(len(b.error_spans) for b in batches):
-                await _copy(cur, q.COPY_SPANS, q.SPAN_TYPES, (r for b in batches for r in span_rows(b.error_spans)))
-                await cur.execute(q.INSERT_ERROR_SPANS)
-            if has_events:
-                async with conn.pipeline():
-                    await cur.execute(q.RESOLVE_ERRORS)
-                    await cur.execute(q.INSERT_ALIASES)
-                    await cur.execute(q.INSERT_OCCURRENCES)
-                    await cur.execute(q.CREDITS_FROM_KNOWN_EXECUTIONS)
-                    await cur.execute(q.INSERT_STACKTRACES)
-                    await cur.execute(q.UPSERT_ERROR_USERS)
-                    await cur.execute(q.UPSERT_ERROR_AGENTS)
-                    await cur.execute(q.ROLLUP_MINUTE)
-                    await cur.execute(q.ROLLUP_HOURLY)
-                    await cur.execute(q.ROLLUP_DAILY)
-                    await cur.execute(q.UPSERT_ERRORS)
-                for workspace_id, error_id, created, regressed in await cur.fetchall():
-                    if created or regressed:
-                        changes.append(ErrorChange(workspace_id, str(error_id), bool(created), bool(regressed)))
-            if late_credits:
-                await cur.execute(q.APPLY_LATE_CREDITS)
+                    if late_credits:
+                        await cur.execute(q.APPLY_LATE_CREDITS)
         return changes
 
     # -- connections and maintenance ----------------------------------------------------------------------------
@@ -310,8 +307,11 @@ class PostgresExporter:
         return conn
 
     async def _connect_writer(self) -> psycopg.AsyncConnection[Any]:
+        # No prepared statements: the write statements take no parameters, so a prepared plan made for an early
+        # staging size and old statistics would stay (measured: commits slowed to seconds as partitions grew).
         conn = await psycopg.AsyncConnection.connect(
-            self._url, connect_timeout=max(1, int(self.config.connect_timeout_seconds)), autocommit=True)
+            self._url, connect_timeout=max(1, int(self.config.connect_timeout_seconds)), autocommit=True,
+            prepare_threshold=None)
         timeout_ms = int(self.config.write_timeout_seconds * 1000)
         await conn.execute(f"SET statement_timeout = {timeout_ms}")
         await conn.execute("SET TIME ZONE 'UTC'")

@@ -352,14 +352,13 @@ def _plain_and_short(context: dict[str, AttrValue], limit: int) -> bool:
     for key, value in context.items():
         if len(key) > 128 or "\x00" in key:
             return False
-        kind = type(value)
-        if kind is str:
-            if len(value) > limit or "\x00" in value:  # type: ignore[arg-type]
+        if isinstance(value, str):
+            if len(value) > limit or "\x00" in value:
                 return False
-        elif kind is float:
+        elif isinstance(value, float):
             if value != value or value in (_INF, -_INF):
                 return False
-        elif value is not None and kind is not int and kind is not bool:
+        elif value is not None and not isinstance(value, int):  # int covers bool
             return False
     return True
 

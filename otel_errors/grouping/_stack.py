@@ -155,6 +155,12 @@ def _template(template_text: str, message: str, real: StackAnalysis, include: tu
 _EXPLAINED_FRAMES = 64
 
 
+def _label(frame: Frame) -> str:
+    """`module or file name : function`, without the directory (local paths stay out of the explanation)."""
+    where = frame.module or frame.filename.replace("\\", "/").rpartition("/")[2]
+    return f"{where}:{frame.function}" if frame.function else where or frame.raw[:120]
+
+
 def _select(parsed: ParsedTrace, include: tuple[str, ...], exclude: tuple[str, ...], max_frames: int) -> StackAnalysis:
     root = parsed.root
     chain_types = tuple(normalize_type(link.type) for link in parsed.chain if link.type)
@@ -208,7 +214,8 @@ def _select(parsed: ParsedTrace, include: tuple[str, ...], exclude: tuple[str, .
     listed = frames[len(entries):len(entries) + _EXPLAINED_FRAMES]
     values += tuple(
         Component("frame", False, "ignored: " + (why_not_in_app(f) if any_in_app and not f.in_app
-                                                 else f"beyond the first {max_frames} in-app frame(s)"), (f.raw,))
+                                                 else f"beyond the first {max_frames} in-app frame(s)"),
+                  (_label(f),))
         for f in listed)
     if len(entries) + len(listed) < len(frames):
         rest = len(frames) - len(entries) - len(listed)

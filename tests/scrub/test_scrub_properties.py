@@ -78,7 +78,10 @@ def test_aws_keys_never_survive(before: str, key: str, after: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40), st.binary(max_size=40)),
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    # Keys from an alphabet that spells no sensitive word: under a sensitive key every scalar becomes
+    # "[redacted]" by design (a bool included), which is a different property.
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.text(alphabet="xyzqv._-", max_size=12), inner, max_size=4)),
     max_leaves=20,
 ))
 def test_attributes_keep_shape(value: object) -> None:
