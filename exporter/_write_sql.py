@@ -290,6 +290,28 @@ ON CONFLICT (workspace_id, {bucket}) DO UPDATE SET
 ROLLUP_HOURLY = _ROLLUP.format(grain="hourly", bucket="hour", expr="date_trunc('hour', occurred_at)")
 ROLLUP_DAILY = _ROLLUP.format(grain="daily", bucket="day", expr="(occurred_at AT TIME ZONE 'UTC')::date")
 
+# Users and agents that had an error occurrence, one row each (migration 0007): one statement per commit, rows in
+# key order. Distinct affected users/agents over a window ending now are an index range on last_error_at.
+ROLLUP_PEOPLE = """
+WITH u AS (
+    INSERT INTO workspace_error_users AS w (workspace_id, user_id, first_error_at, last_error_at, occurrences)
+    SELECT workspace_id, user_id, min(occurred_at), max(occurred_at), count(*)
+    FROM stage_new WHERE user_id <> '' GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (workspace_id, user_id) DO UPDATE SET
+        first_error_at = LEAST(w.first_error_at, EXCLUDED.first_error_at),
+        last_error_at = GREATEST(w.last_error_at, EXCLUDED.last_error_at),
+        occurrences = w.occurrences + EXCLUDED.occurrences
+    RETURNING 1
+)
+INSERT INTO workspace_error_agents AS w (workspace_id, agent_id, first_error_at, last_error_at, occurrences)
+SELECT workspace_id, agent_id, min(occurred_at), max(occurred_at), count(*)
+FROM stage_new WHERE agent_id <> '' GROUP BY 1, 2 ORDER BY 1, 2
+ON CONFLICT (workspace_id, agent_id) DO UPDATE SET
+    first_error_at = LEAST(w.first_error_at, EXCLUDED.first_error_at),
+    last_error_at = GREATEST(w.last_error_at, EXCLUDED.last_error_at),
+    occurrences = w.occurrences + EXCLUDED.occurrences
+"""
+
 # Users and agents that ran executions: one row each, so active users over a window are an index range.
 UPSERT_WORKSPACE_USERS = f"""
 INSERT INTO workspace_users AS w (workspace_id, user_id, first_seen, last_seen)

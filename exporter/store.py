@@ -275,7 +275,8 @@ class PostgresExporter:
                                       q.UPSERT_ERROR_AGENTS):
                         await cur.execute(statement)
                     await errors_cur.execute(q.UPSERT_ERRORS)
-                    for statement in (q.CLEAR_CREDITS, q.ROLLUP_MINUTE, q.ROLLUP_HOURLY, q.ROLLUP_DAILY):
+                    for statement in (q.CLEAR_CREDITS, q.ROLLUP_MINUTE, q.ROLLUP_HOURLY, q.ROLLUP_DAILY,
+                                      q.ROLLUP_PEOPLE):
                         await cur.execute(statement)
                 for workspace_id, error_id, created, regressed in await errors_cur.fetchall():
                     if created or regressed:

@@ -91,6 +91,40 @@ def test_concurrent_writes_are_grouped_and_all_committed(migrated: str, workspac
                 workspace) == (1, 120, 40)
 
 
+def test_people_rollups_are_maintained_by_the_write_path(migrated: str, workspace: str) -> None:
+    """workspace_error_users/agents (migration 0007): one row per person with an error, equal to the per-error
+    rows summed per person, retries not counted twice."""
+    first = _batch(workspace, n=3, user="u-1", agent="a-1", message="bad query 1")
+
+    async def run() -> None:
+        store = await _store(migrated, writers=2)
+        await store.write(first)
+        await store.write(first)  # a retry: deduplicated, the rollup unchanged
+        await asyncio.gather(_write(store, _batch(workspace, n=2, user="u-1", agent="a-2", message="other")),
+                             _write(store, _batch(workspace, n=1, user="u-2", agent="a-1", message="bad query 2")))
+        await store.shutdown()
+
+    async def _write(store: PostgresExporter, batch: Any) -> None:
+        await store.write(batch)
+
+    asyncio.run(run())
+    for kind in ("user", "agent"):
+        rollup = _one(migrated, f"SELECT array_agg(ARRAY[{kind}_id, occurrences::text, first_error_at::text,"
+                                f" last_error_at::text] ORDER BY {kind}_id) FROM workspace_error_{kind}s"
+                                " WHERE workspace_id = %s", workspace)
+        pairs = _one(migrated, f"SELECT array_agg(ARRAY[k, n::text, f::text, l::text] ORDER BY k) FROM ("
+                               f"SELECT {kind}_id AS k, sum(occurrences) AS n, min(first_seen) AS f,"
+                               f" max(last_seen) AS l FROM error_{kind}s WHERE workspace_id = %s GROUP BY 1) p",
+                     workspace)
+        assert rollup == pairs
+    assert [r[:2] for r in _one(migrated, "SELECT array_agg(ARRAY[user_id, occurrences::text] ORDER BY user_id)"
+                                          " FROM workspace_error_users WHERE workspace_id = %s",
+                                workspace)[0]] == [["u-1", "5"], ["u-2", "1"]]
+    assert _one(migrated, "SELECT array_agg(ARRAY[agent_id, occurrences::text] ORDER BY agent_id)"
+                          " FROM workspace_error_agents WHERE workspace_id = %s",
+                workspace) == ([["a-1", "4"], ["a-2", "2"]],)
+
+
 def test_occurrence_after_resolution_regresses_the_error(migrated: str, workspace: str) -> None:
     async def run() -> list[Any]:
         changes: list[Any] = []

@@ -79,3 +79,30 @@ def test_recovery_is_empty_until_recovery_tracking_lands(migrated: str, workspac
     zero = {"avg": 0.0, "median": 0.0, "p95": 0.0}
     assert recovery == {"recoveryTimes": {"automatic": zero, "manual": zero}, "recoveryMethods": [],
                         "failedRecoveries": []}
+
+
+def test_people_and_impact_numbers_read_from_the_rollups(migrated: str, workspace: str) -> None:
+    """affectedUsers/Agents and the user correlation come from workspace_error_users/agents (migration 0007);
+    byImpact counts users in the window only for the errors that can rank (lifetime users bound them): the numbers
+    are those of the per-(error, user) definition."""
+    now = now_ns()
+    at = now - HOUR
+    old = [run(workspace, now - 30 * HOUR, type=f"Old{i}Error", message=f"o{i}", user=f"o{i}-{j}")
+           for i in range(11) for j in range(4)]  # 4 users each before the window: lifetime users 5
+    write(migrated, *old,
+          *[run(workspace, at, type=f"Old{i}Error", message=f"o{i}", user=f"w{i}") for i in range(11)],
+          run(workspace, at, type="AError", message="a", user="u1", errors=3),
+          run(workspace, at + MINUTE, type="BError", message="b", user="u1"),
+          run(workspace, at + 2 * MINUTE, type="BError", message="b", user="u2", errors=2),
+          *[run(workspace, at + 3 * MINUTE, type="WideError", message="w", user=f"x{i}") for i in range(2)])
+    body = tracking(migrated, workspace, "24h")
+    o = body["overview"]
+    assert (o["affectedUsers"], o["affectedAgents"]) == (2 + 11 + 2, 1)  # the old-only users are not counted
+    users = {u["userId"]: u for u in body["correlations"]["userCorrelation"]}
+    assert (users["u1"]["frequency"], users["u1"]["errorTypes"]) == (4, ["AError", "BError"])
+    assert users["u1"]["possibleCause"].startswith("AError")
+    assert (users["u2"]["frequency"], users["u2"]["errorTypes"]) == (2, ["BError"])
+    assert [u["userId"] for u in body["correlations"]["userCorrelation"]][:2] == ["u1", "u2"]
+    impact = body["topErrors"]["byImpact"]
+    assert sorted((t["type"], t["usersAffected"]) for t in impact[:2]) == [("BError", 2), ("WideError", 2)]
+    assert len(impact) == 10 and all(t["usersAffected"] == 1 for t in impact[2:])  # Old*Error: not 5 lifetime

@@ -2,7 +2,8 @@
 
 Per-error counts read error_minute (1h), error_hourly (24h) or error_daily (7d, 30d); workspace timelines read
 workspace_hourly/daily; executions read execution_counts (1h) or execution_hourly; distinct users and agents read
-error_users/error_agents/workspace_users rows whose last_seen falls in the window. Samples are index lookups.
+workspace_error_users/agents (error_users/error_agents under a severity filter) and workspace_users rows whose
+last seen time falls in the window. Samples are index lookups.
 """
 
 from __future__ import annotations
@@ -122,41 +123,72 @@ class ErrorCount:
     environment: str
     version: str
     regressed_at: dt.datetime | None
-    window_users: int
+    users: int  # lifetime distinct users of the error: an upper bound of its users in any window
 
 
 async def error_counts(conn: AConn, ws: str, w: Window, severity: str, since: dt.datetime,
-                       until: dt.datetime | None, with_users: bool = True) -> list[ErrorCount]:
-    """Per-error occurrences (of the severity) in [since, until or now] from the grain's rollup, busiest first,
-    with each error's distinct users whose last occurrence falls in the current window (0 without_users)."""
+                       until: dt.datetime | None) -> list[ErrorCount]:
+    """Per-error occurrences (of the severity) in [since, until or now] from the grain's rollup, busiest first.
+    Users in the window are read separately (window_users), only for the errors that get ranked by them."""
     table, tcol = _PER_ERROR[w.grain]
     upper = (sql.SQL("AND r.{} < {}").format(sql.Identifier(tcol), _bound(w.grain, until))
              if until is not None else sql.SQL(""))
-    users = (sql.SQL("(SELECT count(*) FROM error_users u WHERE u.workspace_id = e.workspace_id"
-                     " AND u.error_id = e.error_id AND u.last_seen >= {})").format(w.start)
-             if with_users else sql.SQL("0::bigint"))
     query = sql.SQL(
         "WITH r AS (SELECT r.error_id, sum(r.{col})::bigint AS n FROM {table} r WHERE r.workspace_id = {ws}"
         " AND r.{tcol} >= {since} {upper} GROUP BY r.error_id HAVING sum(r.{col}) > 0 ORDER BY 2 DESC LIMIT {cap})"
         " SELECT r.error_id, r.n, e.type, e.title, e.category, e.source, e.severity, e.status, e.first_seen,"
-        " e.last_seen, e.credits_lost, e.environment, e.version, e.regressed_at,"
-        " {users} AS window_users"
+        " e.last_seen, e.credits_lost, e.environment, e.version, e.regressed_at, e.users"
         " FROM r JOIN errors e ON e.workspace_id = {ws} AND e.error_id = r.error_id ORDER BY r.n DESC, r.error_id"
     ).format(col=sql.Identifier(SEVERITY_COLUMN[severity]), table=sql.Identifier(table), ws=ws,
-             tcol=sql.Identifier(tcol), since=_bound(w.grain, since), upper=upper, cap=MAX_ERRORS, users=users)
+             tcol=sql.Identifier(tcol), since=_bound(w.grain, since), upper=upper, cap=MAX_ERRORS)
     return await _all(conn, query, ErrorCount)
+
+
+async def type_counts(conn: AConn, ws: str, w: Window, severity: str, since: dt.datetime,
+                      until: dt.datetime) -> dict[str, int]:
+    """Occurrences (of the severity) per exception type in [since, until), over the same busiest errors as
+    error_counts (the previous window of byType's trend: only the type of each error is needed)."""
+    table, tcol = _PER_ERROR[w.grain]
+    query = sql.SQL(
+        "WITH r AS (SELECT r.error_id, sum(r.{col})::bigint AS n FROM {table} r WHERE r.workspace_id = {ws}"
+        " AND r.{tcol} >= {since} AND r.{tcol} < {until} GROUP BY r.error_id HAVING sum(r.{col}) > 0"
+        " ORDER BY 2 DESC LIMIT {cap})"
+        " SELECT e.type, sum(r.n)::bigint FROM r JOIN errors e ON e.workspace_id = {ws} AND e.error_id = r.error_id"
+        " GROUP BY e.type").format(
+        col=sql.Identifier(SEVERITY_COLUMN[severity]), table=sql.Identifier(table), ws=ws,
+        tcol=sql.Identifier(tcol), since=_bound(w.grain, since), until=_bound(w.grain, until), cap=MAX_ERRORS)
+    cur = await conn.execute(query)
+    return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+
+
+async def window_users(conn: AConn, ws: str, since: dt.datetime, error_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Each error's distinct users whose last occurrence of it is at or after `since` (index-only counts)."""
+    cur = await conn.execute(sql.SQL(
+        "SELECT t.error_id, (SELECT count(*) FROM error_users u WHERE u.workspace_id = {ws}"
+        " AND u.error_id = t.error_id AND u.last_seen >= {since}) FROM unnest({ids}::uuid[]) AS t(error_id)").format(
+        ws=ws, since=since, ids=error_ids))
+    return {r[0]: int(r[1]) for r in await cur.fetchall()}
 
 
 async def distinct_people(conn: AConn, ws: str, since: dt.datetime,
                           error_ids: list[uuid.UUID] | None) -> tuple[int, int, int]:
-    """(affected users, affected agents, active users): rows with last_seen >= since; `error_ids` restricts the
-    affected ones to those errors (the severity filter)."""
-    only = sql.SQL("AND error_id = ANY({})").format(error_ids) if error_ids is not None else sql.SQL("")
+    """(affected users, affected agents, active users) last seen at or after `since`. Unfiltered, the affected
+    ones are rows of workspace_error_users/agents (one per person, an index range); `error_ids` restricts them to
+    those errors (the severity filter), read from the per-error rows error_users/error_agents."""
+    if error_ids is None:
+        affected = sql.SQL(
+            "(SELECT count(*) FROM workspace_error_users WHERE workspace_id = {ws} AND last_error_at >= {s}),"
+            " (SELECT count(*) FROM workspace_error_agents WHERE workspace_id = {ws} AND last_error_at >= {s})"
+        ).format(ws=ws, s=since)
+    else:
+        affected = sql.SQL(
+            "(SELECT count(DISTINCT user_id) FROM error_users WHERE workspace_id = {ws} AND last_seen >= {s}"
+            " AND error_id = ANY({ids})), (SELECT count(DISTINCT agent_id) FROM error_agents"
+            " WHERE workspace_id = {ws} AND last_seen >= {s} AND error_id = ANY({ids}))").format(
+            ws=ws, s=since, ids=error_ids)
     cur = await conn.execute(sql.SQL(
-        "SELECT (SELECT count(DISTINCT user_id) FROM error_users WHERE workspace_id = {ws} AND last_seen >= {s}"
-        " {only}), (SELECT count(DISTINCT agent_id) FROM error_agents WHERE workspace_id = {ws}"
-        " AND last_seen >= {s} {only}), (SELECT count(*) FROM workspace_users WHERE workspace_id = {ws}"
-        " AND last_seen >= {s})").format(ws=ws, s=since, only=only))
+        "SELECT {affected}, (SELECT count(*) FROM workspace_users WHERE workspace_id = {ws}"
+        " AND last_seen >= {s})").format(affected=affected, ws=ws, s=since))
     row = await cur.fetchone()
     assert row is not None
     return int(row[0]), int(row[1]), int(row[2])
@@ -171,20 +203,48 @@ class PersonRow:
     last_seen: dt.datetime
 
 
-async def people(conn: AConn, ws: str, kind: str, since: dt.datetime, error_ids: list[uuid.UUID],
-                 limit: int) -> list[PersonRow]:
-    """Users (kind "user") or agents ("agent") with errors whose last_seen is in the window: their occurrences
-    of those errors (lifetime per pair), distinct types, and the title of the error they hit most."""
-    table, col = ("error_users", "user_id") if kind == "user" else ("error_agents", "agent_id")
-    query = sql.SQL(
-        "SELECT p.{col} AS key, sum(p.occurrences)::bigint AS frequency,"
-        " array_agg(DISTINCT e.type) AS error_types,"
-        " (array_agg(e.title ORDER BY p.occurrences DESC, e.error_id))[1] AS top_error, max(p.last_seen) AS last_seen"
-        " FROM {table} p JOIN errors e ON e.workspace_id = p.workspace_id AND e.error_id = p.error_id"
-        " WHERE p.workspace_id = {ws} AND p.last_seen >= {since} AND p.error_id = ANY({ids})"
-        " GROUP BY p.{col} ORDER BY 2 DESC, 1 LIMIT {limit}").format(
-        col=sql.Identifier(col), table=sql.Identifier(table), ws=ws, since=since, ids=error_ids, limit=limit)
-    return await _all(conn, query, PersonRow)
+_PEOPLE = {"user": ("error_users", "user_id", "workspace_error_users"),
+           "agent": ("error_agents", "agent_id", "workspace_error_agents")}
+
+
+async def people(conn: AConn, ws: str, kind: str, since: dt.datetime, error_ids: list[uuid.UUID] | None,
+                 limit: int, detailed: int) -> list[PersonRow]:
+    """Users (kind "user") or agents ("agent") last affected by an error in the window, most occurrences first.
+
+    Unfiltered (`error_ids` None): the rows of workspace_error_users/agents with last_error_at in the window,
+    `frequency` the person's occurrences of all errors (lifetime). With `error_ids` (the severity filter): the
+    per-error rows of those errors last seen in the window, `frequency` the lifetime occurrences of those pairs.
+    `error_types` and `top_error` (the title of the error the person hit most among pairs last seen in the
+    window) are read for the first `detailed` rows only (the ones shown); the others get [] and ""."""
+    table, col, rollup = _PEOPLE[kind]
+    if error_ids is None:
+        query = sql.SQL(
+            "SELECT {col} AS key, occurrences AS frequency, ARRAY[]::text[] AS error_types, '' AS top_error,"
+            " last_error_at AS last_seen FROM {rollup} WHERE workspace_id = {ws} AND last_error_at >= {since}"
+            " ORDER BY 2 DESC, 1 LIMIT {limit}").format(
+            col=sql.Identifier(col), rollup=sql.Identifier(rollup), ws=ws, since=since, limit=limit)
+    else:
+        query = sql.SQL(
+            "SELECT p.{col} AS key, sum(p.occurrences)::bigint AS frequency, ARRAY[]::text[] AS error_types,"
+            " '' AS top_error, max(p.last_seen) AS last_seen FROM {table} p WHERE p.workspace_id = {ws}"
+            " AND p.last_seen >= {since} AND p.error_id = ANY({ids})"
+            " GROUP BY p.{col} ORDER BY 2 DESC, 1 LIMIT {limit}").format(
+            col=sql.Identifier(col), table=sql.Identifier(table), ws=ws, since=since, ids=error_ids, limit=limit)
+    rows: list[PersonRow] = await _all(conn, query, PersonRow)
+    shown = [r.key for r in rows[:detailed]]
+    if shown:
+        only = sql.SQL("AND p.error_id = ANY({})").format(error_ids) if error_ids is not None else sql.SQL("")
+        cur = await conn.execute(sql.SQL(
+            "SELECT p.{col}, array_agg(DISTINCT e.type),"
+            " (array_agg(e.title ORDER BY p.occurrences DESC, e.error_id))[1]"
+            " FROM {table} p JOIN errors e ON e.workspace_id = p.workspace_id AND e.error_id = p.error_id"
+            " WHERE p.workspace_id = {ws} AND p.{col} = ANY({keys}) AND p.last_seen >= {since} {only}"
+            " GROUP BY p.{col}").format(col=sql.Identifier(col), table=sql.Identifier(table), ws=ws, keys=shown,
+                                        since=since, only=only))
+        found = {str(r[0]): (list(r[1]), str(r[2])) for r in await cur.fetchall()}
+        for r in rows[:detailed]:
+            r.error_types, r.top_error = found.get(r.key, ([], ""))
+    return rows
 
 
 @dataclass(slots=True)

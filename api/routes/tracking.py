@@ -36,15 +36,16 @@ async def error_tracking(
     price: float = request.app.state.config.price_per_credit
 
     counts = await q.error_counts(conn, workspace_id, w, severity, w.start, None)
-    previous = await q.error_counts(conn, workspace_id, w, severity, w.prev_start, w.start, with_users=False)
+    previous = await q.type_counts(conn, workspace_id, w, severity, w.prev_start, w.start)
     ids = [c.error_id for c in counts]
     filtered = ids if severity != "all" else None
     buckets = await q.timeline(conn, workspace_id, w, severity)
     current_x = await q.executions(conn, workspace_id, w, w.start, None)
     previous_x = await q.executions(conn, workspace_id, w, w.prev_start, w.start)
     affected_users, affected_agents, active_users = await q.distinct_people(conn, workspace_id, w.start, filtered)
-    users = await q.people(conn, workspace_id, "user", w.start, ids, PEOPLE_READ) if ids else []
-    agents = await q.people(conn, workspace_id, "agent", w.start, ids, PEOPLE_READ) if ids else []
+    users = await q.people(conn, workspace_id, "user", w.start, filtered, PEOPLE_READ, parts.TOP_LISTED) if ids else []
+    agents = (await q.people(conn, workspace_id, "agent", w.start, filtered, PEOPLE_READ, parts.TOP_LISTED)
+              if ids else [])
 
     # Overview
     executions = sum(x.executions for x in current_x)
@@ -100,7 +101,7 @@ async def error_tracking(
     errors = [item(listed[i]) for i in ids[:ERRORS_LISTED] if i in listed]
     tracking = ErrorTracking(
         workspace_id=workspace_id, timeframe=timeframe, overview=overview, categories=categories,
-        timeline=timeline, errors=errors, top_errors=parts.top_errors(counts, w, now),
+        timeline=timeline, errors=errors, top_errors=await parts.top_errors(conn, workspace_id, counts, w, now),
         correlations=parts.correlations(users, agents, current_x),
         recovery=Recovery(recovery_times=RecoveryTimes(automatic=Stats(avg=0.0, median=0.0, p95=0.0),
                                                        manual=Stats(avg=0.0, median=0.0, p95=0.0)),

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 
 from otel_errors import analytics as a
 
@@ -20,14 +23,12 @@ UNRESOLVED = ("new", "acknowledged", "investigating")
 
 
 async def by_type(conn: q.AConn, ws: str, w: a.Window, counts: list[q.ErrorCount],
-                  previous: list[q.ErrorCount]) -> list[ByType]:
+                  previous: dict[str, int]) -> list[ByType]:
     """Occurrences per exception type; category of its busiest error, severity the highest of its errors."""
     grouped: dict[str, list[q.ErrorCount]] = defaultdict(list)
     for c in counts:  # busiest first, so grouped[type][0] is the type's busiest error
         grouped[c.type].append(c)
-    before: dict[str, int] = defaultdict(int)
-    for c in previous:
-        before[c.type] += c.n
+    before = previous
     total = sum(c.n for c in counts)
     ranked = sorted(grouped.items(), key=lambda kv: (-sum(c.n for c in kv[1]), kv[0]))[:TYPES_LISTED]
     top_ids = [errors[0].error_id for _, errors in ranked]
@@ -74,22 +75,59 @@ def patterns(hourly: list[tuple[dt.datetime, int]], versions: list[tuple[str, in
     return out
 
 
-def top_errors(counts: list[q.ErrorCount], w: a.Window, now: dt.datetime) -> TopErrors:
+@dataclass(slots=True)
+class _Ranked:
+    c: q.ErrorCount
+    id: str
+    fresh: bool
+    age: float
+    users: int  # exact once read (known), else the error's lifetime users: an upper bound
+    known: bool = False
+
+    def impact_key(self) -> tuple[int, float, str]:
+        return (-self.users, -self.c.credits_lost, self.id)
+
+    def priority(self) -> int:
+        return a.priority(self.c.severity, self.c.n, self.users, self.fresh)
+
+    def priority_key(self) -> tuple[int, float, str]:
+        return (-self.priority(), -self.age, self.id)
+
+
+async def _window_users(conn: q.AConn, ws: str, w: a.Window, rows: list[_Ranked]) -> None:
+    """Users in the window of the errors that byImpact and unresolved rank, exact, without counting them for every
+    error: an error's lifetime users bound its users in the window, so errors are read in rounds, best bound first,
+    until the 10 first of both rankings are all exact (an error not read can only rank lower than its bound)."""
+    unresolved = [r for r in rows if r.c.status in UNRESOLVED]
+    batch = TOP_LISTED
+    while True:
+        missing: dict[uuid.UUID, _Ranked] = {}
+        for pool, key in ((rows, _Ranked.impact_key), (unresolved, _Ranked.priority_key)):
+            if not all(r.known for r in heapq.nsmallest(TOP_LISTED, pool, key=key)):
+                for r in heapq.nsmallest(batch, (r for r in pool if not r.known), key=key):
+                    missing[r.c.error_id] = r
+        if not missing:
+            return
+        for error_id, n in (await q.window_users(conn, ws, w.start, list(missing))).items():
+            missing[error_id].users, missing[error_id].known = n, True
+        batch *= 2
+
+
+async def top_errors(conn: q.AConn, ws: str, counts: list[q.ErrorCount], w: a.Window,
+                     now: dt.datetime) -> TopErrors:
     by_occurrence = [ByOccurrence(error_id=str(c.error_id), type=c.type, count=c.n, last_seen=c.last_seen)
                      for c in counts[:TOP_LISTED]]
-    impact = sorted(counts, key=lambda c: (-c.window_users, -c.credits_lost, str(c.error_id)))[:TOP_LISTED]
-    by_impact = [ByImpact(error_id=str(c.error_id), type=c.type, users_affected=c.window_users,
-                          credits_lost=round(c.credits_lost, 2)) for c in impact]
-    ranked = []
-    for c in counts:
-        if c.status not in UNRESOLVED:
-            continue
-        fresh = c.first_seen >= w.start or (c.regressed_at is not None and c.regressed_at >= w.start)
-        age = round((now - c.first_seen).total_seconds() / 3600.0, 1)
-        ranked.append(Unresolved(error_id=str(c.error_id), type=c.type, age=age,
-                                 priority=a.priority(c.severity, c.n, c.window_users, fresh)))
-    ranked.sort(key=lambda u: (-u.priority, -u.age, u.error_id))
-    return TopErrors(by_occurrence=by_occurrence, by_impact=by_impact, unresolved=ranked[:TOP_LISTED])
+    rows = [_Ranked(c, str(c.error_id), c.first_seen >= w.start or (c.regressed_at is not None
+                                                                    and c.regressed_at >= w.start),
+                    round((now - c.first_seen).total_seconds() / 3600.0, 1), c.users) for c in counts]
+    await _window_users(conn, ws, w, rows)  # exact for every error that can rank in the first 10
+    by_impact = [ByImpact(error_id=r.id, type=r.c.type, users_affected=r.users,
+                          credits_lost=round(r.c.credits_lost, 2))
+                 for r in heapq.nsmallest(TOP_LISTED, rows, key=_Ranked.impact_key)]
+    unresolved = heapq.nsmallest(TOP_LISTED, (r for r in rows if r.c.status in UNRESOLVED),
+                                 key=_Ranked.priority_key)
+    ranked = [Unresolved(error_id=r.id, type=r.c.type, age=r.age, priority=r.priority()) for r in unresolved]
+    return TopErrors(by_occurrence=by_occurrence, by_impact=by_impact, unresolved=ranked)
 
 
 def correlations(users: list[q.PersonRow], agents: list[q.PersonRow],
