@@ -54,8 +54,10 @@ async def list_errors(
         status=status, severity=labels.SEVERITY_VALUE.get(severity or "all"),
         category=labels.CATEGORY_VALUE.get(category) if category else None,
         source=labels.SOURCE_VALUE.get(source) if source else None, agent_id=agent_id, user_id=user_id,
-        environment=environment, version=version, first_seen_from=first_seen_from, first_seen_to=first_seen_to,
-        last_seen_from=last_seen_from, last_seen_to=last_seen_to, text=text or None)
+        environment=environment, version=version, first_seen_from=_utc_or_none("firstSeenFrom", first_seen_from),
+        first_seen_to=_utc_or_none("firstSeenTo", first_seen_to),
+        last_seen_from=_utc_or_none("lastSeenFrom", last_seen_from),
+        last_seen_to=_utc_or_none("lastSeenTo", last_seen_to), text=text or None)
     rows = await q.list_errors(conn, workspace_id, flt, limit + 1, after, sort=sort)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -159,9 +161,23 @@ def _parse_int(value: Any) -> int:
 
 def _parse_time(value: Any) -> dt.datetime:
     try:
-        return dt.datetime.fromisoformat(str(value))
+        return _utc("cursor", dt.datetime.fromisoformat(str(value)))
     except ValueError:
         raise bad_request("cursor is not valid; use the nextCursor of a previous page") from None
+
+
+def _utc_or_none(name: str, value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else _utc(name, value)
+
+
+def _utc(name: str, value: dt.datetime) -> dt.datetime:
+    """In UTC (naive means UTC). PostgreSQL refuses UTC offsets beyond ±15:59 that Python parses (a 500 before)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    try:
+        return value.astimezone(dt.timezone.utc)
+    except OverflowError:
+        raise bad_request(f"{name} is out of range") from None
 
 
 def _parse_uuid(value: Any) -> uuid.UUID:
