@@ -111,7 +111,9 @@ class PostgresExporter:
 
     @property
     def healthy(self) -> bool:
-        return self._state == "running" and time.monotonic() >= self._down_until
+        """Running, the database answered the last commit, and every writer task is alive."""
+        return (self._state == "running" and time.monotonic() >= self._down_until
+                and all(not task.done() for task in self._tasks))
 
     @property
     def pending_items(self) -> int:

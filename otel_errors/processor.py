@@ -167,7 +167,10 @@ class Processor:
             scrubber = self._scrubber(rules)
             cfg = self.config
             exc_type = truncate(candidate.exc_type, cfg.max_type_length)
-            message, stacktrace = scrubber.exception(candidate.message, candidate.stacktrace)
+            # Cut to twice the stored limit first: scrubbing costs grow with the text, and a secret straddling the
+            # final cut is still seen whole. A 5 MB message then costs what a 16 KiB one does.
+            message, stacktrace = scrubber.exception(candidate.message[: 2 * cfg.max_message_length],
+                                                     candidate.stacktrace[: 2 * cfg.max_stacktrace_length])
             message = truncate(message, cfg.max_message_length)
             stacktrace = truncate(stacktrace, cfg.max_stacktrace_length)
             attrs = scrubber.attributes(candidate.attrs)

@@ -274,3 +274,23 @@ def test_scrubbed_placeholders_group_with_the_raw_values() -> None:
         return str(batch.events[0].fingerprint)
 
     assert fingerprint(True) == fingerprint(False)
+
+
+def test_a_secret_straddling_the_message_cut_is_scrubbed_whole() -> None:
+    cfg = ProcessorConfig(max_message_length=100)
+    message = "x" * 80 + " bob.secret@example.com " + "y" * 5_000_000  # huge: cut to 2x before scrubbing
+    batch = Processor(cfg).process_traces(traces(span(trace_id=new_id(16), parent=new_id(8), exceptions=[
+        {"exception.type": "E", "exception.message": message}])), None, NOW)
+    stored = batch.events[0].message
+    assert len(stored) == 100 and "bob" not in stored and "[em" in stored
+
+
+def test_very_long_stack_traces_are_not_memoized() -> None:
+    from otel_errors.grouping import _stack
+
+    before = _stack._analyze_memo.cache_info().currsize
+    huge = PY_TRACE.replace("Traceback (most recent call last):\n",
+                            "Traceback (most recent call last):\n" + '  File "/a.py", line 1, in f\n' * 1000)
+    assert len(huge) > _stack.MEMO_MAX_CHARS
+    _stack.analyze_stack(huge, (), (), 1)
+    assert _stack._analyze_memo.cache_info().currsize == before

@@ -43,10 +43,22 @@ class StackAnalysis:
     culprit: str
 
 
-@lru_cache(maxsize=MEMO_SIZE)
+# Traces longer than this are analysed every time rather than memoized: the memo's memory stays bounded
+# (MEMO_SIZE x 16 KiB) however large the traces hostile or unusual senders make.
+MEMO_MAX_CHARS: Final = 16 * 1024
+
+
 def analyze_stack(stacktrace: str, include: tuple[str, ...], exclude: tuple[str, ...], max_frames: int) -> StackAnalysis:
-    parsed = parse_stacktrace(stacktrace)
-    return _select(parsed, include, exclude, max_frames)
+    if len(stacktrace) > MEMO_MAX_CHARS:
+        return _analyze(stacktrace, include, exclude, max_frames)
+    return _analyze_memo(stacktrace, include, exclude, max_frames)
+
+
+def _analyze(stacktrace: str, include: tuple[str, ...], exclude: tuple[str, ...], max_frames: int) -> StackAnalysis:
+    return _select(parse_stacktrace(stacktrace), include, exclude, max_frames)
+
+
+_analyze_memo = lru_cache(maxsize=MEMO_SIZE)(_analyze)
 
 
 # -- message-free templates ------------------------------------------------------------------------------------
@@ -73,7 +85,7 @@ _TEMPLATES: dict[tuple[str, int, tuple[str, ...], tuple[str, ...], int], StackAn
 
 def clear_memo() -> None:
     """Empty both memos (tests and benchmarks measure cold grouping with it)."""
-    analyze_stack.cache_clear()
+    _analyze_memo.cache_clear()
     _TEMPLATES.clear()
 
 
@@ -112,7 +124,8 @@ def _fill(template: StackAnalysis, message: str) -> StackAnalysis:
 def analyze_stack_for(stacktrace: str, message: str, include: tuple[str, ...], exclude: tuple[str, ...],
                       max_frames: int) -> StackAnalysis:
     """`analyze_stack(stacktrace, ...)`, memoized on the trace without `message` when that is exact."""
-    if not message or message not in stacktrace or "\x00" in stacktrace or not _plain(message):
+    if not message or len(stacktrace) > MEMO_MAX_CHARS or message not in stacktrace or "\x00" in stacktrace \
+            or not _plain(message):
         return analyze_stack(stacktrace, include, exclude, max_frames)
     template_text = stacktrace.replace(message, _SLOT)
     if template_text.count(_SLOT) != 1:
