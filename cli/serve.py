@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -182,8 +183,6 @@ def _supervise(settings: Settings, database_url: str) -> int:
         for worker in workers:
             if worker.is_alive() and worker.pid:
                 with contextlib.suppress(ProcessLookupError):
-                    import os
-
                     os.kill(worker.pid, sig)
 
     signal.signal(signal.SIGTERM, forward)

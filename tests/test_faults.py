@@ -138,3 +138,14 @@ def test_sigterm_drains_in_flight_batches(migrated: str, tmp_path: Path, workspa
         assert wait_for_count(restarted, workspace, total, timeout=10) == total
     finally:
         stop_server(restarted)
+
+
+def test_two_workers_share_the_ports_and_stop_cleanly(migrated: str, tmp_path: Path, workspace: str) -> None:
+    server = start_server(migrated, tmp_path / "workers.log", {"OTEL_ERRORS_WORKERS": "2"})
+    try:
+        total, done = 20, threading.Event()
+        send_steadily(server.otlp_grpc, workspace, total, 1.0, done)
+        assert wait_for_count(server, workspace, total, timeout=15) == total
+        assert server.log().count("otel-errors ready") == 2  # two processes, one set of ports
+    finally:
+        assert stop_server(server) == 0
