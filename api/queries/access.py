@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import class_row
 
 from . import audit
@@ -96,8 +97,8 @@ async def revoke(conn: psycopg.AsyncConnection[Any], workspace_id: str, kind: st
     table, column = {"api_key": ("api_keys", "key_id"), "ingest_token": ("ingest_tokens", "token_id")}[kind]
     async with conn.transaction():
         cur = await conn.execute(
-            f"UPDATE {table} SET revoked_at = now() WHERE workspace_id = %s AND {column} = %s"  # noqa: S608
-            " AND revoked_at IS NULL", (workspace_id, credential_id))
+            sql.SQL("UPDATE {} SET revoked_at = now() WHERE workspace_id = %s AND {} = %s AND revoked_at IS NULL")
+            .format(sql.Identifier(table), sql.Identifier(column)), (workspace_id, credential_id))
         if cur.rowcount != 1:
             return False
         await audit.record(conn, workspace_id, actor, f"{kind}.revoke", f"{kind}:{credential_id}",
