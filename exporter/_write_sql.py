@@ -168,6 +168,18 @@ ON CONFLICT (workspace_id, error_id) DO UPDATE SET
 RETURNING workspace_id, error_id, (xmax = 0) AS created, (regressed_at = now()) AS regressed
 """
 
+# Executions newly stored in this group (the `ins` CTE below), counted per agent and time bucket.
+_EXECUTION_ROLLUP = """
+INSERT INTO {table} AS c (workspace_id, {bucket}, agent_id, executions, failed, credits, credits_failed)
+SELECT workspace_id, date_trunc('{bucket}', started_at), agent_id, count(*), count(*) FILTER (WHERE failed),
+       sum(credits), coalesce(sum(credits) FILTER (WHERE failed), 0)
+FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+ON CONFLICT (workspace_id, {bucket}, agent_id) DO UPDATE SET
+    executions = c.executions + EXCLUDED.executions,
+    failed = c.failed + EXCLUDED.failed,
+    credits = c.credits + EXCLUDED.credits,
+    credits_failed = c.credits_failed + EXCLUDED.credits_failed"""
+
 INSERT_EXECUTIONS = f"""
 WITH ins AS (
     INSERT INTO executions (workspace_id, started_at, trace_id, span_id, ended_at, failed, agent_id, agent_name,
@@ -179,15 +191,7 @@ WITH ins AS (
     ON CONFLICT DO NOTHING
     RETURNING workspace_id, started_at, trace_id, agent_id, failed, credits
 ), hourly AS (
-    INSERT INTO execution_hourly AS h (workspace_id, hour, agent_id, executions, failed, credits, credits_failed)
-    SELECT workspace_id, date_trunc('hour', started_at), agent_id, count(*), count(*) FILTER (WHERE failed),
-           sum(credits), coalesce(sum(credits) FILTER (WHERE failed), 0)
-    FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-    ON CONFLICT (workspace_id, hour, agent_id) DO UPDATE SET
-        executions = h.executions + EXCLUDED.executions,
-        failed = h.failed + EXCLUDED.failed,
-        credits = h.credits + EXCLUDED.credits,
-        credits_failed = h.credits_failed + EXCLUDED.credits_failed
+    {_EXECUTION_ROLLUP.format(table="execution_hourly", bucket="hour")}
     RETURNING 1
 ), lost AS (
     -- A failed execution arriving after (or with) its errors: its credits go to every error it contains.
@@ -198,15 +202,7 @@ WITH ins AS (
     WHERE x.failed AND x.credits <> 0
     RETURNING 1
 )
-INSERT INTO execution_counts AS c (workspace_id, minute, agent_id, executions, failed, credits, credits_failed)
-SELECT workspace_id, date_trunc('minute', started_at), agent_id, count(*), count(*) FILTER (WHERE failed),
-       sum(credits), coalesce(sum(credits) FILTER (WHERE failed), 0)
-FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-ON CONFLICT (workspace_id, minute, agent_id) DO UPDATE SET
-    executions = c.executions + EXCLUDED.executions,
-    failed = c.failed + EXCLUDED.failed,
-    credits = c.credits + EXCLUDED.credits,
-    credits_failed = c.credits_failed + EXCLUDED.credits_failed
+{_EXECUTION_ROLLUP.format(table="execution_counts", bucket="minute")}
 """
 
 INSERT_ERROR_SPANS = f"""
