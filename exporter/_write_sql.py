@@ -286,26 +286,35 @@ ON CONFLICT (workspace_id, {bucket}) DO UPDATE SET
 ROLLUP_HOURLY = _ROLLUP.format(grain="hourly", bucket="hour", expr="date_trunc('hour', occurred_at)")
 ROLLUP_DAILY = _ROLLUP.format(grain="daily", bucket="day", expr="(occurred_at AT TIME ZONE 'UTC')::date")
 
-# Users and agents that had an error occurrence, one row each (migration 0007): one statement per commit, rows in
-# key order. Distinct affected users/agents over a window ending now are an index range on last_error_at.
-ROLLUP_PEOPLE = """
-WITH u AS (
-    INSERT INTO workspace_error_users AS w (workspace_id, user_id, first_error_at, last_error_at, occurrences)
-    SELECT workspace_id, user_id, min(occurred_at), max(occurred_at), count(*)
-    FROM stage_new WHERE user_id <> '' GROUP BY 1, 2 ORDER BY 1, 2
-    ON CONFLICT (workspace_id, user_id) DO UPDATE SET
+# Users and agents that had an error occurrence: one row each (migration 0007), and one per occurrence severity
+# (0009, severities 0 and 1 share "low" like the rollups). One statement per commit, rows in key order. Distinct
+# affected people over a window ending now are an index range on last_error_at.
+_PEOPLE_ROLLUP = """
+    INSERT INTO {table} AS w (workspace_id, {severity}{kind}_id, first_error_at, last_error_at, occurrences)
+    SELECT workspace_id, {severity_expr}{kind}_id, min(occurred_at), max(occurred_at), count(*)
+    FROM stage_new WHERE {kind}_id <> '' GROUP BY {keys} ORDER BY {keys}
+    ON CONFLICT (workspace_id, {severity}{kind}_id) DO UPDATE SET
         first_error_at = LEAST(w.first_error_at, EXCLUDED.first_error_at),
         last_error_at = GREATEST(w.last_error_at, EXCLUDED.last_error_at),
-        occurrences = w.occurrences + EXCLUDED.occurrences
+        occurrences = w.occurrences + EXCLUDED.occurrences"""
+
+
+def _people_rollup(kind: str, by_severity: bool) -> str:
+    if by_severity:
+        return _PEOPLE_ROLLUP.format(table=f"workspace_severity_{kind}s", kind=kind, severity="severity, ",
+                                     severity_expr="greatest(severity, 1)::int2, ", keys="1, 2, 3")
+    return _PEOPLE_ROLLUP.format(table=f"workspace_error_{kind}s", kind=kind, severity="", severity_expr="",
+                                 keys="1, 2")
+
+
+ROLLUP_PEOPLE = f"""
+WITH u AS ({_people_rollup("user", False)}
     RETURNING 1
-)
-INSERT INTO workspace_error_agents AS w (workspace_id, agent_id, first_error_at, last_error_at, occurrences)
-SELECT workspace_id, agent_id, min(occurred_at), max(occurred_at), count(*)
-FROM stage_new WHERE agent_id <> '' GROUP BY 1, 2 ORDER BY 1, 2
-ON CONFLICT (workspace_id, agent_id) DO UPDATE SET
-    first_error_at = LEAST(w.first_error_at, EXCLUDED.first_error_at),
-    last_error_at = GREATEST(w.last_error_at, EXCLUDED.last_error_at),
-    occurrences = w.occurrences + EXCLUDED.occurrences
+), su AS ({_people_rollup("user", True)}
+    RETURNING 1
+), sa AS ({_people_rollup("agent", True)}
+    RETURNING 1
+){_people_rollup("agent", False)}
 """
 
 # Users and agents that ran executions: one row each, so active users over a window are an index range.

@@ -59,6 +59,29 @@ def test_severity_filter_restricts_counts(migrated: str, workspace: str, timefra
     assert tracking(migrated, workspace, timeframe, severity="low")["overview"]["totalErrors"] == 0
 
 
+@pytest.mark.parametrize("timeframe", ["1h", "30d"])
+def test_severity_filter_counts_people_by_their_own_occurrences(migrated: str, workspace: str,
+                                                                 timeframe: str) -> None:
+    """One error, a critical occurrence for u1 and two medium ones for u2 (agent-2): under severity=critical only
+    u1 and agent-1 are affected, with u1's critical occurrences as its frequency; under medium only u2."""
+    at = now_ns() - 20 * MINUTE
+    write(migrated,
+          run(workspace, at, type="XError", message="x", severity="critical", user="u1"),
+          run(workspace, at + MINUTE, type="XError", message="x", severity="medium", user="u2", agent="agent-2",
+              errors=2))
+    critical = tracking(migrated, workspace, timeframe, severity="critical")
+    o = critical["overview"]
+    assert (o["totalErrors"], o["uniqueErrors"], o["affectedUsers"], o["affectedAgents"]) == (1, 1, 1, 1)
+    users = critical["correlations"]["userCorrelation"]
+    assert [(u["userId"], u["frequency"], u["errorTypes"]) for u in users] == [("u1", 1, ["XError"])]
+    assert [a["agentId"] for a in critical["correlations"]["agentCorrelation"]] == ["agent-1"]
+    medium = tracking(migrated, workspace, timeframe, severity="medium")
+    assert (medium["overview"]["affectedUsers"], medium["overview"]["affectedAgents"]) == (1, 1)
+    assert [(u["userId"], u["frequency"]) for u in medium["correlations"]["userCorrelation"]] == [("u2", 2)]
+    everyone = tracking(migrated, workspace, timeframe)["overview"]
+    assert (everyone["affectedUsers"], everyone["affectedAgents"]) == (2, 2)
+
+
 def test_by_severity_and_by_source(migrated: str, workspace: str) -> None:
     _scenario(migrated, workspace, now_ns() - 20 * MINUTE)
     c = tracking(migrated, workspace, "24h")["categories"]

@@ -2,8 +2,8 @@
 
 Per-error counts read error_minute (1h), error_hourly (24h) or error_daily (7d, 30d); workspace timelines read
 workspace_hourly/daily; executions read execution_counts (1h) or execution_hourly; distinct users and agents read
-workspace_error_users/agents (error_users/error_agents under a severity filter) and workspace_users rows whose
-last seen time falls in the window. Samples are index lookups.
+workspace_error_users/agents (workspace_severity_users/agents under a severity filter) and workspace_users rows
+whose last seen time falls in the window. Samples are index lookups.
 """
 
 from __future__ import annotations
@@ -170,25 +170,26 @@ async def window_users(conn: AConn, ws: str, since: dt.datetime, error_ids: list
     return {r[0]: int(r[1]) for r in await cur.fetchall()}
 
 
-async def distinct_people(conn: AConn, ws: str, since: dt.datetime,
-                          error_ids: list[uuid.UUID] | None) -> tuple[int, int, int]:
-    """(affected users, affected agents, active users) last seen at or after `since`. Unfiltered, the affected
-    ones are rows of workspace_error_users/agents (one per person, an index range); `error_ids` restricts them to
-    those errors (the severity filter), read from the per-error rows error_users/error_agents."""
-    if error_ids is None:
-        affected = sql.SQL(
-            "(SELECT count(*) FROM workspace_error_users WHERE workspace_id = {ws} AND last_error_at >= {s}),"
-            " (SELECT count(*) FROM workspace_error_agents WHERE workspace_id = {ws} AND last_error_at >= {s})"
-        ).format(ws=ws, s=since)
-    else:
-        affected = sql.SQL(
-            "(SELECT count(DISTINCT user_id) FROM error_users WHERE workspace_id = {ws} AND last_seen >= {s}"
-            " AND error_id = ANY({ids})), (SELECT count(DISTINCT agent_id) FROM error_agents"
-            " WHERE workspace_id = {ws} AND last_seen >= {s} AND error_id = ANY({ids}))").format(
-            ws=ws, s=since, ids=error_ids)
+SEVERITY_NUMBER = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+
+
+def _people_rows(kind: str, severity: str) -> sql.Composable:
+    """The one-row-per-person rollup of `kind` ("user"/"agent"): all severities, or those with an occurrence of
+    `severity` (migration 0009), as a FROM item with workspace_id, person id, last_error_at and occurrences."""
+    if severity == "all":
+        return sql.Identifier(f"workspace_error_{kind}s")
+    return sql.SQL("(SELECT * FROM {} WHERE severity = {})").format(
+        sql.Identifier(f"workspace_severity_{kind}s"), SEVERITY_NUMBER[severity])
+
+
+async def distinct_people(conn: AConn, ws: str, since: dt.datetime, severity: str) -> tuple[int, int, int]:
+    """(affected users, affected agents, active users) last seen at or after `since`: rows of the people rollups
+    (one per person, and per occurrence severity under a filter), index ranges on last_error_at."""
     cur = await conn.execute(sql.SQL(
-        "SELECT {affected}, (SELECT count(*) FROM workspace_users WHERE workspace_id = {ws}"
-        " AND last_seen >= {s})").format(affected=affected, ws=ws, s=since))
+        "SELECT (SELECT count(*) FROM {users} p WHERE p.workspace_id = {ws} AND p.last_error_at >= {s}),"
+        " (SELECT count(*) FROM {agents} p WHERE p.workspace_id = {ws} AND p.last_error_at >= {s}),"
+        " (SELECT count(*) FROM workspace_users WHERE workspace_id = {ws} AND last_seen >= {s})").format(
+        users=_people_rows("user", severity), agents=_people_rows("agent", severity), ws=ws, s=since))
     row = await cur.fetchone()
     assert row is not None
     return int(row[0]), int(row[1]), int(row[2])
@@ -203,33 +204,23 @@ class PersonRow:
     last_seen: dt.datetime
 
 
-_PEOPLE = {"user": ("error_users", "user_id", "workspace_error_users"),
-           "agent": ("error_agents", "agent_id", "workspace_error_agents")}
+_PAIRS = {"user": ("error_users", "user_id"), "agent": ("error_agents", "agent_id")}
 
 
-async def people(conn: AConn, ws: str, kind: str, since: dt.datetime, error_ids: list[uuid.UUID] | None,
-                 limit: int, detailed: int) -> list[PersonRow]:
-    """Users (kind "user") or agents ("agent") last affected by an error in the window, most occurrences first.
+async def people(conn: AConn, ws: str, kind: str, since: dt.datetime, severity: str,
+                 error_ids: list[uuid.UUID] | None, limit: int, detailed: int) -> list[PersonRow]:
+    """Users (kind "user") or agents ("agent") whose last error occurrence (of `severity`) is in the window, most
+    occurrences first; `frequency` is their lifetime occurrences (of that severity), from the people rollups.
 
-    Unfiltered (`error_ids` None): the rows of workspace_error_users/agents with last_error_at in the window,
-    `frequency` the person's occurrences of all errors (lifetime). With `error_ids` (the severity filter): the
-    per-error rows of those errors last seen in the window, `frequency` the lifetime occurrences of those pairs.
     `error_types` and `top_error` (the title of the error the person hit most among pairs last seen in the
-    window) are read for the first `detailed` rows only (the ones shown); the others get [] and ""."""
-    table, col, rollup = _PEOPLE[kind]
-    if error_ids is None:
-        query = sql.SQL(
-            "SELECT {col} AS key, occurrences AS frequency, ARRAY[]::text[] AS error_types, '' AS top_error,"
-            " last_error_at AS last_seen FROM {rollup} WHERE workspace_id = {ws} AND last_error_at >= {since}"
-            " ORDER BY 2 DESC, 1 LIMIT {limit}").format(
-            col=sql.Identifier(col), rollup=sql.Identifier(rollup), ws=ws, since=since, limit=limit)
-    else:
-        query = sql.SQL(
-            "SELECT p.{col} AS key, sum(p.occurrences)::bigint AS frequency, ARRAY[]::text[] AS error_types,"
-            " '' AS top_error, max(p.last_seen) AS last_seen FROM {table} p WHERE p.workspace_id = {ws}"
-            " AND p.last_seen >= {since} AND p.error_id = ANY({ids})"
-            " GROUP BY p.{col} ORDER BY 2 DESC, 1 LIMIT {limit}").format(
-            col=sql.Identifier(col), table=sql.Identifier(table), ws=ws, since=since, ids=error_ids, limit=limit)
+    window, restricted to `error_ids` when given) are read for the first `detailed` rows only (the ones shown);
+    the others get [] and ""."""
+    table, col = _PAIRS[kind]
+    query = sql.SQL(
+        "SELECT p.{col} AS key, p.occurrences AS frequency, ARRAY[]::text[] AS error_types, '' AS top_error,"
+        " p.last_error_at AS last_seen FROM {rows} p WHERE p.workspace_id = {ws} AND p.last_error_at >= {since}"
+        " ORDER BY 2 DESC, 1 LIMIT {limit}").format(
+        col=sql.Identifier(col), rows=_people_rows(kind, severity), ws=ws, since=since, limit=limit)
     rows: list[PersonRow] = await _all(conn, query, PersonRow)
     shown = [r.key for r in rows[:detailed]]
     if shown:

@@ -42,10 +42,11 @@ async def error_tracking(
     buckets = await q.timeline(conn, workspace_id, w, severity)
     current_x = await q.executions(conn, workspace_id, w, w.start, None)
     previous_x = await q.executions(conn, workspace_id, w, w.prev_start, w.start)
-    affected_users, affected_agents, active_users = await q.distinct_people(conn, workspace_id, w.start, filtered)
-    users = await q.people(conn, workspace_id, "user", w.start, filtered, PEOPLE_READ, parts.TOP_LISTED) if ids else []
-    agents = (await q.people(conn, workspace_id, "agent", w.start, filtered, PEOPLE_READ, parts.TOP_LISTED)
-              if ids else [])
+    affected_users, affected_agents, active_users = await q.distinct_people(conn, workspace_id, w.start, severity)
+    users = (await q.people(conn, workspace_id, "user", w.start, severity, filtered, PEOPLE_READ, parts.TOP_LISTED)
+             if ids else [])
+    agents = (await q.people(conn, workspace_id, "agent", w.start, severity, filtered, PEOPLE_READ,
+                             parts.TOP_LISTED) if ids else [])
 
     # Overview
     executions = sum(x.executions for x in current_x)
