@@ -11,13 +11,53 @@ def stack_hash(stacktrace: str) -> bytes:
     return hashlib.blake2b(stacktrace.encode("utf-8", "replace"), digest_size=16).digest() if stacktrace else b""
 
 
-def event_rows(events: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
-    for e in events:
-        yield (e.workspace_id, e.time_unix_nano, e.occurrence_id, e.fingerprint, e.fingerprint_config, e.type,
-               e.message, e.stacktrace, e.title, e.culprit, e.grouping_json or "{}", e.severity, e.category,
-               e.source, e.origin, e.handled, e.trace_id, e.span_id, e.parent_span_id, e.span_name, e.user_id,
-               e.agent_id, e.environment, e.version, e.credits, e.attributes_json or "{}",
-               stack_hash(e.stacktrace), e.previous_fingerprint)
+class KnownTexts:
+    """What the database already holds of the two large texts of an event, so that a commit sends each once.
+
+    An event carries its error's grouping explanation (~8 KB) and its stack trace (~2 KB) although the database
+    needs the first only to create the error and the second once per distinct stack (`error_stacktraces`).
+    Rows of a commit carry them only for a fingerprint or stack not sent earlier in the same commit and not
+    remembered as committed; the others send "" (the SQL reads stack texts back by hash). Memory is bounded:
+    past `max_entries` the oldest half is forgotten, which only means sending those texts once more.
+    """
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        self.max_entries = max_entries
+        self._known: dict[tuple[str, str | bytes], None] = {}
+
+    def event_rows(self, events: Iterable[Any], sent: set[tuple[str, str | bytes]]) -> Iterable[tuple[Any, ...]]:
+        """COPY rows of `events`; `sent` collects the keys whose texts these rows carry (remember them once the
+        commit succeeded)."""
+        known = self._known
+        for e in events:
+            ws, fingerprint, stacktrace = e.workspace_id, e.fingerprint, e.stacktrace
+            grouping = ""
+            key: tuple[str, str | bytes] = (ws, fingerprint)
+            if key not in known and key not in sent:
+                sent.add(key)
+                grouping = e.grouping_json or "{}"
+            digest = stack_hash(stacktrace)
+            if digest:
+                key = (ws, digest)
+                if key in known or key in sent:
+                    stacktrace = ""
+                else:
+                    sent.add(key)
+            yield (ws, e.time_unix_nano, e.occurrence_id, fingerprint, e.fingerprint_config, e.type,
+                   e.message, stacktrace, e.title, e.culprit, grouping, e.severity, e.category,
+                   e.source, e.origin, e.handled, e.trace_id, e.span_id, e.parent_span_id, e.span_name, e.user_id,
+                   e.agent_id, e.environment, e.version, e.credits, e.attributes_json or "{}",
+                   digest, e.previous_fingerprint)
+
+    def remember(self, sent: set[tuple[str, str | bytes]]) -> None:
+        known = self._known
+        known.update(dict.fromkeys(sent))
+        if len(known) > self.max_entries:
+            for key in list(known)[: len(known) // 2]:  # insertion order: the oldest first
+                del known[key]
+
+    def forget(self) -> None:
+        self._known.clear()
 
 
 def execution_rows(executions: Iterable[Any]) -> Iterable[tuple[Any, ...]]:

@@ -138,17 +138,26 @@ WITH n AS (
     FROM stage_counts GROUP BY 1, 2
 ), r AS (
     SELECT DISTINCT ON (workspace_id, error_id) * FROM stage_events ORDER BY workspace_id, error_id, time_ns
+), g AS (
+    -- The grouping explanation travels once per fingerprint (KnownTexts): on any row of the error, or on none
+    -- when the error already exists (then the insert conflicts and does not read it).
+    SELECT DISTINCT ON (workspace_id, error_id) workspace_id, error_id, grouping FROM stage_events
+    WHERE grouping <> '' ORDER BY workspace_id, error_id, time_ns
 )
 INSERT INTO errors AS e (workspace_id, error_id, fingerprint, fingerprint_config, type, message, title, culprit,
     stacktrace, grouping, severity, category, source, first_seen, last_seen, occurrences, users, agents, agent_id,
     user_id, environment, version, context, executions_affected, credits_lost)
 SELECT n.workspace_id, n.error_id, r.fingerprint, r.fingerprint_config, r.type, r.message, r.title, r.culprit,
-    r.stacktrace, r.grouping::jsonb, n.severity, r.category, r.source, n.first_seen, n.last_seen, n.occurrences,
+    -- Stack texts travel once per stack (KnownTexts); INSERT_STACKTRACES stored them before this statement.
+    coalesce((SELECT st.stacktrace FROM error_stacktraces st
+              WHERE st.workspace_id = n.workspace_id AND st.stack_hash = r.stack_hash), ''),
+    coalesce(g.grouping, '{{}}')::jsonb, n.severity, r.category, r.source, n.first_seen, n.last_seen, n.occurrences,
     coalesce(c.new_users, 0), coalesce(c.new_agents, 0), r.agent_id, r.user_id, r.environment, r.version,
     r.attributes::jsonb, n.executions, coalesce(k.credits, 0)
 FROM n JOIN r USING (workspace_id, error_id)
 LEFT JOIN c ON c.workspace_id = n.workspace_id AND c.error_id = n.error_id
 LEFT JOIN k ON k.workspace_id = n.workspace_id AND k.error_id = n.error_id
+LEFT JOIN g ON g.workspace_id = n.workspace_id AND g.error_id = n.error_id
 ORDER BY n.workspace_id, n.error_id
 ON CONFLICT (workspace_id, error_id) DO UPDATE SET
     occurrences = e.occurrences + EXCLUDED.occurrences,

@@ -25,7 +25,7 @@ from otel_errors.errors import InvalidRequest, Overloaded, ShuttingDown, StoreUn
 from . import _write_sql as q
 from ._migrate import migrate
 from ._partitions import Partitions, day_of
-from ._rows import batch_days, batch_size, event_rows, execution_rows, span_rows
+from ._rows import KnownTexts, batch_days, batch_size, execution_rows, span_rows
 from .config import StoreConfig
 
 log = logging.getLogger("otel_errors.exporter")
@@ -70,6 +70,7 @@ class PostgresExporter:
         self._maintenance: asyncio.Task[None] | None = None
         self.listeners: list[Callable[[list[ErrorChange]], None]] = []
         self.stats = {"commits": 0, "batches": 0, "items": 0, "failed_commits": 0}
+        self._texts = KnownTexts()
 
     # -- lifecycle (idempotent) ---------------------------------------------------------------------------------
 
@@ -265,12 +266,14 @@ class PostgresExporter:
         has_events = any(len(b.events) for b in batches)
         late_credits = any(x.failed and x.credits for b in batches for x in b.executions)
         changes: list[ErrorChange] = []
+        sent: set[tuple[str, str | bytes]] = set()  # large texts these rows carry (KnownTexts)
         # Order: the per-error work first, the rows every commit touches (workspace and execution rollups) last,
         # so two writers hold those hot rows only briefly before their commits.
         async with conn.transaction():
             cur, errors_cur = conn.cursor(), conn.cursor()
             if has_events:
-                await _copy(cur, q.COPY_EVENTS, q.EVENT_TYPES, (r for b in batches for r in event_rows(b.events)))
+                await _copy(cur, q.COPY_EVENTS, q.EVENT_TYPES,
+                            (r for b in batches for r in self._texts.event_rows(b.events, sent)))
                 async with conn.pipeline():
                     for statement in (q.RESOLVE_ERRORS, q.INSERT_ALIASES, q.INSERT_OCCURRENCES,
                                       q.CREDITS_FROM_KNOWN_EXECUTIONS, q.INSERT_STACKTRACES, q.UPSERT_ERROR_USERS,
@@ -295,6 +298,7 @@ class PostgresExporter:
                     await cur.execute(q.UPSERT_WORKSPACE_AGENTS)
                     if late_credits:
                         await cur.execute(q.APPLY_LATE_CREDITS)
+        self._texts.remember(sent)  # committed: later commits need not send these texts again
         return changes
 
     # -- connections and maintenance ----------------------------------------------------------------------------

@@ -297,3 +297,36 @@ def test_a_stalled_database_pushes_back_instead_of_queueing_without_limit(migrat
     # Batches that timed out may still have committed later: a client retry is then deduplicated, never doubled.
     total = _one(migrated, "SELECT coalesce(sum(occurrences), 0) FROM errors WHERE workspace_id = %s", workspace)[0]
     assert total % 3 == 1 and total <= 12 * 3 + 1
+
+
+def test_large_texts_travel_once_and_new_errors_still_get_them(migrated: str, workspace: str) -> None:
+    """KnownTexts: after the first commit, rows of a known fingerprint carry no grouping explanation and rows of
+    a known stack no stack text; an error created later with that stack still stores the whole text (read back by
+    hash) and its own explanation, also once the bounded memory forgot and sends them again."""
+    def renamed(fingerprint: str, marker: int) -> Any:
+        batch = _batch(workspace)
+        for e in batch.events:
+            e.fingerprint, e.grouping_json = fingerprint, f'{{"marker": {marker}}}'
+        return batch
+
+    async def run() -> list[Any]:
+        store = await _store(migrated)
+        store._texts.max_entries = 4
+        await store.write(renamed("fp-first", 1))
+        sent: set[Any] = set()
+        rows = list(store._texts.event_rows(renamed("fp-first", 1).events, sent))
+        await store.write(renamed("fp-second", 2))  # same stack, new error: the stack text is not sent
+        for i in range(3):  # fill the memory past its bound
+            await store.write(renamed(f"fp-filler-{i}", 9))
+        await store.write(renamed("fp-first", 1))
+        await store.shutdown()
+        assert len(store._texts._known) <= 4
+        return rows
+
+    rows = asyncio.run(run())
+    assert {(r[7], r[10]) for r in rows} == {("", "")}  # known: neither text travels
+    for fingerprint, marker in (("fp-first", 1), ("fp-second", 2), ("fp-filler-2", 9)):
+        stored = _one(migrated, "SELECT stacktrace = %s, grouping->>'marker' FROM errors WHERE workspace_id = %s"
+                                " AND fingerprint = %s", PY_TRACE, workspace, fingerprint)
+        assert stored == (True, str(marker)), fingerprint
+    assert _one(migrated, "SELECT count(*) FROM error_stacktraces WHERE workspace_id = %s", workspace) == (1,)
