@@ -10,6 +10,7 @@ AttrValue: TypeAlias = str | bool | int | float | bytes | list[Any] | dict[str, 
 # Bounds so one absurd attribute cannot blow up memory or the stored row (limits are documented in the README).
 MAX_ARRAY_ITEMS = 64
 MAX_NESTING = 4
+_SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value", "bytes_value"})
 
 
 def any_value(value: Any, depth: int = 0) -> AttrValue:
@@ -37,7 +38,29 @@ def any_value(value: Any, depth: int = 0) -> AttrValue:
 
 
 def attributes(key_values: Iterable[Any]) -> dict[str, AttrValue]:
-    return {kv.key: any_value(kv.value) for kv in key_values}
+    """All attributes as a dict (a repeated key: the last value wins, at the first one's position)."""
+    out: dict[str, AttrValue] = {}
+    for kv in key_values:
+        # Hot path: scalars inline (protobuf already hands out exact str/int/float/bool/bytes objects), and a
+        # non-empty string is known to be the value set without asking which one is.
+        value = kv.value
+        text = value.string_value
+        if text:
+            out[kv.key] = text
+            continue
+        kind = value.WhichOneof("value")
+        out[kv.key] = getattr(value, kind) if kind in _SCALARS else any_value(value)
+    return out
+
+
+def selected_attributes(key_values: Iterable[Any], keys: frozenset[str]) -> dict[str, AttrValue]:
+    """`attributes(key_values)` restricted to `keys`: only their values are converted."""
+    out: dict[str, AttrValue] = {}
+    for kv in key_values:
+        key = kv.key
+        if key in keys:
+            out[key] = any_value(kv.value)
+    return out
 
 
 def first_str(keys: tuple[str, ...], *sources: Mapping[str, AttrValue]) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._candidates import ORIGIN_SPAN_EVENT, ORIGIN_SPAN_STATUS, Candidate
-from ._otlp import AttrValue, attributes
+from ._otlp import AttrValue, attributes, selected_attributes
 
 STATUS_ERROR = 2
 _EXCEPTION_KEYS = ("exception.type", "exception.message", "exception.stacktrace", "exception.escaped")
@@ -27,7 +27,7 @@ class ExecutionSpan:
     end_ns: int
     failed: bool
     is_agent_invocation: bool
-    attrs: dict[str, AttrValue]
+    attrs: dict[str, AttrValue]  # only the walk's `execution_keys` when the span recorded no error
     resource: dict[str, AttrValue]
 
 
@@ -58,18 +58,23 @@ def is_exception_event(name: str) -> bool:
     return name == "exception" or name.endswith(".exception")
 
 
-def walk_traces(request: Any, workspace_of: Callable[[dict[str, AttrValue]], str | None]) -> SpanWalk:
-    """`workspace_of(resource_attributes)` names the workspace, or None to reject the resource's spans."""
+def walk_traces(request: Any, workspace_of: Callable[[dict[str, AttrValue]], str | None],
+                execution_keys: frozenset[str] = frozenset()) -> SpanWalk:
+    """`workspace_of(resource_attributes)` names the workspace, or None to reject the resource's spans.
+
+    `execution_keys`: the attributes an execution span without an error needs (its identity and credits); only
+    those are converted for it. Spans with an exception event or an ERROR status get all their attributes."""
     out = SpanWalk()
+    keys = execution_keys | _WALK_KEYS
     for resource_spans in request.resource_spans:
         resource: dict[str, AttrValue] | None = None
         workspace: str | None = None
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                status = span.status
-                status_code = status.code
-                events = span.events
+                # Hot loop over every span: the cheapest reads first (`HasField` skips building the status).
                 parent = span.parent_span_id
+                events = span.events
+                status_code = span.status.code if span.HasField("status") else 0
                 name = span.name
                 agent_invocation = name.startswith("invoke_agent")
                 if not events and status_code != STATUS_ERROR and parent and not agent_invocation:
@@ -81,20 +86,27 @@ def walk_traces(request: Any, workspace_of: Callable[[dict[str, AttrValue]], str
                     out.rejected += 1
                     out.rejected_reason = "invalid workspace.id resource attribute"
                     continue
-                _interesting_span(out, span, workspace, resource, status_code, status.message, events,
-                                  parent, name, agent_invocation)
+                _interesting_span(out, span, workspace, resource, status_code, events, parent, name,
+                                  agent_invocation, keys)
     return out
 
 
+# What the walk itself reads of an execution span's attributes.
+_WALK_KEYS = frozenset({"gen_ai.operation.name"})
+
+
 def _interesting_span(out: SpanWalk, span: Any, workspace: str, resource: dict[str, AttrValue],
-                      status_code: int, status_message: str, events: Any, parent: bytes, name: str,
-                      agent_invocation: bool) -> None:
-    attrs = attributes(span.attributes)
+                      status_code: int, events: Any, parent: bytes, name: str, agent_invocation: bool,
+                      execution_keys: frozenset[str]) -> None:
+    failed = status_code == STATUS_ERROR
+    exception_events = [event for event in events if is_exception_event(event.name)] if events else []
+    # A span that records no error only matters as an execution: convert just what an execution reads.
+    attrs = attributes(span.attributes) if failed or exception_events \
+        else selected_attributes(span.attributes, execution_keys)
     trace_id = span.trace_id
     span_id = span.span_id
     start_ns = span.start_time_unix_nano
     end_ns = span.end_time_unix_nano
-    failed = status_code == STATUS_ERROR
     is_execution = not parent or agent_invocation
     if not agent_invocation and attrs.get("gen_ai.operation.name") == "invoke_agent":
         agent_invocation = is_execution = True
@@ -102,9 +114,7 @@ def _interesting_span(out: SpanWalk, span: Any, workspace: str, resource: dict[s
         out.executions.append(ExecutionSpan(workspace, trace_id, span_id, start_ns, end_ns, failed,
                                             agent_invocation, attrs, resource))
     index = 0
-    for event in events:
-        if not is_exception_event(event.name):
-            continue
+    for event in exception_events:
         event_attrs = attributes(event.attributes)
         exc_type = event_attrs.get("exception.type")
         message = event_attrs.get("exception.message")
@@ -126,9 +136,9 @@ def _interesting_span(out: SpanWalk, span: Any, workspace: str, resource: dict[s
         index += 1
     if failed or index:
         out.error_spans.append(ErrorSpanInfo(workspace, trace_id, span_id, parent, name, start_ns, end_ns,
-                                             status_code, status_message, index > 0))
+                                             status_code, span.status.message, index > 0))
     if failed and index == 0:
-        exc_type, message = status_error(attrs.get("error.type"), status_message, name)
+        exc_type, message = status_error(attrs.get("error.type"), span.status.message, name)
         out.candidates.append(Candidate(
             workspace=workspace, origin=ORIGIN_SPAN_STATUS, trace_id=trace_id, span_id=span_id,
             parent_span_id=parent, span_name=name, span_start_ns=start_ns, time_ns=end_ns or start_ns,

@@ -172,7 +172,7 @@ def severity(
     override = attrs.get("error.severity")
     if isinstance(override, str) and override.lower() in SEVERITY_BY_LABEL:
         return SEVERITY_BY_LABEL[override.lower()]
-    if _FATAL_TYPES.search(exception_type):
+    if _is_fatal(exception_type):
         return Severity.CRITICAL
     if log_severity_number is not None and log_severity_number > 0:
         if log_severity_number >= 21:  # FATAL..FATAL4
@@ -187,3 +187,16 @@ def severity(
     if escaped_span:
         return Severity.MEDIUM
     return Severity.LOW
+
+
+_fatal_memo: dict[str, bool] = {}
+
+
+def _is_fatal(exception_type: str) -> bool:
+    """Memoized: types repeat, and the pattern is a case-insensitive alternation (a slow scan)."""
+    found = _fatal_memo.get(exception_type)
+    if found is None:
+        if len(_fatal_memo) >= 4096:
+            _fatal_memo.clear()
+        found = _fatal_memo[exception_type] = _FATAL_TYPES.search(exception_type) is not None
+    return found

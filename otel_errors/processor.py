@@ -20,7 +20,7 @@ from ._otlp import AttrValue, first_number, first_str
 from ._spans import ErrorSpanInfo, ExecutionSpan, walk_traces
 from ._tracestate import ExecutionIdentity, TraceMemory, TraceState
 from .config import WORKSPACE_ID_PATTERN, ProcessorConfig, WorkspaceRules
-from .grouping import ExceptionInput, GroupingResult, compute_grouping
+from .grouping import ExceptionInput, Frame, GroupingResult, compute_grouping
 from .proto_types import ErrorEventBatch
 from .scrub import Scrubber
 
@@ -60,17 +60,24 @@ class Processor:
         self._scrubbers: dict[int, Scrubber] = {}
         self._state = TraceState(self.config.trace_state_traces, self.config.trace_state_spans_per_trace)
         self._grouping_json: dict[str, str] = {}
+        self._frames_keys: dict[int, tuple[tuple[Frame, ...], tuple[tuple[str, str], ...]]] = {}
+        # Per export (cleared by each call): resource attribute dict id -> (dict, identity), see _resource_identity.
+        self._resources: dict[int, tuple[dict[str, AttrValue], tuple[str, str, str, str, str, str]]] = {}
+        self._credits_keys = (self.config.credits_attribute,)
+        # What `_remember` and `_emit_executions` read of an execution span's attributes.
+        self._execution_keys = frozenset((*USER_KEYS, *AGENT_ID_KEYS, *AGENT_NAME_KEYS, *ENVIRONMENT_KEYS,
+                                          *VERSION_KEYS, self.config.credits_attribute))
 
     # -- entry points -------------------------------------------------------------------------------------------
 
     def process_traces(self, request: Any, workspace_id: str | None = None,
                        received_ns: int | None = None) -> Any:
-        walk = walk_traces(request, self._workspace_resolver(workspace_id))
+        walk = walk_traces(request, self._workspace_resolver(workspace_id), self._execution_keys)
         batch = ErrorEventBatch()
         batch.rejected, batch.rejected_reason = walk.rejected, walk.rejected_reason
         now = received_ns or time.time_ns()
-        memories = self._remember(walk.error_spans, walk.executions)
-        self._emit_executions(batch, walk.executions, memories, now)
+        memories, identities = self._remember(walk.error_spans, walk.executions)
+        self._emit_executions(batch, walk.executions, identities, memories, now)
         # Innermost first: a deeper span starts later, so its record is the one we keep (DESIGN §4).
         candidates = sorted(walk.candidates, key=lambda c: (c.origin == ORIGIN_SPAN_STATUS, -c.span_start_ns))
         propagated = self._emit_events(batch, candidates, memories, now)
@@ -107,36 +114,43 @@ class Processor:
 
         return resolve
 
-    def _remember(self, error_spans: list[ErrorSpanInfo],
-                  executions: list[ExecutionSpan]) -> dict[tuple[str, bytes], TraceMemory]:
+    def _remember(self, error_spans: list[ErrorSpanInfo], executions: list[ExecutionSpan]
+                  ) -> tuple[dict[tuple[str, bytes], TraceMemory], list[ExecutionIdentity]]:
+        """The trace memories of this export, and each execution's own identity (in `executions` order)."""
         memories: dict[tuple[str, bytes], TraceMemory] = {}
+        touch, add_span = self._state.touch, self._state.add_span
         for info in error_spans:
             key = (info.workspace, info.trace_id)
-            memory = memories.get(key) or memories.setdefault(key, self._state.touch(*key))
-            self._state.add_span(memory, info.span_id, info.parent_span_id)
+            memory = memories.get(key) or memories.setdefault(key, touch(*key))
+            add_span(memory, info.span_id, info.parent_span_id)
+        identities: list[ExecutionIdentity] = []
         for execution in executions:
             key = (execution.workspace, execution.trace_id)
-            memory = memories.get(key) or memories.setdefault(key, self._state.touch(*key))
+            memory = memories.get(key) or memories.setdefault(key, touch(*key))
+            attrs, resource = execution.attrs, execution.resource
+            identity = ExecutionIdentity(
+                user_id=first_str(USER_KEYS, attrs, resource),
+                agent_id=first_str(AGENT_ID_KEYS, attrs, resource),
+                agent_name=first_str(AGENT_NAME_KEYS, attrs, resource),
+                environment=first_str(ENVIRONMENT_KEYS, attrs, resource),
+                version=first_str(VERSION_KEYS, attrs, resource),
+            )
+            identities.append(identity)
             if execution.is_agent_invocation:
                 memory.has_agent_invocation = True
             if execution.is_agent_invocation or memory.identity is None:
-                memory.identity = ExecutionIdentity(
-                    user_id=first_str(USER_KEYS, execution.attrs, execution.resource),
-                    agent_id=first_str(AGENT_ID_KEYS, execution.attrs, execution.resource),
-                    agent_name=first_str(AGENT_NAME_KEYS, execution.attrs, execution.resource),
-                    environment=first_str(ENVIRONMENT_KEYS, execution.attrs, execution.resource),
-                    version=first_str(VERSION_KEYS, execution.attrs, execution.resource),
-                )
-        return memories
+                memory.identity = identity  # never mutated: shared with `identities`
+        return memories, identities
 
-    def _emit_executions(self, batch: Any, executions: list[ExecutionSpan],
+    def _emit_executions(self, batch: Any, executions: list[ExecutionSpan], identities: list[ExecutionIdentity],
                          memories: dict[tuple[str, bytes], TraceMemory], now: int) -> None:
-        for execution in executions:
+        limit = self.config.max_id_length
+        for execution, own in zip(executions, identities):
             memory = memories[(execution.workspace, execution.trace_id)]
             # A root that merely wraps agent invocations is not an execution of its own (counted once, per agent).
             if not execution.is_agent_invocation and memory.has_agent_invocation:
                 continue
-            identity = memory.identity or ExecutionIdentity()
+            identity = memory.identity or _NO_IDENTITY
             row = batch.executions.add()
             row.workspace_id = execution.workspace
             row.trace_id = execution.trace_id
@@ -144,16 +158,12 @@ class Processor:
             row.start_time_unix_nano = self._bounded_time(execution.start_ns, now)
             row.end_time_unix_nano = self._bounded_end(execution.end_ns, now)
             row.failed = execution.failed
-            agent_id = first_str(AGENT_ID_KEYS, execution.attrs, execution.resource)
-            row.agent_id = truncate(agent_id or identity.agent_id
-                                    or first_str(SERVICE_KEYS, execution.resource), self.config.max_id_length)
-            row.agent_name = truncate(first_str(AGENT_NAME_KEYS, execution.attrs, execution.resource),
-                                      self.config.max_id_length)
-            row.user_id = truncate(first_str(USER_KEYS, execution.attrs, execution.resource) or identity.user_id,
-                                   self.config.max_id_length)
-            row.environment = truncate(first_str(ENVIRONMENT_KEYS, execution.attrs, execution.resource),
-                                       self.config.max_id_length)
-            row.credits = first_number((self.config.credits_attribute,), execution.attrs, execution.resource)
+            row.agent_id = truncate(own.agent_id or identity.agent_id
+                                    or first_str(SERVICE_KEYS, execution.resource), limit)
+            row.agent_name = truncate(own.agent_name, limit)
+            row.user_id = truncate(own.user_id or identity.user_id, limit)
+            row.environment = truncate(own.environment, limit)
+            row.credits = first_number(self._credits_keys, execution.attrs, execution.resource)
 
     # -- occurrences --------------------------------------------------------------------------------------------
 
@@ -162,10 +172,11 @@ class Processor:
         """Emit one event per real occurrence; returns the span ids whose records were propagation."""
         propagated: set[bytes] = set()
         emitted: dict[tuple[bytes, str, str], Any] = {}
+        cfg = self.config
+        self._resources.clear()  # the previous export's resource dicts are garbage
         for candidate in candidates:
             rules = self._rules_for(candidate.workspace)
             scrubber = self._scrubber(rules)
-            cfg = self.config
             exc_type = truncate(candidate.exc_type, cfg.max_type_length)
             # Cut to twice the stored limit first: scrubbing costs grow with the text, and a secret straddling the
             # final cut is still seen whole. A 5 MB message then costs what a 16 KiB one does.
@@ -173,22 +184,24 @@ class Processor:
                                                      candidate.stacktrace[: 2 * cfg.max_stacktrace_length])
             message = truncate(message, cfg.max_message_length)
             stacktrace = truncate(stacktrace, cfg.max_stacktrace_length)
+            memory = memories.get((candidate.workspace, candidate.trace_id)) if candidate.trace_id else None
+            status_only = candidate.origin == ORIGIN_SPAN_STATUS
+            if status_only and exc_type and memory is not None and _status_is_propagation(memory, candidate):
+                # Decided by span ancestry alone: the ERROR span's grouping would be computed for nothing.
+                self._propagated(propagated, emitted, candidate, (_short_type(exc_type), message))
+                continue
             attrs = scrubber.attributes(candidate.attrs)
             grouping = compute_grouping(ExceptionInput(type=exc_type, message=message, stacktrace=stacktrace,
                                                        attributes=attrs), rules.grouping)
             if not exc_type:
                 exc_type = grouping.chain_types[0] if grouping.chain_types else ("Error" if message else "SpanError")
-            memory = memories.get((candidate.workspace, candidate.trace_id)) if candidate.trace_id else None
             key = (_short_type(exc_type), message)
-            frames_key = _frames_key(grouping)
-            if memory is not None and self._is_propagation(memory, candidate, key, frames_key):
-                propagated.add(candidate.span_id)
-                kept = emitted.get((candidate.trace_id, *key))
-                if kept is not None and candidate.escaped_execution:
-                    kept.severity = max(kept.severity, int(classify.Severity.HIGH))
-                continue
-            if memory is not None and candidate.origin != ORIGIN_SPAN_STATUS:
-                if len(memory.exceptions) < cfg.trace_state_spans_per_trace:
+            if memory is not None:
+                frames_key = self._frames_key(grouping)
+                if self._is_propagation(memory, candidate, key, frames_key):
+                    self._propagated(propagated, emitted, candidate, key)
+                    continue
+                if not status_only and len(memory.exceptions) < cfg.trace_state_spans_per_trace:
                     memory.exceptions.append((key, frames_key, candidate.span_id))
             event = self._event(batch, candidate, exc_type, message, stacktrace, attrs, grouping, memory, now)
             if rules.previous_grouping is not None:
@@ -199,12 +212,18 @@ class Processor:
             emitted[(candidate.trace_id, *key)] = event
         return propagated
 
+    @staticmethod
+    def _propagated(propagated: set[bytes], emitted: dict[tuple[bytes, str, str], Any], candidate: Candidate,
+                    key: tuple[str, str]) -> None:
+        propagated.add(candidate.span_id)
+        kept = emitted.get((candidate.trace_id, *key))
+        if kept is not None and candidate.escaped_execution:
+            kept.severity = max(kept.severity, int(classify.Severity.HIGH))
+
     def _is_propagation(self, memory: TraceMemory, candidate: Candidate, key: tuple[str, str],
                         frames_key: tuple[tuple[str, str], ...]) -> bool:
         if candidate.origin == ORIGIN_SPAN_STATUS:
-            # An ERROR span is not a new error when an exception was recorded below it.
-            return any(TraceState.related(memory, candidate.span_id, span_id) or span_id == candidate.span_id
-                       for _key, _frames, span_id in memory.exceptions)
+            return _status_is_propagation(memory, candidate)
         for other_key, other_frames, span_id in memory.exceptions:
             if other_key != key or not _frames_contain(frames_key, other_frames):
                 continue
@@ -223,7 +242,7 @@ class Processor:
     def _event(self, batch: Any, c: Candidate, exc_type: str, message: str, stacktrace: str,
                attrs: dict[str, AttrValue], grouping: GroupingResult, memory: TraceMemory | None, now: int) -> Any:
         cfg = self.config
-        identity = (memory.identity if memory is not None else None) or ExecutionIdentity()
+        identity = (memory.identity if memory is not None else None) or _NO_IDENTITY
         event = batch.events.add()
         event.workspace_id = c.workspace
         event.time_unix_nano = time_ns = self._bounded_time(c.time_ns, now)
@@ -247,20 +266,38 @@ class Processor:
         event.trace_id = c.trace_id
         event.span_id = c.span_id
         event.parent_span_id = c.parent_span_id
-        event.span_name = truncate(c.span_name, cfg.max_id_length)
         limit = cfg.max_id_length
-        event.user_id = truncate(first_str(USER_KEYS, c.attrs, c.resource) or identity.user_id, limit)
-        agent_id = first_str(AGENT_ID_KEYS, c.attrs, c.resource) or identity.agent_id
-        event.service_name = truncate(first_str(SERVICE_KEYS, c.resource), limit)
-        event.agent_id = truncate(agent_id or event.service_name, limit)
-        event.agent_name = truncate(first_str(AGENT_NAME_KEYS, c.attrs, c.resource) or identity.agent_name, limit)
-        event.environment = truncate(first_str(ENVIRONMENT_KEYS, c.attrs, c.resource) or identity.environment,
-                                     limit)
-        event.version = truncate(first_str(VERSION_KEYS, c.attrs, c.resource) or identity.version, limit)
-        event.credits = first_number((cfg.credits_attribute,), c.attrs)
+        event.span_name = truncate(c.span_name, limit)
+        # first_str(keys, span attributes, resource) == first_str(keys, span attributes) or the resource's value.
+        span_attrs = c.attrs
+        user_id, agent_id, agent_name, environment, version, service = self._resource_identity(c.resource)
+        event.user_id = truncate(first_str(USER_KEYS, span_attrs) or user_id or identity.user_id, limit)
+        agent_id = first_str(AGENT_ID_KEYS, span_attrs) or agent_id or identity.agent_id
+        event.service_name = service_name = truncate(service, limit)
+        event.agent_id = truncate(agent_id or service_name, limit)
+        event.agent_name = truncate(first_str(AGENT_NAME_KEYS, span_attrs) or agent_name or identity.agent_name,
+                                    limit)
+        event.environment = truncate(first_str(ENVIRONMENT_KEYS, span_attrs) or environment
+                                     or identity.environment, limit)
+        event.version = truncate(first_str(VERSION_KEYS, span_attrs) or version or identity.version, limit)
+        event.credits = first_number(self._credits_keys, span_attrs)
         event.attributes_json = self._context_json(context)
         event.chain_types.extend(grouping.chain_types[:16])
         return event
+
+    def _resource_identity(self, resource: dict[str, AttrValue]) -> tuple[str, str, str, str, str, str]:
+        """User, agent id, agent name, environment, version and service of a resource's attributes: computed once
+        per resource of an export (every span of it shares the dict)."""
+        cached = self._resources.get(id(resource))
+        if cached is not None and cached[0] is resource:  # the entry holds the dict: its id is not reused
+            return cached[1]
+        found = (first_str(USER_KEYS, resource), first_str(AGENT_ID_KEYS, resource),
+                 first_str(AGENT_NAME_KEYS, resource), first_str(ENVIRONMENT_KEYS, resource),
+                 first_str(VERSION_KEYS, resource), first_str(SERVICE_KEYS, resource))
+        if len(self._resources) >= 64:
+            self._resources.clear()
+        self._resources[id(resource)] = (resource, found)
+        return found
 
     def _emit_error_span(self, batch: Any, info: ErrorSpanInfo, propagated: set[bytes], now: int) -> None:
         row = batch.error_spans.add()
@@ -284,6 +321,18 @@ class Processor:
             scrubber = self._scrubbers[key] = Scrubber(rules.scrub)
         return scrubber
 
+    def _frames_key(self, grouping: GroupingResult) -> tuple[tuple[str, str], ...]:
+        """`_frames_key(grouping)`, cached on the frames tuple (memoized groupings share it)."""
+        frames = grouping.frames
+        cached = self._frames_keys.get(id(frames))
+        if cached is not None and cached[0] is frames:  # the entry holds `frames`, so its id is not reused
+            return cached[1]
+        key = _frames_key(grouping)
+        if len(self._frames_keys) >= _FRAMES_KEYS_MAX:
+            self._frames_keys.clear()
+        self._frames_keys[id(frames)] = (frames, key)
+        return key
+
     def _bounded_time(self, time_ns: int, now: int) -> int:
         cfg = self.config
         if not time_ns or time_ns > now + cfg.max_clock_skew_seconds * 1_000_000_000 \
@@ -298,7 +347,7 @@ class Processor:
     def _context_json(self, context: dict[str, AttrValue]) -> str:
         cfg = self.config
         if len(context) <= cfg.max_attributes and _plain_and_short(context, cfg.max_attribute_value_length):
-            return json.dumps(context, ensure_ascii=False)
+            return _PLAIN_JSON(context)
         bounded: dict[str, Any] = {}
         for key, value in context.items():
             if len(bounded) >= cfg.max_attributes:
@@ -324,6 +373,14 @@ class Processor:
 
 
 _DEFAULT_RULES = WorkspaceRules()
+_NO_IDENTITY = ExecutionIdentity()
+_FRAMES_KEYS_MAX = 4096
+
+
+def _status_is_propagation(memory: TraceMemory, candidate: Candidate) -> bool:
+    """An ERROR span is not a new error when an exception was recorded on it or below it."""
+    return any(TraceState.related(memory, candidate.span_id, span_id) or span_id == candidate.span_id
+               for _key, _frames, span_id in memory.exceptions)
 
 
 def _frames_key(grouping: GroupingResult) -> tuple[tuple[str, str], ...]:
@@ -367,6 +424,8 @@ def _plain_and_short(context: dict[str, AttrValue], limit: int) -> bool:
 
 
 _INF = float("inf")
+# `json.dumps(x, ensure_ascii=False)` without building an encoder per call: the same text.
+_PLAIN_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _bounded_value(value: AttrValue, limit: int, items: int | None = 16) -> Any:

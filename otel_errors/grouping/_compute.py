@@ -18,7 +18,7 @@ from ._message import parametrize_message
 from ._model import Component, ExceptionInput, GroupingConfig, GroupingResult
 from ._normalize import normalize_type
 from ._seed import seed_fingerprint
-from ._stack import StackAnalysis, analyze_stack_for
+from ._stack import MEMO_MAX_CHARS, StackAnalysis, analyze_stack_parts
 
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _TITLE_LENGTH = 120
@@ -50,19 +50,72 @@ def _compute(exc: ExceptionInput, config: GroupingConfig) -> GroupingResult:
         config = DEFAULT_CONFIG
     exc_type, message, stacktrace = str(exc.type or ""), str(exc.message or ""), str(exc.stacktrace or "")
     attributes: Mapping[str, Any] = exc.attributes if isinstance(exc.attributes, Mapping) else {}
-    stack = analyze_stack_for(stacktrace, message, config.in_app_include, config.in_app_exclude, config.max_frames)
-    outer_type = normalize_type(exc_type) or (stack.chain_types[0] if stack.chain_types else "")
-    chain_types = _chain_types(outer_type, stack)
+    stack, filled = analyze_stack_parts(stacktrace, message, config.in_app_include, config.in_app_exclude,
+                                        config.max_frames)
+    # `stack` with its root cause's message replaced by `filled` is the trace's analysis (see _stack).
+    stack_message = stack.root_message if filled is None else filled
     # The reported message is the outermost exception's; for a chain the root cause's message is in the text.
     chained = len(stack.chain_types) > 1
-    title_line = _first_line(message or (stack.root_message if not chained else ""))
-    root_line = _first_line((stack.root_message if chained else message) or stack.root_message)
+    title_line = _first_line(message or (stack_message if not chained else ""))
+    root_line = _first_line((stack_message if chained else message) or stack_message)
     # Parametrized once: the title shows the first _TITLE_LENGTH characters of what the fingerprint reads.
     root_message = parametrize_message(root_line)
     if title_line == root_line and len(root_line) <= 2 * _TITLE_LENGTH:
-        title = _title_of(outer_type, root_message[:_TITLE_LENGTH].strip())
+        title_text = root_message[:_TITLE_LENGTH].strip()
     else:
-        title = _title_of(outer_type, parametrize_message(title_line, _TITLE_LENGTH))
+        title_text = parametrize_message(title_line, _TITLE_LENGTH)
+
+    # From here on the result depends on nothing else than this key: memoized (see _RESULTS).
+    override = attributes.get("error.fingerprint")
+    memo_key: tuple[Any, ...] | None = None
+    if override in (None, "") and config.config_id != "v0" and len(stacktrace) <= MEMO_MAX_CHARS:
+        error_type = attributes.get("error.type")
+        status = attributes.get("http.response.status_code", attributes.get("http.status_code"))
+        memo_key = (id(config), id(stack), exc_type, title_text, root_message, _value_key(error_type),
+                    _value_key(status))
+        hit = _RESULTS.get(memo_key)
+        if hit is not None and hit[0] is config and hit[1] is stack:
+            return hit[2]
+    result = _derive(config, exc_type, stacktrace, attributes, stack, title_text, root_message)
+    if result is None:  # it reads the whole text: not memoized
+        return _fallback(exc, config)
+    if memo_key is not None:
+        if len(_RESULTS) >= _RESULTS_SIZE:
+            try:
+                del _RESULTS[next(iter(_RESULTS))]  # oldest first: insertion order
+            except (KeyError, RuntimeError, StopIteration):  # another thread got there first
+                pass
+        # The entry holds `config` and `stack`, so their ids in the key cannot be reused while it lives.
+        _RESULTS[memo_key] = (config, stack, result)
+    return result
+
+
+# Results of `_derive` by (config, stack analysis, type, parametrized title and root message, and the attributes
+# `_failure_kind` reads). Occurrences of one bug differ in ids that parametrization removes, so they hit. Only
+# for memoized stack analyses (the key names them by identity), at most _RESULTS_SIZE entries, oldest out first;
+# each entry keeps its stack analysis alive, hence a bound below the stack memo's.
+_RESULTS: dict[tuple[Any, ...], tuple[GroupingConfig, StackAnalysis, GroupingResult]] = {}
+_RESULTS_SIZE = 2048
+
+
+def _value_key(value: Any) -> Any:
+    """An attribute value as `_failure_kind` sees it: None, a str, else only its type and text (`1`, `1.0` and
+    `True` are equal dict keys but print differently)."""
+    if value is None or type(value) is str:
+        return value
+    return (type(value), str(value))
+
+
+def clear_memo() -> None:
+    _RESULTS.clear()
+
+
+def _derive(config: GroupingConfig, exc_type: str, stacktrace: str, attributes: Mapping[str, Any],
+            stack: StackAnalysis, title_text: str, root_message: str) -> GroupingResult | None:
+    """The result for a stack analysis and parametrized messages; None: group on the text (`_fallback`)."""
+    outer_type = normalize_type(exc_type) or (stack.chain_types[0] if stack.chain_types else "")
+    chain_types = _chain_types(outer_type, stack)
+    title = _title_of(outer_type, title_text)
     base = GroupingResult(fingerprint="", config_id=config.config_id, title=title, culprit=stack.culprit,
                           frames=stack.frames, chain_types=chain_types)
 
@@ -97,7 +150,7 @@ def _compute(exc: ExceptionInput, config: GroupingConfig) -> GroupingResult:
                                       (root_message,))
         return replace(base, fingerprint=_md5(parts), component=Component(
             "v1", True, "", (type_component, stack.component, message_component)))
-    return _fallback(exc, config)
+    return None
 
 
 def _chain_types(outer_type: str, stack: StackAnalysis) -> tuple[str, ...]:

@@ -1,7 +1,7 @@
 """The stack part of a fingerprint: which of the root cause's frames contribute, memoized per trace text.
 
 Identical traces repeat on the ingest path, so parsing and frame selection are cached on the text and the
-workspace's in-app settings (bounded memos: the only state this package keeps).
+workspace's in-app settings (bounded memos; `_compute` keeps one more, of results per memoized analysis).
 
 Most traces are *not* identical, though: Python, Java and JavaScript print the exception message inside the
 trace, and messages carry ids (`order ord_3f9a... is closed`). `analyze_stack_for` therefore also memoizes on
@@ -108,7 +108,12 @@ def _plain(message: str) -> bool:
 
 
 def _fill(template: StackAnalysis, message: str) -> StackAnalysis:
-    """The analysis of the real text: the root cause's message with the real message put back.
+    """The analysis of the real text: the template with the real message put back into the root cause's."""
+    return _with_root_message(template, _root_message(template, message))
+
+
+def _root_message(template: StackAnalysis, message: str) -> str:
+    """The root cause's message of the real text.
 
     Parsers keep the stripped rest of the header line after `Type: `, cut at the line's end: a multi-line
     message contributes its first line."""
@@ -116,20 +121,34 @@ def _fill(template: StackAnalysis, message: str) -> StackAnalysis:
     if _LINE_BREAK.search(message):
         lines = text.splitlines()
         text = lines[0] if lines else ""
-    t = template  # a plain constructor call: dataclasses.replace costs several times more on this hot path
-    return StackAnalysis(t.language, t.chain_types, t.root_type, text.strip(), t.frames, t.keys, t.component,
+    return text.strip()
+
+
+def _with_root_message(t: StackAnalysis, root_message: str) -> StackAnalysis:
+    # A plain constructor call: dataclasses.replace costs several times more on this hot path.
+    return StackAnalysis(t.language, t.chain_types, t.root_type, root_message, t.frames, t.keys, t.component,
                          t.culprit)
 
 
 def analyze_stack_for(stacktrace: str, message: str, include: tuple[str, ...], exclude: tuple[str, ...],
                       max_frames: int) -> StackAnalysis:
     """`analyze_stack(stacktrace, ...)`, memoized on the trace without `message` when that is exact."""
-    if not message or len(stacktrace) > MEMO_MAX_CHARS or message not in stacktrace or "\x00" in stacktrace \
-            or not _plain(message):
-        return analyze_stack(stacktrace, include, exclude, max_frames)
-    template_text = stacktrace.replace(message, _SLOT)
-    if template_text.count(_SLOT) != 1:
-        return analyze_stack(stacktrace, include, exclude, max_frames)
+    analysis, root_message = analyze_stack_parts(stacktrace, message, include, exclude, max_frames)
+    return analysis if root_message is None else _with_root_message(analysis, root_message)
+
+
+def analyze_stack_parts(stacktrace: str, message: str, include: tuple[str, ...], exclude: tuple[str, ...],
+                        max_frames: int) -> tuple[StackAnalysis, str | None]:
+    """`analyze_stack_for` in parts, for callers that read only the root message of what varies:
+    `(analysis, None)`, or `(template, root_message)` when the analysis of the text is the template with that
+    root cause's message (every other field is the template's). The returned analysis is a memoized object
+    (the same one for the next trace of the same shape) when the trace is at most MEMO_MAX_CHARS long."""
+    at = stacktrace.find(message) if message and len(stacktrace) <= MEMO_MAX_CHARS else -1
+    # The message must occur once (`replace` would put in more than one slot): no occurrence after the first.
+    end = at + len(message)
+    if at < 0 or stacktrace.find(message, end) >= 0 or "\x00" in stacktrace or not _plain(message):
+        return analyze_stack(stacktrace, include, exclude, max_frames), None
+    template_text = stacktrace[:at] + _SLOT + stacktrace[end:]  # == stacktrace.replace(message, _SLOT)
     # The number of message lines is part of the key: language detection reads a fixed number of lines.
     key = (template_text, len(_LINE_BREAK.findall(message)), include, exclude, max_frames)
     try:
@@ -138,8 +157,8 @@ def analyze_stack_for(stacktrace: str, message: str, include: tuple[str, ...], e
         pass
     else:
         if template is None:
-            return analyze_stack(stacktrace, include, exclude, max_frames)
-        return _fill(template, message)
+            return analyze_stack(stacktrace, include, exclude, max_frames), None
+        return template, _root_message(template, message)
     real = analyze_stack(stacktrace, include, exclude, max_frames)
     if len(_TEMPLATES) >= MEMO_SIZE:
         try:
@@ -147,7 +166,7 @@ def analyze_stack_for(stacktrace: str, message: str, include: tuple[str, ...], e
         except (KeyError, RuntimeError, StopIteration):  # another thread got there first
             pass
     _TEMPLATES[key] = _template(template_text, message, real, include, exclude, max_frames)
-    return real
+    return real, None
 
 
 def _template(template_text: str, message: str, real: StackAnalysis, include: tuple[str, ...],

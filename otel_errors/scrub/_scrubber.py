@@ -20,6 +20,9 @@ _FAILSAFE = "[redacted]"
 _MAX_PASSES = 4
 # Traces without their message remembered as clean or not (`Scrubber.exception`); ~2 KB each.
 _TEMPLATES = 2048
+# Rules whose matches consist of characters that cannot cross a `: ` before, or a line break after, a text
+# (the card rule: digits with single space or dash separators, `\b` at both ends), and whose gate cannot either.
+_LOCAL_RULES = frozenset({"card"})
 
 
 class Scrubber:
@@ -29,13 +32,14 @@ class Scrubber:
     `memo_size` bounds an LRU memo keyed on the text: error tracking sees the same stack traces over and over.
     """
 
-    __slots__ = ("config", "_rules", "_gates", "_matcher", "_walker", "_memo", "_clean_templates")
+    __slots__ = ("config", "_rules", "_gates", "_matcher", "_walker", "_memo", "_clean_templates", "_local")
 
     def __init__(self, config: ScrubConfig | None = None, *, memo_size: int = 1024) -> None:
         self.config = config if config is not None else ScrubConfig()
         self._matcher = KeyMatcher(self.config.sensitive_keys, self.config.allow_keys)
         self._rules: tuple[Rule, ...] = build_rules(self.config, self._matcher)
         self._gates = GateSet([r.gate for r in self._rules])
+        self._local = frozenset(i for i, r in enumerate(self._rules) if r.name in _LOCAL_RULES)
         self._memo: Callable[[str], str] = lru_cache(maxsize=memo_size)(self._scrub) if memo_size > 0 else self._scrub
         self._walker = AttributeWalker(self._matcher, self.text, self.config.max_value_length)
         self._clean_templates: dict[str, bool] = {}
@@ -63,15 +67,21 @@ class Scrubber:
         message cut out (memoized: the trace without its ids repeats), and the message sits in a header line
         (`Type: <message>` ending the line), no gate can open on the whole trace either: every gate pattern
         is contiguous text without `: ` or a line break inside, so none straddles the cut. Nothing to scrub
-        then, in either. Otherwise both are scrubbed as texts."""
+        then, in either. Otherwise both are scrubbed as texts.
+
+        The same holds when only local rules' gates open on the message (`_LOCAL_RULES`: ids and counts open the
+        card gate all the time) and one pass of them leaves it unchanged: on the whole trace only those rules
+        would run, and their matches (digits, spaces and dashes) cannot reach past `: ` or the line's end."""
         if not self.config.enabled or not message or not stacktrace or len(stacktrace) > _MEMO_MAX_CHARS \
                 or self._gates.always:
             return self.text(message), self.text(stacktrace)
         try:
             at = stacktrace.find(message)
             if at < 2 or stacktrace[at - 2:at] != ": " or stacktrace.find(message, at + 1) >= 0 \
-                    or stacktrace[at + len(message):at + len(message) + 1] not in ("", "\n", "\r") \
-                    or self._gates.open(fold(message)):
+                    or stacktrace[at + len(message):at + len(message) + 1] not in ("", "\n", "\r"):
+                return self.text(message), self.text(stacktrace)
+            opened = self._gates.open(fold(message))
+            if opened and not opened <= self._local:
                 return self.text(message), self.text(stacktrace)
             template = stacktrace[:at] + "\x00" + stacktrace[at + len(message):]
             clean = self._clean_templates.get(template)
@@ -79,9 +89,11 @@ class Scrubber:
                 if len(self._clean_templates) >= _TEMPLATES:
                     self._clean_templates.clear()
                 clean = self._clean_templates[template] = not self._gates.open(fold(template))
+            if opened and not (clean and self._run(message, opened) == message):
+                return self.text(message), self.text(stacktrace)
         except Exception:  # noqa: BLE001 - the ingest path must never fail because of scrubbing
             return self.text(message), self.text(stacktrace)
-        # The message opened no gate: it is its own scrubbed text.
+        # The message opened no gate (or only local ones that changed nothing): it is its own scrubbed text.
         return message, stacktrace if clean else self.text(stacktrace)
 
     def attributes(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
@@ -97,7 +109,9 @@ class Scrubber:
         """Exact shortcut for the common span: scalar values, no sensitive key, and no rule's gate open on the
         string values joined by line breaks. Gates are searches for contiguous text that starts with a literal
         character, so one that opens on any single value opens on the joined text too; when none opens on the
-        join, none would on a value, and the walk would return every value unchanged."""
+        join, none would on a value, and the walk would return every value unchanged. Likewise when only local
+        rules' gates open (see `exception`) and one pass of them changes nothing in the join: their matches
+        never span a line break, so each value would come out unchanged."""
         if self._gates.always or self.config.max_value_length is not None:
             return False
         strings = []
@@ -113,7 +127,15 @@ class Scrubber:
         if not strings:
             return True
         joined = "\n".join(strings)
-        return len(joined) <= _MEMO_MAX_CHARS and not self._gates.open(fold(joined))
+        if len(joined) > _MEMO_MAX_CHARS:
+            return False
+        opened = self._gates.open(fold(joined))
+        if not opened:
+            return True
+        try:
+            return opened <= self._local and self._run(joined, opened) == joined
+        except Exception:  # noqa: BLE001 - a failing rule: the walk decides (and fails safe)
+            return False
 
     def _scrub(self, text: str) -> str:
         # Rules are designed so one pass is a fixed point, but adjacent matches can expose a new one once a
@@ -132,6 +154,10 @@ class Scrubber:
         opened = self._gates.open(fold(text))
         if not opened:
             return text
+        return self._run(text, opened)
+
+    def _run(self, text: str, opened: frozenset[int]) -> str:
+        """The opened rules, in order, over `text`."""
         for i, rule in enumerate(self._rules):
             if i in opened:
                 text = rule.pattern.sub(rule.replacement, text)
