@@ -265,32 +265,42 @@ ON CONFLICT (workspace_id, minute, error_id) DO UPDATE SET
     high = m.high + EXCLUDED.high, medium = m.medium + EXCLUDED.medium, low = m.low + EXCLUDED.low
 """
 
+# Per-error and workspace rollups of one grain. An error counts as distinct in a bucket when its row is inserted,
+# and for a severity when that severity's count equals what this commit adds (it was 0 before): exact under
+# concurrent writers, since each sees the row as the other left it.
 _ROLLUP = """
-WITH g AS (
+WITH s AS (
+    SELECT workspace_id, {expr} AS {bucket}, error_id, count(*) AS n, count(*) FILTER (WHERE severity = 4) AS c,
+           count(*) FILTER (WHERE severity = 3) AS h, count(*) FILTER (WHERE severity = 2) AS m,
+           count(*) FILTER (WHERE severity <= 1) AS l
+    FROM stage_new GROUP BY 1, 2, 3
+), g AS (
     INSERT INTO error_{grain} AS r (workspace_id, {bucket}, error_id, occurrences, critical, high, medium, low)
-    SELECT workspace_id, {expr}, error_id, count(*), count(*) FILTER (WHERE severity = 4),
-           count(*) FILTER (WHERE severity = 3), count(*) FILTER (WHERE severity = 2),
-           count(*) FILTER (WHERE severity <= 1)
-    FROM stage_new GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    SELECT * FROM s ORDER BY 1, 2, 3
     ON CONFLICT (workspace_id, {bucket}, error_id) DO UPDATE SET
         occurrences = r.occurrences + EXCLUDED.occurrences, critical = r.critical + EXCLUDED.critical,
         high = r.high + EXCLUDED.high, medium = r.medium + EXCLUDED.medium, low = r.low + EXCLUDED.low
-    RETURNING workspace_id, {bucket}, (xmax = 0) AS inserted
+    RETURNING workspace_id, {bucket}, error_id, (xmax = 0) AS inserted, critical, high, medium, low
 ), u AS (
-    SELECT workspace_id, {bucket}, count(*) FILTER (WHERE inserted) AS new_errors FROM g GROUP BY 1, 2
-), t AS (
-    SELECT workspace_id, {expr} AS {bucket}, count(*) AS occurrences, count(*) FILTER (WHERE severity = 4) AS c,
-           count(*) FILTER (WHERE severity = 3) AS h, count(*) FILTER (WHERE severity = 2) AS m,
-           count(*) FILTER (WHERE severity <= 1) AS l
-    FROM stage_new GROUP BY 1, 2
+    SELECT g.workspace_id, g.{bucket}, count(*) FILTER (WHERE g.inserted) AS new_errors,
+           count(*) FILTER (WHERE s.c > 0 AND g.critical = s.c) AS new_c,
+           count(*) FILTER (WHERE s.h > 0 AND g.high = s.h) AS new_h,
+           count(*) FILTER (WHERE s.m > 0 AND g.medium = s.m) AS new_m,
+           count(*) FILTER (WHERE s.l > 0 AND g.low = s.l) AS new_l
+    FROM g JOIN s USING (workspace_id, {bucket}, error_id) GROUP BY 1, 2
 )
-INSERT INTO workspace_{grain} AS w (workspace_id, {bucket}, occurrences, critical, high, medium, low, unique_errors)
-SELECT t.workspace_id, t.{bucket}, t.occurrences, t.c, t.h, t.m, t.l, coalesce(u.new_errors, 0)
-FROM t LEFT JOIN u USING (workspace_id, {bucket}) ORDER BY 1, 2
+INSERT INTO workspace_{grain} AS w (workspace_id, {bucket}, occurrences, critical, high, medium, low, unique_errors,
+    unique_critical, unique_high, unique_medium, unique_low)
+SELECT s.workspace_id, s.{bucket}, sum(s.n), sum(s.c), sum(s.h), sum(s.m), sum(s.l), max(u.new_errors),
+       max(u.new_c), max(u.new_h), max(u.new_m), max(u.new_l)
+FROM s JOIN u USING (workspace_id, {bucket}) GROUP BY 1, 2 ORDER BY 1, 2
 ON CONFLICT (workspace_id, {bucket}) DO UPDATE SET
     occurrences = w.occurrences + EXCLUDED.occurrences, critical = w.critical + EXCLUDED.critical,
     high = w.high + EXCLUDED.high, medium = w.medium + EXCLUDED.medium, low = w.low + EXCLUDED.low,
-    unique_errors = w.unique_errors + EXCLUDED.unique_errors
+    unique_errors = w.unique_errors + EXCLUDED.unique_errors,
+    unique_critical = w.unique_critical + EXCLUDED.unique_critical,
+    unique_high = w.unique_high + EXCLUDED.unique_high, unique_medium = w.unique_medium + EXCLUDED.unique_medium,
+    unique_low = w.unique_low + EXCLUDED.unique_low
 """
 ROLLUP_HOURLY = _ROLLUP.format(grain="hourly", bucket="hour", expr="date_trunc('hour', occurred_at)")
 ROLLUP_DAILY = _ROLLUP.format(grain="daily", bucket="day", expr="(occurred_at AT TIME ZONE 'UTC')::date")

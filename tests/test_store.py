@@ -212,6 +212,28 @@ def test_rollups_count_occurrences_by_bucket_and_distinct_errors(migrated: str, 
                           " WHERE workspace_id = %s", workspace) == (2, 2, 4.0)
 
 
+def test_rollups_count_distinct_errors_per_severity_across_commits(migrated: str, workspace: str) -> None:
+    """One error: medium occurrences, then a critical one, then critical again, in three commits of one hour: the
+    bucket holds 1 distinct error, 1 with critical and 1 with medium occurrences (each counted at its first)."""
+    def with_severity(severity: int) -> Any:
+        batch = _batch(workspace, n=1)
+        for e in batch.events:
+            e.severity = severity
+        return batch
+
+    async def run() -> None:
+        store = await _store(migrated)
+        for severity in (2, 4, 4):
+            await store.write(with_severity(severity))
+        await store.shutdown()
+
+    asyncio.run(run())
+    for table in ("workspace_hourly", "workspace_daily"):
+        assert _one(migrated, f"SELECT sum(occurrences), sum(critical), sum(unique_errors), sum(unique_critical),"
+                              f" sum(unique_medium), sum(unique_high) FROM {table} WHERE workspace_id = %s",
+                    workspace) == (3, 2, 1, 1, 1, 0), table
+
+
 def test_credits_lost_counted_once_per_failed_execution_whatever_the_arrival_order(migrated: str,
                                                                                   workspace: str) -> None:
     tid = new_id(16)

@@ -21,6 +21,8 @@ from otel_errors.analytics import Window
 
 AConn = psycopg.AsyncConnection[Any]
 SEVERITY_COLUMN = {"all": "occurrences", "critical": "critical", "high": "high", "medium": "medium", "low": "low"}
+UNIQUE_COLUMN = {"all": "unique_errors", "critical": "unique_critical", "high": "unique_high",
+                 "medium": "unique_medium", "low": "unique_low"}
 # The per-error rollup of each grain: table and bucket column.
 _PER_ERROR = {"minute": ("error_minute", "minute"), "hour": ("error_hourly", "hour"), "day": ("error_daily", "day")}
 MAX_ERRORS = 5000  # per-error rows read per window (the busiest first)
@@ -54,11 +56,11 @@ async def timeline(conn: AConn, ws: str, w: Window, severity: str) -> list[Bucke
         table, tcol, bucket = "error_minute", "minute", sql.SQL(
             "to_timestamp(floor(extract(epoch FROM minute) / 300) * 300)")
     elif w.timeframe == "30d":
-        table, tcol, bucket = ("workspace_daily" if severity == "all" else "error_daily"), "day", sql.SQL(
-            "day::timestamptz")
+        table, tcol, bucket = "workspace_daily", "day", sql.SQL("day::timestamptz")
     else:
-        table, tcol, bucket = ("workspace_hourly" if severity == "all" else "error_hourly"), "hour", sql.SQL("hour")
-    unique = (sql.SQL("sum(unique_errors)") if table.startswith("workspace_")
+        table, tcol, bucket = "workspace_hourly", "hour", sql.SQL("hour")
+    # workspace_* count distinct errors per bucket for every severity (migration 0011); error_minute per error.
+    unique = (sql.SQL("sum({})").format(sql.Identifier(UNIQUE_COLUMN[severity])) if table.startswith("workspace_")
               else sql.SQL("count(DISTINCT error_id) FILTER (WHERE {} > 0)").format(col))
     start = w.start.date() if tcol == "day" else w.start
 
@@ -76,11 +78,10 @@ async def timeline(conn: AConn, ws: str, w: Window, severity: str) -> list[Bucke
 
 
 async def hourly_series(conn: AConn, ws: str, since: dt.datetime, severity: str) -> list[tuple[dt.datetime, int]]:
-    table = "workspace_hourly" if severity == "all" else "error_hourly"
+    """Occurrences (of the severity) per hour: workspace_hourly holds the severity split, no distinct count needed."""
     cur = await conn.execute(sql.SQL(
-        "SELECT hour, sum({col})::bigint FROM {table} WHERE workspace_id = {ws} AND hour >= {since}"
-        " GROUP BY 1 ORDER BY 1").format(col=sql.Identifier(SEVERITY_COLUMN[severity]),
-                                         table=sql.Identifier(table), ws=ws, since=since))
+        "SELECT hour, {col}::bigint FROM workspace_hourly WHERE workspace_id = {ws} AND hour >= {since}"
+        " ORDER BY 1").format(col=sql.Identifier(SEVERITY_COLUMN[severity]), ws=ws, since=since))
     return [(r[0], int(r[1])) for r in await cur.fetchall()]
 
 
@@ -207,14 +208,18 @@ class PersonRow:
 _PAIRS = {"user": ("error_users", "user_id"), "agent": ("error_agents", "agent_id")}
 
 
-async def people(conn: AConn, ws: str, kind: str, since: dt.datetime, severity: str,
-                 error_ids: list[uuid.UUID] | None, limit: int, detailed: int) -> list[PersonRow]:
+DETAIL_ERRORS = 200  # the window's busiest errors that people's errorTypes and causes are read among
+
+
+async def people(conn: AConn, ws: str, kind: str, since: dt.datetime, severity: str, counts: list[ErrorCount],
+                 limit: int, detailed: int) -> list[PersonRow]:
     """Users (kind "user") or agents ("agent") whose last error occurrence (of `severity`) is in the window, most
     occurrences first; `frequency` is their lifetime occurrences (of that severity), from the people rollups.
 
-    `error_types` and `top_error` (the title of the error the person hit most among pairs last seen in the
-    window, restricted to `error_ids` when given) are read for the first `detailed` rows only (the ones shown);
-    the others get [] and ""."""
+    For the first `detailed` rows only (the ones shown): `error_types` and `top_error` (the title of the error the
+    person hit most) from their (error, person) pairs last seen in the window, among the DETAIL_ERRORS busiest
+    errors of `counts` (primary-key lookups; a hot user has pairs with thousands of errors, and reading them all
+    cost 260 ms at 10M occurrences). A person with no pair among those is read over all the window's errors."""
     table, col = _PAIRS[kind]
     query = sql.SQL(
         "SELECT p.{col} AS key, p.occurrences AS frequency, ARRAY[]::text[] AS error_types, '' AS top_error,"
@@ -223,18 +228,31 @@ async def people(conn: AConn, ws: str, kind: str, since: dt.datetime, severity: 
         col=sql.Identifier(col), rows=_people_rows(kind, severity), ws=ws, since=since, limit=limit)
     rows: list[PersonRow] = await _all(conn, query, PersonRow)
     shown = [r.key for r in rows[:detailed]]
-    if shown:
-        only = sql.SQL("AND p.error_id = ANY({})").format(error_ids) if error_ids is not None else sql.SQL("")
+    if not shown:
+        return rows
+    by_id = {c.error_id: c for c in counts}
+    busiest = [c.error_id for c in counts[:DETAIL_ERRORS]]
+    cur = await conn.execute(sql.SQL(
+        "SELECT p.{col}, p.error_id, p.occurrences FROM {table} p WHERE p.workspace_id = {ws}"
+        " AND p.error_id = ANY({ids}) AND p.{col} = ANY({keys}) AND p.last_seen >= {since}").format(
+        col=sql.Identifier(col), table=sql.Identifier(table), ws=ws, ids=busiest, keys=shown, since=since))
+    pairs: dict[str, list[tuple[int, uuid.UUID]]] = {}
+    for key, error_id, n in await cur.fetchall():
+        pairs.setdefault(str(key), []).append((int(n), error_id))
+    rest = [k for k in shown if k not in pairs]
+    if rest and len(counts) > len(busiest):
         cur = await conn.execute(sql.SQL(
-            "SELECT p.{col}, array_agg(DISTINCT e.type),"
-            " (array_agg(e.title ORDER BY p.occurrences DESC, e.error_id))[1]"
-            " FROM {table} p JOIN errors e ON e.workspace_id = p.workspace_id AND e.error_id = p.error_id"
-            " WHERE p.workspace_id = {ws} AND p.{col} = ANY({keys}) AND p.last_seen >= {since} {only}"
-            " GROUP BY p.{col}").format(col=sql.Identifier(col), table=sql.Identifier(table), ws=ws, keys=shown,
-                                        since=since, only=only))
-        found = {str(r[0]): (list(r[1]), str(r[2])) for r in await cur.fetchall()}
-        for r in rows[:detailed]:
-            r.error_types, r.top_error = found.get(r.key, ([], ""))
+            "SELECT p.{col}, p.error_id, p.occurrences FROM {table} p WHERE p.workspace_id = {ws}"
+            " AND p.{col} = ANY({keys}) AND p.last_seen >= {since}").format(
+            col=sql.Identifier(col), table=sql.Identifier(table), ws=ws, keys=rest, since=since))
+        for key, error_id, n in await cur.fetchall():
+            if error_id in by_id:  # an error of the window (of the severity)
+                pairs.setdefault(str(key), []).append((int(n), error_id))
+    for r in rows[:detailed]:
+        found = pairs.get(r.key)
+        if found:
+            r.error_types = sorted({by_id[e].type for _, e in found})
+            r.top_error = by_id[min(found, key=lambda p: (-p[0], p[1]))[1]].title
     return rows
 
 

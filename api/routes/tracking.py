@@ -38,15 +38,14 @@ async def error_tracking(
     counts = await q.error_counts(conn, workspace_id, w, severity, w.start, None)
     previous = await q.type_counts(conn, workspace_id, w, severity, w.prev_start, w.start)
     ids = [c.error_id for c in counts]
-    filtered = ids if severity != "all" else None
     buckets = await q.timeline(conn, workspace_id, w, severity)
     current_x = await q.executions(conn, workspace_id, w, w.start, None)
     previous_x = await q.executions(conn, workspace_id, w, w.prev_start, w.start)
     affected_users, affected_agents, active_users = await q.distinct_people(conn, workspace_id, w.start, severity)
-    users = (await q.people(conn, workspace_id, "user", w.start, severity, filtered, PEOPLE_READ, parts.TOP_LISTED)
+    users = (await q.people(conn, workspace_id, "user", w.start, severity, counts, PEOPLE_READ, parts.TOP_LISTED)
              if ids else [])
-    agents = (await q.people(conn, workspace_id, "agent", w.start, severity, filtered, PEOPLE_READ,
-                             parts.TOP_LISTED) if ids else [])
+    agents = (await q.people(conn, workspace_id, "agent", w.start, severity, counts, PEOPLE_READ, parts.TOP_LISTED)
+              if ids else [])
 
     # Overview
     executions = sum(x.executions for x in current_x)

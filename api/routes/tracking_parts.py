@@ -117,9 +117,11 @@ async def top_errors(conn: q.AConn, ws: str, counts: list[q.ErrorCount], w: a.Wi
                      now: dt.datetime) -> TopErrors:
     by_occurrence = [ByOccurrence(error_id=str(c.error_id), type=c.type, count=c.n, last_seen=c.last_seen)
                      for c in counts[:TOP_LISTED]]
+    # An error first seen in the window has had all its users in it: its lifetime count is exact.
     rows = [_Ranked(c, str(c.error_id), c.first_seen >= w.start or (c.regressed_at is not None
                                                                     and c.regressed_at >= w.start),
-                    round((now - c.first_seen).total_seconds() / 3600.0, 1), c.users) for c in counts]
+                    round((now - c.first_seen).total_seconds() / 3600.0, 1), c.users, c.first_seen >= w.start)
+            for c in counts]
     await _window_users(conn, ws, w, rows)  # exact for every error that can rank in the first 10
     by_impact = [ByImpact(error_id=r.id, type=r.c.type, users_affected=r.users,
                           credits_lost=round(r.c.credits_lost, 2))
