@@ -49,6 +49,8 @@ async def _connection(pool: Annotated[AsyncConnectionPool[Any], Depends(_pool)])
 
 
 Connection = Annotated[psycopg.AsyncConnection[Any], Depends(_connection)]
+# The pool itself, for a route that reads on a second connection concurrently (the error-tracking object).
+Pool = Annotated[AsyncConnectionPool[Any], Depends(_pool)]
 WorkspaceId = Annotated[str, Path(pattern=WORKSPACE_ID_PATTERN.pattern, description="Workspace id")]
 
 

@@ -106,3 +106,20 @@ def test_people_and_impact_numbers_read_from_the_rollups(migrated: str, workspac
     impact = body["topErrors"]["byImpact"]
     assert sorted((t["type"], t["usersAffected"]) for t in impact[:2]) == [("BError", 2), ("WideError", 2)]
     assert len(impact) == 10 and all(t["usersAffected"] == 1 for t in impact[2:])  # Old*Error: not 5 lifetime
+
+
+def test_people_details_come_from_the_busiest_errors_else_from_all(migrated: str, workspace: str,
+                                                                   monkeypatch: Any) -> None:
+    """errorTypes and the cause of a listed person are read among the window's DETAIL_ERRORS busiest errors; a
+    person with no pair among those is read over all the window's errors (docs/metrics.md, correlations)."""
+    from otel_errors.api.queries import tracking as q
+
+    monkeypatch.setattr(q, "DETAIL_ERRORS", 1)  # only the busiest error, AError
+    at = now_ns() - HOUR
+    write(migrated,
+          run(workspace, at, type="AError", message="a", user="u1", errors=4),
+          run(workspace, at + MINUTE, type="BError", message="b", user="u1"),
+          run(workspace, at + 2 * MINUTE, type="BError", message="b", user="u2", errors=2))
+    users = {u["userId"]: u for u in tracking(migrated, workspace, "24h")["correlations"]["userCorrelation"]}
+    assert (users["u1"]["errorTypes"], users["u1"]["possibleCause"][:6]) == (["AError"], "AError")
+    assert (users["u2"]["errorTypes"], users["u2"]["possibleCause"][:6]) == (["BError"], "BError")

@@ -208,7 +208,7 @@ class PersonRow:
 _PAIRS = {"user": ("error_users", "user_id"), "agent": ("error_agents", "agent_id")}
 
 
-DETAIL_ERRORS = 200  # the window's busiest errors that people's errorTypes and causes are read among
+DETAIL_ERRORS = 50  # the window's busiest errors that people's errorTypes and causes are read among
 
 
 async def people(conn: AConn, ws: str, kind: str, since: dt.datetime, severity: str, counts: list[ErrorCount],
