@@ -59,7 +59,13 @@ def selected_attributes(key_values: Iterable[Any], keys: frozenset[str]) -> dict
     for kv in key_values:
         key = kv.key
         if key in keys:
-            out[key] = any_value(kv.value)
+            value = kv.value  # the same conversion as `attributes`, with its string shortcut
+            text = value.string_value
+            if text:
+                out[key] = text
+                continue
+            kind = value.WhichOneof("value")
+            out[key] = getattr(value, kind) if kind in _SCALARS else any_value(value)
     return out
 
 

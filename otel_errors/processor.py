@@ -64,6 +64,9 @@ class Processor:
         # Per export (cleared by each call): resource attribute dict id -> (dict, identity), see _resource_identity.
         self._resources: dict[int, tuple[dict[str, AttrValue], tuple[str, str, str, str, str, str]]] = {}
         self._credits_keys = (self.config.credits_attribute,)
+        # The accepted time window around the receive time (`_bounded_time`), in ns.
+        self._skew_ns = self.config.max_clock_skew_seconds * 1_000_000_000
+        self._age_ns = self.config.max_age_seconds * 1_000_000_000
         # What `_remember` and `_emit_executions` read of an execution span's attributes.
         self._execution_keys = frozenset((*USER_KEYS, *AGENT_ID_KEYS, *AGENT_NAME_KEYS, *ENVIRONMENT_KEYS,
                                           *VERSION_KEYS, self.config.credits_attribute))
@@ -72,6 +75,7 @@ class Processor:
 
     def process_traces(self, request: Any, workspace_id: str | None = None,
                        received_ns: int | None = None) -> Any:
+        self._resources.clear()  # the previous export's resource dicts are garbage
         walk = walk_traces(request, self._workspace_resolver(workspace_id), self._execution_keys)
         batch = ErrorEventBatch()
         batch.rejected, batch.rejected_reason = walk.rejected, walk.rejected_reason
@@ -86,6 +90,7 @@ class Processor:
         return batch
 
     def process_logs(self, request: Any, workspace_id: str | None = None, received_ns: int | None = None) -> Any:
+        self._resources.clear()  # the previous export's resource dicts are garbage
         walk = walk_logs(request, self._workspace_resolver(workspace_id))
         batch = ErrorEventBatch()
         batch.rejected, batch.rejected_reason = walk.rejected, walk.rejected_reason
@@ -119,6 +124,7 @@ class Processor:
         """The trace memories of this export, and each execution's own identity (in `executions` order)."""
         memories: dict[tuple[str, bytes], TraceMemory] = {}
         touch, add_span = self._state.touch, self._state.add_span
+        resource_identity = self._resource_identity
         for info in error_spans:
             key = (info.workspace, info.trace_id)
             memory = memories.get(key) or memories.setdefault(key, touch(*key))
@@ -127,14 +133,13 @@ class Processor:
         for execution in executions:
             key = (execution.workspace, execution.trace_id)
             memory = memories.get(key) or memories.setdefault(key, touch(*key))
-            attrs, resource = execution.attrs, execution.resource
+            attrs = execution.attrs
+            # first_str(keys, attrs, resource) == first_str(keys, attrs) or the resource's (computed once).
+            user_id, agent_id, agent_name, environment, version, _service = resource_identity(execution.resource)
             identity = ExecutionIdentity(
-                user_id=first_str(USER_KEYS, attrs, resource),
-                agent_id=first_str(AGENT_ID_KEYS, attrs, resource),
-                agent_name=first_str(AGENT_NAME_KEYS, attrs, resource),
-                environment=first_str(ENVIRONMENT_KEYS, attrs, resource),
-                version=first_str(VERSION_KEYS, attrs, resource),
-            )
+                first_str(USER_KEYS, attrs) or user_id, first_str(AGENT_ID_KEYS, attrs) or agent_id,
+                first_str(AGENT_NAME_KEYS, attrs) or agent_name, first_str(ENVIRONMENT_KEYS, attrs) or environment,
+                first_str(VERSION_KEYS, attrs) or version)
             identities.append(identity)
             if execution.is_agent_invocation:
                 memory.has_agent_invocation = True
@@ -159,7 +164,7 @@ class Processor:
             row.end_time_unix_nano = self._bounded_end(execution.end_ns, now)
             row.failed = execution.failed
             row.agent_id = truncate(own.agent_id or identity.agent_id
-                                    or first_str(SERVICE_KEYS, execution.resource), limit)
+                                    or self._resource_identity(execution.resource)[5], limit)
             row.agent_name = truncate(own.agent_name, limit)
             row.user_id = truncate(own.user_id or identity.user_id, limit)
             row.environment = truncate(own.environment, limit)
@@ -173,7 +178,6 @@ class Processor:
         propagated: set[bytes] = set()
         emitted: dict[tuple[bytes, str, str], Any] = {}
         cfg = self.config
-        self._resources.clear()  # the previous export's resource dicts are garbage
         for candidate in candidates:
             rules = self._rules_for(candidate.workspace)
             scrubber = self._scrubber(rules)
@@ -334,15 +338,13 @@ class Processor:
         return key
 
     def _bounded_time(self, time_ns: int, now: int) -> int:
-        cfg = self.config
-        if not time_ns or time_ns > now + cfg.max_clock_skew_seconds * 1_000_000_000 \
-                or time_ns < now - cfg.max_age_seconds * 1_000_000_000:
+        if not time_ns or time_ns > now + self._skew_ns or time_ns < now - self._age_ns:
             return now
         return time_ns
 
     def _bounded_end(self, time_ns: int, now: int) -> int:
         """An end time outside the accepted window is unknown (0), never an absurd value for the store."""
-        return time_ns if time_ns and self._bounded_time(time_ns, now) == time_ns else 0
+        return time_ns if time_ns and now - self._age_ns <= time_ns <= now + self._skew_ns else 0
 
     def _context_json(self, context: dict[str, AttrValue]) -> str:
         cfg = self.config
