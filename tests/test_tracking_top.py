@@ -123,3 +123,15 @@ def test_people_details_come_from_the_busiest_errors_else_from_all(migrated: str
     users = {u["userId"]: u for u in tracking(migrated, workspace, "24h")["correlations"]["userCorrelation"]}
     assert (users["u1"]["errorTypes"], users["u1"]["possibleCause"][:6]) == (["AError"], "AError")
     assert (users["u2"]["errorTypes"], users["u2"]["possibleCause"][:6]) == (["BError"], "BError")
+
+
+def test_users_in_the_window_counted_as_lifetime_minus_earlier_ones(migrated: str, workspace: str) -> None:
+    """An error with more occurrences in the window than lifetime users has its users in the window counted as
+    lifetime users minus those last seen before the window: 5 lifetime, 3 only before, so 2 (docs/metrics.md)."""
+    now = now_ns()
+    write(migrated,
+          *[run(workspace, now - 30 * HOUR, type="MixError", message="m", user=f"old{i}") for i in range(3)],
+          *[run(workspace, now - HOUR + i * MINUTE, type="MixError", message="m", user=f"new{i}", errors=5)
+            for i in range(2)])
+    impact = {t["type"]: t for t in tracking(migrated, workspace, "24h")["topErrors"]["byImpact"]}
+    assert impact["MixError"]["usersAffected"] == 2

@@ -162,12 +162,23 @@ async def type_counts(conn: AConn, ws: str, w: Window, severity: str, since: dt.
     return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
 
 
-async def window_users(conn: AConn, ws: str, since: dt.datetime, error_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Each error's distinct users whose last occurrence of it is at or after `since` (index-only counts)."""
+async def window_users(conn: AConn, ws: str, since: dt.datetime,
+                       errors: list[tuple[uuid.UUID, bool]]) -> dict[uuid.UUID, int]:
+    """Each error's distinct users whose last occurrence of it is at or after `since`, exact, counted either way:
+    directly (index-only range of its (error, user) rows from `since`), or, when the flag is set, as its lifetime
+    users (`errors.users`, kept exactly by the write path) minus those last seen before `since` (in the same
+    statement, so one snapshot). A hot error's users are mostly recent: the rows before `since` are far fewer, and
+    their pages are less often just updated (index-only reads without heap visits)."""
+    ids, complement = [e for e, _ in errors], [c for _, c in errors]
     cur = await conn.execute(sql.SQL(
-        "SELECT t.error_id, (SELECT count(*) FROM error_users u WHERE u.workspace_id = {ws}"
-        " AND u.error_id = t.error_id AND u.last_seen >= {since}) FROM unnest({ids}::uuid[]) AS t(error_id)").format(
-        ws=ws, since=since, ids=error_ids))
+        "SELECT t.error_id, CASE WHEN t.complement THEN"
+        " (SELECT e.users FROM errors e WHERE e.workspace_id = {ws} AND e.error_id = t.error_id)"
+        " - (SELECT count(*) FROM error_users u WHERE u.workspace_id = {ws} AND u.error_id = t.error_id"
+        " AND u.last_seen < {since})"
+        " ELSE (SELECT count(*) FROM error_users u WHERE u.workspace_id = {ws}"
+        " AND u.error_id = t.error_id AND u.last_seen >= {since}) END"
+        " FROM unnest({ids}::uuid[], {flags}::bool[]) AS t(error_id, complement)").format(
+        ws=ws, since=since, ids=ids, flags=complement))
     return {r[0]: int(r[1]) for r in await cur.fetchall()}
 
 

@@ -54,9 +54,9 @@ async def _window_reads(pool: AsyncConnectionPool[Any], ws: str, w: a.Window, se
 
 
 async def _top_errors(pool: AsyncConnectionPool[Any], ws: str, counts: list[q.ErrorCount], w: a.Window,
-                      now: dt.datetime) -> TopErrors:
+                      now: dt.datetime, all_severities: bool) -> TopErrors:
     async with pool.connection() as conn:
-        return await parts.top_errors(conn, ws, counts, w, now)
+        return await parts.top_errors(conn, ws, counts, w, now, all_severities)
 
 
 @router.get("/error-tracking", response_model=ErrorTracking,
@@ -78,7 +78,7 @@ async def error_tracking(
     try:
         counts = await q.error_counts(conn, workspace_id, w, severity, w.start, None)
         ids = [c.error_id for c in counts]
-        top = asyncio.create_task(_top_errors(pool, workspace_id, counts, w, now))
+        top = asyncio.create_task(_top_errors(pool, workspace_id, counts, w, now, severity == "all"))
         tasks.append(top)
         users = (await q.people(conn, workspace_id, "user", w.start, severity, counts, PEOPLE_READ,
                                 parts.TOP_LISTED) if ids else [])

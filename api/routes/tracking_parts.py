@@ -81,7 +81,7 @@ class _Ranked:
     id: str
     fresh: bool
     age: float
-    users: int  # exact once read (known), else the error's lifetime users: an upper bound
+    users: int  # exact once read (known), else an upper bound (see top_errors)
     known: bool = False
 
     def impact_key(self) -> tuple[int, float, str]:
@@ -108,19 +108,25 @@ async def _window_users(conn: q.AConn, ws: str, w: a.Window, rows: list[_Ranked]
                     missing[r.c.error_id] = r
         if not missing:
             return
-        for error_id, n in (await q.window_users(conn, ws, w.start, list(missing))).items():
+        # Counted from the smaller side: more occurrences in the window than lifetime users suggests most of the
+        # users are recent (a cheaper complement); either way the count is exact.
+        asked = [(error_id, r.c.n > r.c.users) for error_id, r in missing.items()]
+        for error_id, n in (await q.window_users(conn, ws, w.start, asked)).items():
             missing[error_id].users, missing[error_id].known = n, True
         batch *= 2
 
 
-async def top_errors(conn: q.AConn, ws: str, counts: list[q.ErrorCount], w: a.Window,
-                     now: dt.datetime) -> TopErrors:
+async def top_errors(conn: q.AConn, ws: str, counts: list[q.ErrorCount], w: a.Window, now: dt.datetime,
+                     all_severities: bool) -> TopErrors:
     by_occurrence = [ByOccurrence(error_id=str(c.error_id), type=c.type, count=c.n, last_seen=c.last_seen)
                      for c in counts[:TOP_LISTED]]
-    # An error first seen in the window has had all its users in it: its lifetime count is exact.
+    # Users in the window are at most the error's lifetime users and, when `n` counts all its occurrences in the
+    # window (no severity filter), at most `n` (each such user had one there); an error first seen in the window
+    # has had all its users in it (exact).
     rows = [_Ranked(c, str(c.error_id), c.first_seen >= w.start or (c.regressed_at is not None
                                                                     and c.regressed_at >= w.start),
-                    round((now - c.first_seen).total_seconds() / 3600.0, 1), c.users, c.first_seen >= w.start)
+                    round((now - c.first_seen).total_seconds() / 3600.0, 1),
+                    min(c.users, c.n) if all_severities else c.users, c.first_seen >= w.start or c.users <= 0)
             for c in counts]
     await _window_users(conn, ws, w, rows)  # exact for every error that can rank in the first 10
     by_impact = [ByImpact(error_id=r.id, type=r.c.type, users_affected=r.users,
