@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -56,7 +57,21 @@ async def _window_reads(pool: AsyncConnectionPool[Any], ws: str, w: a.Window, se
 async def _top_errors(pool: AsyncConnectionPool[Any], ws: str, counts: list[q.ErrorCount], w: a.Window,
                       now: dt.datetime, all_severities: bool) -> TopErrors:
     async with pool.connection() as conn:
-        return await parts.top_errors(conn, ws, counts, w, now, all_severities)
+        async def count(asked: list[tuple[uuid.UUID, bool]]) -> dict[uuid.UUID, int]:
+            """Users in the window per error; a long list split over two connections (the other lanes are done
+            by then, so PostgreSQL counts on both cores: the 7d object counts ~30 hot errors, ~130 ms in one)."""
+            if len(asked) <= parts.TOP_LISTED:
+                return await q.window_users(conn, ws, w.start, asked)
+            half = len(asked) // 2
+
+            async def other_half() -> dict[uuid.UUID, int]:
+                async with pool.connection() as other:
+                    return await q.window_users(other, ws, w.start, asked[half:])
+
+            first, second = await asyncio.gather(q.window_users(conn, ws, w.start, asked[:half]), other_half())
+            return first | second
+
+        return await parts.top_errors(count, counts, w, now, all_severities)
 
 
 @router.get("/error-tracking", response_model=ErrorTracking,

@@ -6,6 +6,7 @@ import datetime as dt
 import heapq
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from otel_errors import analytics as a
@@ -94,7 +95,11 @@ class _Ranked:
         return (-self.priority(), -self.age, self.id)
 
 
-async def _window_users(conn: q.AConn, ws: str, w: a.Window, rows: list[_Ranked]) -> None:
+# Counts each error's users in the window: [(error id, count as lifetime minus earlier users)] -> {id: users}.
+UserCounter = Callable[[list[tuple[uuid.UUID, bool]]], Awaitable[dict[uuid.UUID, int]]]
+
+
+async def _window_users(count: UserCounter, rows: list[_Ranked]) -> None:
     """Users in the window of the errors that byImpact and unresolved rank, exact, without counting them for every
     error: an error's lifetime users bound its users in the window, so errors are read in rounds, best bound first,
     until the 10 first of both rankings are all exact (an error not read can only rank lower than its bound)."""
@@ -111,12 +116,12 @@ async def _window_users(conn: q.AConn, ws: str, w: a.Window, rows: list[_Ranked]
         # Counted from the smaller side: more occurrences in the window than lifetime users suggests most of the
         # users are recent (a cheaper complement); either way the count is exact.
         asked = [(error_id, r.c.n > r.c.users) for error_id, r in missing.items()]
-        for error_id, n in (await q.window_users(conn, ws, w.start, asked)).items():
+        for error_id, n in (await count(asked)).items():
             missing[error_id].users, missing[error_id].known = n, True
         batch *= 2
 
 
-async def top_errors(conn: q.AConn, ws: str, counts: list[q.ErrorCount], w: a.Window, now: dt.datetime,
+async def top_errors(count: UserCounter, counts: list[q.ErrorCount], w: a.Window, now: dt.datetime,
                      all_severities: bool) -> TopErrors:
     by_occurrence = [ByOccurrence(error_id=str(c.error_id), type=c.type, count=c.n, last_seen=c.last_seen)
                      for c in counts[:TOP_LISTED]]
@@ -128,7 +133,7 @@ async def top_errors(conn: q.AConn, ws: str, counts: list[q.ErrorCount], w: a.Wi
                     round((now - c.first_seen).total_seconds() / 3600.0, 1),
                     min(c.users, c.n) if all_severities else c.users, c.first_seen >= w.start or c.users <= 0)
             for c in counts]
-    await _window_users(conn, ws, w, rows)  # exact for every error that can rank in the first 10
+    await _window_users(count, rows)  # exact for every error that can rank in the first 10
     by_impact = [ByImpact(error_id=r.id, type=r.c.type, users_affected=r.users,
                           credits_lost=round(r.c.credits_lost, 2))
                  for r in heapq.nsmallest(TOP_LISTED, rows, key=_Ranked.impact_key)]
