@@ -7,6 +7,25 @@ from collections.abc import Iterable
 from typing import Any
 
 
+# Stands for the occurrence's message inside a stored stack trace (a private-use character; SQL: chr(57344)).
+MESSAGE_MARK = "\ue000"
+
+
+def stack_template(message: str, stacktrace: str) -> str:
+    """The stack trace as `error_stacktraces` stores it: with the message cut out of its header line (`Type: <message>`
+    ending a line) when it appears exactly once, so the occurrences of one bug whose messages differ only in ids
+    share one stored text; readers put each occurrence's own message back (`replace(..., chr(57344), message)`).
+    Otherwise the text itself."""
+    if not message or not stacktrace or MESSAGE_MARK in stacktrace:
+        return stacktrace
+    at = stacktrace.find(message)
+    end = at + len(message)
+    if at < 2 or stacktrace[at - 2:at] != ": " or stacktrace.find(message, at + 1) >= 0 \
+            or stacktrace[end:end + 1] not in ("", "\n", "\r"):
+        return stacktrace
+    return stacktrace[:at] + MESSAGE_MARK + stacktrace[end:]
+
+
 def stack_hash(stacktrace: str) -> bytes:
     return hashlib.blake2b(stacktrace.encode("utf-8", "replace"), digest_size=16).digest() if stacktrace else b""
 
@@ -15,7 +34,8 @@ class KnownTexts:
     """What the database already holds of the two large texts of an event, so that a commit sends each once.
 
     An event carries its error's grouping explanation (~8 KB) and its stack trace (~2 KB) although the database
-    needs the first only to create the error and the second once per distinct stack (`error_stacktraces`).
+    needs the first only to create the error and the second once per distinct stack template (`error_stacktraces`,
+    see `stack_template`).
     Rows of a commit carry them only for a fingerprint or stack not sent earlier in the same commit and not
     remembered as committed; the others send "" (the SQL reads stack texts back by hash). Memory is bounded:
     past `max_entries` the oldest half is forgotten, which only means sending those texts once more.
@@ -30,7 +50,7 @@ class KnownTexts:
         commit succeeded)."""
         known = self._known
         for e in events:
-            ws, fingerprint, stacktrace = e.workspace_id, e.fingerprint, e.stacktrace
+            ws, fingerprint, stacktrace = e.workspace_id, e.fingerprint, stack_template(e.message, e.stacktrace)
             grouping = ""
             key: tuple[str, str | bytes] = (ws, fingerprint)
             if key not in known and key not in sent:

@@ -154,8 +154,8 @@ INSERT INTO errors AS e (workspace_id, error_id, fingerprint, fingerprint_config
     stacktrace, grouping, severity, category, source, first_seen, last_seen, occurrences, users, agents, agent_id,
     user_id, environment, version, context, executions_affected, credits_lost)
 SELECT n.workspace_id, n.error_id, r.fingerprint, r.fingerprint_config, r.type, r.message, r.title, r.culprit,
-    -- Stack texts travel once per stack (KnownTexts); INSERT_STACKTRACES stored them before this statement.
-    coalesce((SELECT st.stacktrace FROM error_stacktraces st
+    -- Stack texts travel once per template (KnownTexts, stack_template: the message put back); stored above.
+    coalesce((SELECT replace(st.stacktrace, chr(57344), r.message) FROM error_stacktraces st
               WHERE st.workspace_id = n.workspace_id AND st.stack_hash = r.stack_hash), ''),
     coalesce(g.grouping, '{{}}')::jsonb, n.severity, r.category, r.source, n.first_seen, n.last_seen, n.occurrences,
     coalesce(c.new_users, 0), coalesce(c.new_agents, 0), r.agent_id, r.user_id, r.environment, r.version,

@@ -352,3 +352,29 @@ def test_large_texts_travel_once_and_new_errors_still_get_them(migrated: str, wo
                                 " AND fingerprint = %s", PY_TRACE, workspace, fingerprint)
         assert stored == (True, str(marker)), fingerprint
     assert _one(migrated, "SELECT count(*) FROM error_stacktraces WHERE workspace_id = %s", workspace) == (1,)
+
+
+def test_stack_traces_stored_once_per_template_and_read_back_whole(migrated: str, workspace: str) -> None:
+    """Occurrences of one bug whose stack traces differ only in the message of the header line share one stored
+    template (exporter/_rows.py stack_template); the error, its samples and the error-tracking samples read each
+    occurrence's whole original text back."""
+    from tracking_helpers import get, tracking, write
+
+    def request(message: str) -> Any:
+        tid = new_id(16)
+        root = span("invoke_agent a", trace_id=tid, error=True, attrs={"gen_ai.agent.id": "a-1"})
+        tool = span("tool", trace_id=tid, parent=root.span_id, error=True, exceptions=[{
+            "exception.type": "ValueError", "exception.message": message,
+            "exception.stacktrace": PY_TRACE.replace("bad query 123", message)}])
+        return traces(root, tool, resource={"service.name": "svc", "workspace.id": workspace})
+
+    write(migrated, request("bad query 123"), request("bad query 456"))
+    write(migrated, request("bad query 789"))
+    assert _one(migrated, "SELECT count(*) FROM error_stacktraces WHERE workspace_id = %s", workspace) == (1,)
+    (error_id,) = _one(migrated, "SELECT error_id FROM errors WHERE workspace_id = %s", workspace)
+    details = get(migrated, f"/api/v1/workspaces/{workspace}/errors/{error_id}").json()
+    assert details["stackTrace"] == PY_TRACE  # the error keeps its first occurrence's trace
+    assert {s["message"]: s["stackTrace"] for s in details["samples"]} == {
+        m: PY_TRACE.replace("bad query 123", m) for m in ("bad query 123", "bad query 456", "bad query 789")}
+    samples = tracking(migrated, workspace, "24h")["categories"]["byType"][0]["samples"]
+    assert all(s["stackTrace"] == PY_TRACE.replace("bad query 123", s["message"]) for s in samples) and samples

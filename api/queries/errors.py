@@ -175,8 +175,9 @@ async def list_occurrences(conn: psycopg.AsyncConnection[Any], workspace_id: str
     if after is not None:
         where.append(sql.SQL("(o.occurred_at, o.occurrence_id) < ({}, {})").format(after[0], after[1]))
     stack = sql.SQL(
-        "(SELECT s.stacktrace FROM error_stacktraces s WHERE s.workspace_id = o.workspace_id"
-        " AND s.stack_hash = o.stack_hash)" if with_stacktrace else "NULL::text")
+        # Stored once per template, the message cut out (exporter/_rows.py stack_template): put it back.
+        "(SELECT replace(s.stacktrace, chr(57344), o.message) FROM error_stacktraces s"
+        " WHERE s.workspace_id = o.workspace_id AND s.stack_hash = o.stack_hash)" if with_stacktrace else "NULL::text")
     query = sql.SQL(
         "SELECT o.occurrence_id, o.occurred_at, o.trace_id, o.span_id, o.parent_span_id, o.span_name, o.origin,"
         " o.severity, o.handled, o.user_id, o.agent_id, o.environment, o.version, o.message, o.credits,"

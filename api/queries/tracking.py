@@ -279,7 +279,8 @@ async def samples(conn: AConn, ws: str, error_ids: list[uuid.UUID], since: dt.da
                   per_error: int) -> list[SampleRow]:
     """The latest occurrences of each error since `since` (index lookups, partitions pruned by time)."""
     query = sql.SQL(
-        "SELECT t.error_id, x.occurred_at, x.message, coalesce(s.stacktrace, '') AS stacktrace"
+        "SELECT t.error_id, x.occurred_at, x.message,"
+        " coalesce(replace(s.stacktrace, chr(57344), x.message), '') AS stacktrace"  # see exporter stack_template
         " FROM unnest({ids}::uuid[]) AS t(error_id) CROSS JOIN LATERAL ("
         "  SELECT o.occurred_at, o.message, o.stack_hash FROM error_occurrences o WHERE o.workspace_id = {ws}"
         "  AND o.error_id = t.error_id AND o.occurred_at >= {since} ORDER BY o.occurred_at DESC LIMIT {n}) x"
