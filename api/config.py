@@ -10,7 +10,8 @@ class ApiConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str | None = None
-    pool_min_size: int = 1
+    # Kept open: the error-tracking object reads on up to four connections at once when they are free.
+    pool_min_size: int = 4
     pool_max_size: int = 8
     # With auth on, every route needs an API key of the path's workspace (see deps.py).
     auth: bool = False

@@ -78,3 +78,20 @@ def test_timeline_bucket_sizes(migrated: str, workspace: str, timeframe: str, bu
 def test_bad_parameters_are_422(migrated: str, workspace: str) -> None:
     assert get(migrated, f"/api/v1/workspaces/{workspace}/error-tracking", timeframe="2h").status_code == 422
     assert get(migrated, f"/api/v1/workspaces/{workspace}/error-tracking", severity="bad").status_code == 422
+
+
+def test_a_busy_pool_shares_the_request_connection_with_the_same_answer(migrated: str, workspace: str) -> None:
+    """The object reads on spare pooled connections when they are free; with none (a pool of one connection, as
+    when other requests hold them all) it runs every read on the request's own connection: same body, no wait."""
+    at = now_ns() - 20 * MINUTE
+    write(migrated, *[run(workspace, at + i * MINUTE, type=f"E{i % 3}Error", message=f"m{i % 3}", user=f"u{i}")
+                      for i in range(12)])
+    def settled(body: dict[str, Any]) -> dict[str, Any]:
+        for u in body["topErrors"]["unresolved"]:
+            u.pop("age")  # hours since first seen: moves between the two calls
+        return body
+
+    for timeframe in ("1h", "7d"):
+        wide = settled(tracking(migrated, workspace, timeframe))
+        narrow = settled(tracking(migrated, workspace, timeframe, pool_min_size=1, pool_max_size=1))
+        assert narrow == wide and narrow["overview"]["totalErrors"] == 12

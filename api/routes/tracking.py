@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from otel_errors import analytics as a
 
@@ -26,6 +28,7 @@ router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["analytics"
 
 ERRORS_LISTED = 50
 PEOPLE_READ = 1000
+SPARE_WAIT_SECONDS = 0.005  # how long a request waits for a second connection before sharing its own
 
 
 @dataclass(slots=True)
@@ -40,9 +43,26 @@ class _WindowReads:
     hourly: list[tuple[dt.datetime, int]]
 
 
-async def _window_reads(pool: AsyncConnectionPool[Any], ws: str, w: a.Window, severity: str) -> _WindowReads:
+@contextlib.asynccontextmanager
+async def _spare(pool: AsyncConnectionPool[Any], own: q.AConn) -> AsyncIterator[q.AConn]:
+    """Another pooled connection if one is free almost at once, else the request's own (psycopg serializes the
+    tasks that share it): a busy pool costs the parallelism, never a wait for connections that other requests
+    hold while waiting for more."""
+    try:
+        conn = await pool.getconn(timeout=SPARE_WAIT_SECONDS)
+    except PoolTimeout:
+        yield own
+        return
+    try:
+        yield conn
+    finally:
+        await pool.putconn(conn)
+
+
+async def _window_reads(pool: AsyncConnectionPool[Any], own: q.AConn, ws: str, w: a.Window,
+                        severity: str) -> _WindowReads:
     """Everything of the object that does not depend on the per-error counts, on a connection of its own."""
-    async with pool.connection() as conn:
+    async with _spare(pool, own) as conn:
         return _WindowReads(
             previous=await q.type_counts(conn, ws, w, severity, w.prev_start, w.start),
             buckets=await q.timeline(conn, ws, w, severity),
@@ -54,9 +74,9 @@ async def _window_reads(pool: AsyncConnectionPool[Any], ws: str, w: a.Window, se
             hourly=await q.hourly_series(conn, ws, w.start, severity) if w.timeframe == "30d" else [])
 
 
-async def _top_errors(pool: AsyncConnectionPool[Any], ws: str, counts: list[q.ErrorCount], w: a.Window,
-                      now: dt.datetime, all_severities: bool) -> TopErrors:
-    async with pool.connection() as conn:
+async def _top_errors(pool: AsyncConnectionPool[Any], own: q.AConn, ws: str, counts: list[q.ErrorCount],
+                      w: a.Window, now: dt.datetime, all_severities: bool) -> TopErrors:
+    async with _spare(pool, own) as conn:
         async def count(asked: list[tuple[uuid.UUID, bool]]) -> dict[uuid.UUID, int]:
             """Users in the window per error; a long list split over two connections (the other lanes are done
             by then, so PostgreSQL counts on both cores: the 7d object counts ~30 hot errors, ~130 ms in one)."""
@@ -65,7 +85,7 @@ async def _top_errors(pool: AsyncConnectionPool[Any], ws: str, counts: list[q.Er
             half = len(asked) // 2
 
             async def other_half() -> dict[uuid.UUID, int]:
-                async with pool.connection() as other:
+                async with _spare(pool, own) as other:
                     return await q.window_users(other, ws, w.start, asked[half:])
 
             first, second = await asyncio.gather(q.window_users(conn, ws, w.start, asked[:half]), other_half())
@@ -87,24 +107,29 @@ async def error_tracking(
 
     # Reads run in up to three sequences on their own connections, so PostgreSQL uses both cores: what does not
     # depend on the per-error counts starts at once; the top errors (users in the window, per error) start as soon
-    # as the counts are known, beside the people. Measured at 10M occurrences, see bench/README.md.
-    side = asyncio.create_task(_window_reads(pool, workspace_id, w, severity))
+    # as the counts are known, beside the people and the listed errors. Measured at 10M occurrences, see
+    # bench/README.md.
+    side = asyncio.create_task(_window_reads(pool, conn, workspace_id, w, severity))
     tasks: list[asyncio.Task[Any]] = [side]
     try:
         counts = await q.error_counts(conn, workspace_id, w, severity, w.start, None)
         ids = [c.error_id for c in counts]
-        top = asyncio.create_task(_top_errors(pool, workspace_id, counts, w, now, severity == "all"))
+        top = asyncio.create_task(_top_errors(pool, conn, workspace_id, counts, w, now, severity == "all"))
         tasks.append(top)
         users = (await q.people(conn, workspace_id, "user", w.start, severity, counts, PEOPLE_READ,
                                 parts.TOP_LISTED) if ids else [])
         agents = (await q.people(conn, workspace_id, "agent", w.start, severity, counts, PEOPLE_READ,
                                  parts.TOP_LISTED) if ids else [])
-        reads, top_errors = await side, await top
+        listed = ({e.error_id: e for e in await qe.get_errors(conn, workspace_id, ids[:ERRORS_LISTED])}
+                  if ids else {})
+        reads = await side
+        by_type = await parts.by_type(conn, workspace_id, w, counts, reads.previous)
+        top_errors = await top
     except BaseException:
         for task in tasks:
             task.cancel()
         raise
-    previous, buckets, current_x, previous_x = reads.previous, reads.buckets, reads.current_x, reads.previous_x
+    buckets, current_x, previous_x = reads.buckets, reads.current_x, reads.previous_x
     affected_users, affected_agents, active_users = reads.people
 
     # Overview
@@ -126,7 +151,6 @@ async def error_tracking(
         manual_interventions=reads.manual_interventions)
 
     # Categories
-    by_type = await parts.by_type(conn, workspace_id, w, counts, previous)
     sources = {label: 0 for label in labels.SOURCE.values()}
     for c in counts:
         sources[labels.SOURCE.get(c.source, "system")] += c.n
@@ -151,7 +175,6 @@ async def error_tracking(
     timeline = Timeline(errors_by_time=points, spikes=spikes, patterns=patterns)
 
     # Errors, top errors, correlations
-    listed = {e.error_id: e for e in await qe.get_errors(conn, workspace_id, ids[:ERRORS_LISTED])} if ids else {}
     errors = [item(listed[i]) for i in ids[:ERRORS_LISTED] if i in listed]
     tracking = ErrorTracking(
         workspace_id=workspace_id, timeframe=timeframe, overview=overview, categories=categories,
