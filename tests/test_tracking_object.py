@@ -87,11 +87,17 @@ def test_a_busy_pool_shares_the_request_connection_with_the_same_answer(migrated
     write(migrated, *[run(workspace, at + i * MINUTE, type=f"E{i % 3}Error", message=f"m{i % 3}", user=f"u{i}")
                       for i in range(12)])
     def settled(body: dict[str, Any]) -> dict[str, Any]:
+        """Without what moves with the clock between the two calls: ages, and the end of a spike still running."""
         for u in body["topErrors"]["unresolved"]:
-            u.pop("age")  # hours since first seen: moves between the two calls
+            u.pop("age")
+        for spike in body["timeline"]["spikes"]:
+            spike.pop("endTime")
         return body
 
     for timeframe in ("1h", "7d"):
-        wide = settled(tracking(migrated, workspace, timeframe))
-        narrow = settled(tracking(migrated, workspace, timeframe, pool_min_size=1, pool_max_size=1))
+        for _ in range(2):  # again if a timeline bucket boundary passed between the two calls
+            wide = settled(tracking(migrated, workspace, timeframe))
+            narrow = settled(tracking(migrated, workspace, timeframe, pool_min_size=1, pool_max_size=1))
+            if wide["timeline"]["errorsByTime"][0] == narrow["timeline"]["errorsByTime"][0]:
+                break
         assert narrow == wide and narrow["overview"]["totalErrors"] == 12
