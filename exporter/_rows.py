@@ -76,9 +76,6 @@ class KnownTexts:
             for key in list(known)[: len(known) // 2]:  # insertion order: the oldest first
                 del known[key]
 
-    def forget(self) -> None:
-        self._known.clear()
-
 
 def execution_rows(executions: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
     for x in executions:
