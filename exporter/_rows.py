@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
+from otel_errors.stacktext import header_message_at
 
 # Stands for the occurrence's message inside a stored stack trace (a private-use character; SQL: chr(57344)).
 MESSAGE_MARK = "\ue000"
@@ -16,14 +17,8 @@ def stack_template(message: str, stacktrace: str) -> str:
     ending a line) when it appears exactly once, so the occurrences of one bug whose messages differ only in ids
     share one stored text; readers put each occurrence's own message back (`replace(..., chr(57344), message)`).
     Otherwise the text itself."""
-    if not message or not stacktrace or MESSAGE_MARK in stacktrace:
-        return stacktrace
-    at = stacktrace.find(message)
-    end = at + len(message)
-    if at < 2 or stacktrace[at - 2:at] != ": " or stacktrace.find(message, at + 1) >= 0 \
-            or stacktrace[end:end + 1] not in ("", "\n", "\r"):
-        return stacktrace
-    return stacktrace[:at] + MESSAGE_MARK + stacktrace[end:]
+    at = header_message_at(message, stacktrace) if MESSAGE_MARK not in stacktrace else -1
+    return stacktrace if at < 0 else stacktrace[:at] + MESSAGE_MARK + stacktrace[at + len(message):]
 
 
 def stack_hash(stacktrace: str) -> bytes:

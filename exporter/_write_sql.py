@@ -313,7 +313,7 @@ ROLLUP_DAILY = _ROLLUP.format(grain="daily", bucket="day", expr="(occurred_at AT
 
 # Users and agents that had an error occurrence: one row each (migration 0007), and one per occurrence severity
 # (0009, severities 0 and 1 share "low" like the rollups). One statement per commit, rows in key order. Distinct
-# affected people over a window ending now are an index range on last_error_at.
+# affected people over a window ending now are the rows whose last_error_at is in it (no index: HOT, see 0010).
 _PEOPLE_ROLLUP = """
     INSERT INTO {table} AS w (workspace_id, {severity}{kind}_id, first_error_at, last_error_at, occurrences)
     SELECT workspace_id, {severity_expr}{kind}_id, min(occurred_at), max(occurred_at), count(*)
@@ -342,7 +342,7 @@ WITH u AS ({_people_rollup("user", False)}
 ){_people_rollup("agent", False)}
 """
 
-# Users and agents that ran executions: one row each, so active users over a window are an index range.
+# Users and agents that ran executions: one row each, so active users over a window are a scan of small tables.
 UPSERT_WORKSPACE_USERS = f"""
 INSERT INTO workspace_users AS w (workspace_id, user_id, first_seen, last_seen)
 SELECT workspace_id, user_id, min({_TS.format('start_ns')}), max({_TS.format('start_ns')})

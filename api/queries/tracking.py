@@ -19,6 +19,8 @@ from psycopg.rows import class_row
 
 from otel_errors.analytics import Window
 
+from ..labels import SEVERITY_VALUE
+
 AConn = psycopg.AsyncConnection[Any]
 SEVERITY_COLUMN = {"all": "occurrences", "critical": "critical", "high": "high", "medium": "medium", "low": "low"}
 UNIQUE_COLUMN = {"all": "unique_errors", "critical": "unique_critical", "high": "unique_high",
@@ -182,21 +184,18 @@ async def window_users(conn: AConn, ws: str, since: dt.datetime,
     return {r[0]: int(r[1]) for r in await cur.fetchall()}
 
 
-SEVERITY_NUMBER = {"critical": 4, "high": 3, "medium": 2, "low": 1}
-
-
 def _people_rows(kind: str, severity: str) -> sql.Composable:
     """The one-row-per-person rollup of `kind` ("user"/"agent"): all severities, or those with an occurrence of
     `severity` (migration 0009), as a FROM item with workspace_id, person id, last_error_at and occurrences."""
     if severity == "all":
         return sql.Identifier(f"workspace_error_{kind}s")
     return sql.SQL("(SELECT * FROM {} WHERE severity = {})").format(
-        sql.Identifier(f"workspace_severity_{kind}s"), SEVERITY_NUMBER[severity])
+        sql.Identifier(f"workspace_severity_{kind}s"), SEVERITY_VALUE[severity])
 
 
 async def distinct_people(conn: AConn, ws: str, since: dt.datetime, severity: str) -> tuple[int, int, int]:
     """(affected users, affected agents, active users) last seen at or after `since`: rows of the people rollups
-    (one per person, and per occurrence severity under a filter), index ranges on last_error_at."""
+    (one per person, and per occurrence severity under a filter)."""
     cur = await conn.execute(sql.SQL(
         "SELECT (SELECT count(*) FROM {users} p WHERE p.workspace_id = {ws} AND p.last_error_at >= {s}),"
         " (SELECT count(*) FROM {agents} p WHERE p.workspace_id = {ws} AND p.last_error_at >= {s}),"

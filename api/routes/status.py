@@ -48,6 +48,15 @@ def check_transition(current: str, target: str) -> None:
                                         f" {current}: {', '.join(sorted(allowed)) or 'nothing'}")
 
 
+async def _lock_for(conn: Connection, workspace_id: str, error_id: uuid.UUID, target: str) -> q.StatusRow:
+    """The error's workflow row, locked until the transaction ends, once moving it to `target` is allowed."""
+    row = await q.lock(conn, workspace_id, error_id)
+    if row is None:
+        raise not_found(f"error {error_id}")
+    check_transition(row.status, target)
+    return row
+
+
 async def _reply(conn: Connection, workspace_id: str, error_id: uuid.UUID) -> ErrorItem:
     row = await qe.get_error(conn, workspace_id, error_id, people=10)
     if row is None:
@@ -61,10 +70,7 @@ async def _reply(conn: Connection, workspace_id: str, error_id: uuid.UUID) -> Er
 async def change_status(workspace_id: WorkspaceId, error_id: uuid.UUID, body: StatusChange, conn: Connection,
                         principal: Member) -> ErrorItem:
     async with conn.transaction():
-        row = await q.lock(conn, workspace_id, error_id)
-        if row is None:
-            raise not_found(f"error {error_id}")
-        check_transition(row.status, body.status)
+        row = await _lock_for(conn, workspace_id, error_id, body.status)
         await q.set_status(conn, workspace_id, error_id, body.status)
         await audit.record(conn, workspace_id, principal.actor, "error.status", f"error/{error_id}",
                            {"status": row.status}, {"status": body.status})
@@ -76,10 +82,7 @@ async def change_status(workspace_id: WorkspaceId, error_id: uuid.UUID, body: St
 async def resolve(workspace_id: WorkspaceId, error_id: uuid.UUID, body: ResolveBody, conn: Connection,
                   principal: Member) -> ErrorItem:
     async with conn.transaction():
-        row = await q.lock(conn, workspace_id, error_id)
-        if row is None:
-            raise not_found(f"error {error_id}")
-        check_transition(row.status, "resolved")
+        row = await _lock_for(conn, workspace_id, error_id, "resolved")
         resolved_at = await q.resolve(conn, workspace_id, error_id, body.resolved_by, body.resolution,
                                       body.root_cause, list(body.preventive_measures))
         after = {"status": "resolved", "resolvedAt": resolved_at.isoformat(), "resolvedBy": body.resolved_by,

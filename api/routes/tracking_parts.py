@@ -7,6 +7,7 @@ import heapq
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from operator import attrgetter
 
 from otel_errors import analytics as a
 
@@ -82,7 +83,7 @@ class _Ranked:
     __slots__ = ("c", "fresh", "age", "users", "known", "priority", "impact_key", "priority_key")
 
     def __init__(self, c: q.ErrorCount, fresh: bool, age: float, users: int, known: bool) -> None:
-        self.c, self.fresh, self.age, self.known = c, fresh, age, known
+        self.c, self.fresh, self.age = c, fresh, age
         self.set_users(users, known)
 
     def set_users(self, users: int, known: bool) -> None:
@@ -93,12 +94,8 @@ class _Ranked:
         self.priority_key = (-self.priority, -self.age, self.c.error_id)
 
 
-def _impact_key(r: _Ranked) -> tuple[int, float, uuid.UUID]:
-    return r.impact_key
-
-
-def _priority_key(r: _Ranked) -> tuple[int, float, uuid.UUID]:
-    return r.priority_key
+_impact_key = attrgetter("impact_key")
+_priority_key = attrgetter("priority_key")
 
 
 # Counts each error's users in the window: [(error id, count as lifetime minus earlier users)] -> {id: users}.

@@ -2,7 +2,7 @@
 -- (agent) with an occurrence of that severity, kept by the write path in the same statement as the all-severity
 -- rows (ROLLUP_PEOPLE). Under `severity=critical`, distinct affected users and the user correlation were read from
 -- every (error, user) pair of the filtered errors last seen in the window (1.6 s at 10M occurrences over 30 days);
--- these rows make them an index range over at most one row per person, like the unfiltered view.
+-- these rows make them a read of at most one row per person, like the unfiltered view.
 
 CREATE TABLE workspace_severity_users (
     workspace_id   text NOT NULL,

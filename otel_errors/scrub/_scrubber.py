@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from ..stacktext import header_message_at
 from ._attributes import AttributeWalker
 from ._config import ScrubConfig
 from ._gates import GateSet, fold
@@ -76,9 +77,8 @@ class Scrubber:
                 or self._gates.always:
             return self.text(message), self.text(stacktrace)
         try:
-            at = stacktrace.find(message)
-            if at < 2 or stacktrace[at - 2:at] != ": " or stacktrace.find(message, at + 1) >= 0 \
-                    or stacktrace[at + len(message):at + len(message) + 1] not in ("", "\n", "\r"):
+            at = header_message_at(message, stacktrace)
+            if at < 0:
                 return self.text(message), self.text(stacktrace)
             opened = self._gates.open(fold(message))
             if opened and not opened <= self._local:
