@@ -19,6 +19,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors as pgerrors
+from psycopg.types.string import BytesBinaryDumper
 
 from otel_errors.errors import InvalidRequest, Overloaded, ShuttingDown, StoreUnavailable
 
@@ -319,6 +320,7 @@ class PostgresExporter:
         conn = await psycopg.AsyncConnection.connect(
             self._url, connect_timeout=max(1, int(self.config.connect_timeout_seconds)), autocommit=True,
             prepare_threshold=None)
+        conn.adapters.register_dumper(bytes, BytesBinaryDumper)
         timeout_ms = int(self.config.write_timeout_seconds * 1000)
         await conn.execute(f"SET statement_timeout = {timeout_ms}")
         await conn.execute("SET TIME ZONE 'UTC'")
