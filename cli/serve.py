@@ -1,6 +1,7 @@
 """`otel-errors serve`: receiver (4317/4318) -> processor -> PostgreSQL exporter, and the API (8000).
 
-One asyncio loop per process runs everything. With `--workers N`, N processes share the ports (SO_REUSEPORT);
+One asyncio loop per process runs everything, on uvloop where installed (the gRPC receiver's per-request loop
+work costs less CPU there; see bench/README.md). With `--workers N`, N processes share the ports (SO_REUSEPORT);
 the parent starts the embedded PostgreSQL (when no URL is set) and supervises them.
 """
 
@@ -14,7 +15,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import psycopg
@@ -150,7 +151,17 @@ async def run_worker(settings: Settings, database_url: str, ready: Any = None,
 
 def _worker_main(settings: Settings, database_url: str) -> None:
     _configure_logging(settings)
-    asyncio.run(run_worker(settings, database_url))
+    _run_loop(run_worker(settings, database_url))
+
+
+def _run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """`asyncio.run(main)` on uvloop when it is installed (a dependency everywhere but Windows)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 def serve(settings: Settings) -> int:
@@ -164,7 +175,7 @@ def serve(settings: Settings) -> int:
         log.info("embedded PostgreSQL running, data in %s", embedded.data_dir)
     try:
         if settings.workers == 1:
-            asyncio.run(run_worker(settings, database_url))
+            _run_loop(run_worker(settings, database_url))
             return 0
         return _supervise(settings, database_url)
     finally:

@@ -17,12 +17,38 @@ def stack_template(message: str, stacktrace: str) -> str:
     ending a line) when it appears exactly once, so the occurrences of one bug whose messages differ only in ids
     share one stored text; readers put each occurrence's own message back (`replace(..., chr(57344), message)`).
     Otherwise the text itself."""
-    at = header_message_at(message, stacktrace) if MESSAGE_MARK not in stacktrace else -1
+    at = _message_at(message, stacktrace)
     return stacktrace if at < 0 else stacktrace[:at] + MESSAGE_MARK + stacktrace[at + len(message):]
 
 
 def stack_hash(stacktrace: str) -> bytes:
     return hashlib.blake2b(stacktrace.encode("utf-8", "replace"), digest_size=16).digest() if stacktrace else b""
+
+
+def template_hash(message: str, stacktrace: str) -> bytes:
+    """`stack_hash(stack_template(message, stacktrace))` without building the template.
+
+    The template is UCS-2 (the mark is outside Latin-1): building it widens a 2 KB ASCII trace and makes its UTF-8
+    encoding the slow kind, for a text that is sent only when its hash is new. For an ASCII trace, character and
+    byte offsets agree and UTF-8 concatenates, so the hash of the template is that of the encoded parts."""
+    at = _message_at(message, stacktrace)
+    if at < 0:
+        return stack_hash(stacktrace)
+    if not stacktrace.isascii():
+        return stack_hash(stacktrace[:at] + MESSAGE_MARK + stacktrace[at + len(message):])
+    data = memoryview(stacktrace.encode("ascii"))
+    h = hashlib.blake2b(data[:at], digest_size=16)
+    h.update(_MARK_UTF8)
+    h.update(data[at + len(message):])
+    return h.digest()
+
+
+_MARK_UTF8 = MESSAGE_MARK.encode()
+
+
+def _message_at(message: str, stacktrace: str) -> int:
+    # A trace that holds the mark itself is stored as it is: putting the message back would replace that one too.
+    return header_message_at(message, stacktrace) if MESSAGE_MARK not in stacktrace else -1
 
 
 class KnownTexts:
@@ -45,21 +71,22 @@ class KnownTexts:
         commit succeeded)."""
         known = self._known
         for e in events:
-            ws, fingerprint, stacktrace = e.workspace_id, e.fingerprint, stack_template(e.message, e.stacktrace)
+            ws, fingerprint, message, stacktrace = e.workspace_id, e.fingerprint, e.message, e.stacktrace
             grouping = ""
             key: tuple[str, str | bytes] = (ws, fingerprint)
             if key not in known and key not in sent:
                 sent.add(key)
                 grouping = e.grouping_json or "{}"
-            digest = stack_hash(stacktrace)
+            digest = template_hash(message, stacktrace)
             if digest:
                 key = (ws, digest)
                 if key in known or key in sent:
                     stacktrace = ""
                 else:
                     sent.add(key)
+                    stacktrace = stack_template(message, stacktrace)
             yield (ws, e.time_unix_nano, e.occurrence_id, fingerprint, e.fingerprint_config, e.type,
-                   e.message, stacktrace, e.title, e.culprit, grouping, e.severity, e.category,
+                   message, stacktrace, e.title, e.culprit, grouping, e.severity, e.category,
                    e.source, e.origin, e.handled, e.trace_id, e.span_id, e.parent_span_id, e.span_name, e.user_id,
                    e.agent_id, e.environment, e.version, e.credits, e.attributes_json or "{}",
                    digest, e.previous_fingerprint)

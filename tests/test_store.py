@@ -14,6 +14,7 @@ from otel_errors import Processor
 from otel_errors.errors import StoreUnavailable
 from otel_errors.exporter import PostgresExporter, StoreConfig
 from otel_errors.exporter._migrate import migrate, migrations
+from otel_errors.exporter._rows import stack_hash, stack_template, template_hash
 
 
 def _batch(workspace: str, *, n: int = 3, user: str = "u-1", agent: str = "a-1", message: str = "bad query 123",
@@ -352,6 +353,22 @@ def test_large_texts_travel_once_and_new_errors_still_get_them(migrated: str, wo
                                 " AND fingerprint = %s", PY_TRACE, workspace, fingerprint)
         assert stored == (True, str(marker)), fingerprint
     assert _one(migrated, "SELECT count(*) FROM error_stacktraces WHERE workspace_id = %s", workspace) == (1,)
+
+
+@pytest.mark.parametrize(("message", "stacktrace"), [
+    ("id 3f2a", "Traceback:\n  File \"a.py\", line 1, in f\nValueError: id 3f2a"),  # ASCII, cut out
+    ("id 3f2a", "Traceback:\n  File \"a.py\", line 1, in f\nValueError: id 3f2a\n"),
+    ("naïve 7", "Traceback:\n  File \"é.py\", line 1, in f\nValueError: naïve 7"),  # non-ASCII trace
+    ("id 1", "ValueError: id 1\nValueError: id 1"),  # twice: stored whole
+    ("id 1", "ValueError: id 10"),  # not ending its line: stored whole
+    ("id 1", "ValueError: id 1 \ue000"),  # holds the mark: stored whole
+    ("", "ValueError\n  at f"), ("gone", ""), ("", ""),
+    ("x\ud800", "E: x\ud800"),  # a lone surrogate: encoded with replacement, as stack_hash does
+])
+def test_template_hash_is_the_hash_of_the_stored_template(message: str, stacktrace: str) -> None:
+    """The exporter hashes the template from the trace's parts without building it: the same digest as hashing
+    the template it stores (`stack_template`), the key readers join occurrences to stored texts by."""
+    assert template_hash(message, stacktrace) == stack_hash(stack_template(message, stacktrace))
 
 
 def test_stack_traces_stored_once_per_template_and_read_back_whole(migrated: str, workspace: str) -> None:
