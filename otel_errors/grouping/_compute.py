@@ -49,7 +49,9 @@ def _compute(exc: ExceptionInput, config: GroupingConfig) -> GroupingResult:
     if config.config_id not in CONFIGS:
         config = DEFAULT_CONFIG
     exc_type, message, stacktrace = str(exc.type or ""), str(exc.message or ""), str(exc.stacktrace or "")
-    attributes: Mapping[str, Any] = exc.attributes if isinstance(exc.attributes, Mapping) else {}
+    attributes = exc.attributes
+    if type(attributes) is not dict and not isinstance(attributes, Mapping):  # `type` first: the common case
+        attributes = {}
     stack, filled = analyze_stack_parts(stacktrace, message, config.in_app_include, config.in_app_exclude,
                                         config.max_frames)
     # `stack` with its root cause's message replaced by `filled` is the trace's analysis (see _stack).
@@ -57,7 +59,9 @@ def _compute(exc: ExceptionInput, config: GroupingConfig) -> GroupingResult:
     # The reported message is the outermost exception's; for a chain the root cause's message is in the text.
     chained = len(stack.chain_types) > 1
     title_line = _first_line(message or (stack_message if not chained else ""))
-    root_line = _first_line((stack_message if chained else message) or stack_message)
+    # Not chained and a message: the same expression as the title's (its first line), computed once.
+    root_line = title_line if message and not chained else \
+        _first_line((stack_message if chained else message) or stack_message)
     # Parametrized once: the title shows the first _TITLE_LENGTH characters of what the fingerprint reads.
     root_message = parametrize_message(root_line)
     if title_line == root_line and len(root_line) <= 2 * _TITLE_LENGTH:

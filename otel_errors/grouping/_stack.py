@@ -80,31 +80,72 @@ _NOT_PLAIN_START: Final = (
 _NOT_PLAIN_END: Final = "{"
 # What `str.splitlines` splits on.
 _LINE_BREAK: Final = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
-_TEMPLATES: dict[tuple[str, int, tuple[str, ...], tuple[str, ...], int], StackAnalysis | None] = {}
+_BREAK_CHARS: Final = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+# The first characters of _NOT_PLAIN_START: a line starting with none of them starts with none of its prefixes.
+_START_CHARS: Final = frozenset(prefix[0] for prefix in _NOT_PLAIN_START)
+# Python's exception-group bars, stripped before the checks of a line's start and end.
+_BARS: Final = "|+-"
+_BAR_CHARS: Final = frozenset(_BARS)
+# Any of _NOT_PLAIN_ANYWHERE (one search: a generator of `in` tests costs more than the rest of `_plain`).
+_NOT_PLAIN_TOKEN: Final = re.compile("|".join(re.escape(token) for token in _NOT_PLAIN_ANYWHERE))
+# Templates by (text before the message, text after it, line breaks in the message, include, exclude, max_frames):
+# the pair stands for the template text `before + _SLOT + after` (a trace holds no NUL, so the slot is there once
+# and the pair is that text's split at it). The value: the key itself (the index below shares its strings) and the
+# template's analysis with the root message's text around the slot (None: the template is not exact).
+_TEMPLATES: dict[tuple[str, str, int, tuple[str, ...], tuple[str, ...], int],
+                 tuple[tuple[str, str, int, tuple[str, ...], tuple[str, ...], int], _Template | None]] = {}
+# The entries of _TEMPLATES by their key's shape (the two lengths and the rest of the key), most recent first, at
+# most _PER_SHAPE each: a trace whose text around the message equals an entry key's (`startswith`/`endswith` with
+# the shape's lengths: the same template text, compared without slicing or hashing the 2 KB) finds its template
+# without building the key. An index only: a trace it does not find takes the lookup by the key, as before.
+_SHAPES: dict[tuple[int, int, int, tuple[str, ...], tuple[str, ...], int],
+              tuple[tuple[tuple[str, str, int, tuple[str, ...], tuple[str, ...], int], _Template | None], ...]] = {}
+_PER_SHAPE: Final = 4
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    analysis: StackAnalysis
+    # `analysis.root_message` split at its one slot (`_SLOT` sits once in it), else None (replace it then).
+    around: tuple[str, str] | None
 
 
 def clear_memo() -> None:
     """Empty both memos (tests and benchmarks measure cold grouping with it)."""
     _analyze_memo.cache_clear()
     _TEMPLATES.clear()
+    _SHAPES.clear()
 
 
 def _plain(message: str) -> bool:
     """A message whose lines every supported parser reads as message text, whatever words they hold."""
-    if len(message) > 4096 or any(token in message for token in _NOT_PLAIN_ANYWHERE):
-        return False
+    return _plain_breaks(message) >= 0
+
+
+def _plain_breaks(message: str) -> int:
+    """The number of line breaks in `message` (`len(_LINE_BREAK.findall(message))`) when it is plain (see
+    `_plain`), else -1."""
+    if len(message) > 4096 or _NOT_PLAIN_TOKEN.search(message) is not None:
+        return -1
     lines = message.splitlines()
     if not lines or not lines[0].strip() or lines[0][:1].isspace():
-        return False
+        return -1
     for line in lines:
         if line != line.rstrip():
-            return False
-        stripped = line.strip()
-        bare = stripped.lstrip("|+-").strip()
-        if stripped.startswith(_NOT_PLAIN_START) or bare.startswith(_NOT_PLAIN_START) \
-                or bare.endswith(_NOT_PLAIN_END):
-            return False
-    return True
+            return -1
+        stripped = line.lstrip()  # == line.strip(): nothing trails
+        # A prefix starts with its first character: the set test only skips `startswith` calls that fail.
+        if stripped[:1] in _START_CHARS and stripped.startswith(_NOT_PLAIN_START):
+            return -1
+        if stripped[:1] in _BAR_CHARS:
+            bare = stripped.lstrip(_BARS).strip()
+            if bare.startswith(_NOT_PLAIN_START) or bare.endswith(_NOT_PLAIN_END):
+                return -1
+        # Else `stripped.lstrip(_BARS).strip()` is `stripped`: no bar to strip, no space at either end.
+        elif stripped.endswith(_NOT_PLAIN_END):
+            return -1
+    # `splitlines` makes one line per break and one after the last, minus that last one when it is empty.
+    return len(lines) - 1 + (message[-1] in _BREAK_CHARS)
 
 
 def _fill(template: StackAnalysis, message: str) -> StackAnalysis:
@@ -122,6 +163,14 @@ def _root_message(template: StackAnalysis, message: str) -> str:
         lines = text.splitlines()
         text = lines[0] if lines else ""
     return text.strip()
+
+
+def _filled_root_message(entry: _Template, message: str, breaks: int) -> str:
+    """`_root_message(entry.analysis, message)` for a message with `breaks` line breaks."""
+    if breaks or entry.around is None:
+        return _root_message(entry.analysis, message)
+    before, after = entry.around  # no line break in the message: the replaced text is the concatenation
+    return (before + message + after).strip()
 
 
 def _with_root_message(t: StackAnalysis, root_message: str) -> StackAnalysis:
@@ -146,27 +195,71 @@ def analyze_stack_parts(stacktrace: str, message: str, include: tuple[str, ...],
     at = stacktrace.find(message) if message and len(stacktrace) <= MEMO_MAX_CHARS else -1
     # The message must occur once (`replace` would put in more than one slot): no occurrence after the first.
     end = at + len(message)
-    if at < 0 or stacktrace.find(message, end) >= 0 or "\x00" in stacktrace or not _plain(message):
+    if at < 0 or stacktrace.find(message, end) >= 0 or "\x00" in stacktrace:
         return analyze_stack(stacktrace, include, exclude, max_frames), None
-    template_text = stacktrace[:at] + _SLOT + stacktrace[end:]  # == stacktrace.replace(message, _SLOT)
     # The number of message lines is part of the key: language detection reads a fixed number of lines.
-    key = (template_text, len(_LINE_BREAK.findall(message)), include, exclude, max_frames)
-    try:
-        template = _TEMPLATES[key]
-    except KeyError:
-        pass
-    else:
-        if template is None:
+    breaks = _plain_breaks(message)
+    if breaks < 0:
+        return analyze_stack(stacktrace, include, exclude, max_frames), None
+    shape = (at, len(stacktrace) - end, breaks, include, exclude, max_frames)
+    for key, entry in _SHAPES.get(shape, ()):
+        # The lengths are the shape's: equal ends mean `stacktrace == key[0] + message + key[1]`, the same template.
+        if stacktrace.startswith(key[0]) and stacktrace.endswith(key[1]):
+            if entry is None:
+                return analyze_stack(stacktrace, include, exclude, max_frames), None
+            return entry.analysis, _filled_root_message(entry, message, breaks)
+    key = (stacktrace[:at], stacktrace[end:], breaks, include, exclude, max_frames)
+    found = _TEMPLATES.get(key)
+    if found is not None:
+        _index(shape, found)  # the stored key: the index holds no copy of its text
+        key, entry = found
+        if entry is None:
             return analyze_stack(stacktrace, include, exclude, max_frames), None
-        return template, _root_message(template, message)
+        return entry.analysis, _filled_root_message(entry, message, breaks)
     real = analyze_stack(stacktrace, include, exclude, max_frames)
     if len(_TEMPLATES) >= MEMO_SIZE:
         try:
-            del _TEMPLATES[next(iter(_TEMPLATES))]  # oldest first: insertion order
+            old = next(iter(_TEMPLATES))  # oldest first: insertion order
+            del _TEMPLATES[old]
+            _unindex(old)
         except (KeyError, RuntimeError, StopIteration):  # another thread got there first
             pass
-    _TEMPLATES[key] = _template(template_text, message, real, include, exclude, max_frames)
+    # == stacktrace.replace(message, _SLOT): the message occurs once.
+    template = _template(key[0] + _SLOT + key[1], message, real, include, exclude, max_frames)
+    if template is None:
+        found = (key, None)
+    else:
+        parts = template.root_message.split(_SLOT)
+        found = (key, _Template(template, (parts[0], parts[1]) if len(parts) == 2 else None))
+    _TEMPLATES[key] = found
+    _index(shape, found)
     return real, None
+
+
+def _index(shape: tuple[int, int, int, tuple[str, ...], tuple[str, ...], int],
+           found: tuple[tuple[str, str, int, tuple[str, ...], tuple[str, ...], int], _Template | None]) -> None:
+    """Put a _TEMPLATES item first among its shape's (a new tuple: readers see the old one or the new one whole)."""
+    keys = _SHAPES.get(shape, ())
+    if any(item[0] is found[0] for item in keys):
+        return
+    if not keys and len(_SHAPES) >= MEMO_SIZE:
+        try:
+            del _SHAPES[next(iter(_SHAPES))]  # oldest first: insertion order
+        except (KeyError, RuntimeError, StopIteration):  # another thread got there first
+            pass
+    _SHAPES[shape] = (found, *keys[:_PER_SHAPE - 1])
+
+
+def _unindex(key: tuple[str, str, int, tuple[str, ...], tuple[str, ...], int]) -> None:
+    """Drop an evicted key from the index, so that the index holds no text the memo let go."""
+    shape = (len(key[0]), len(key[1]), *key[2:])
+    keys = _SHAPES.get(shape, ())
+    if any(item[0] is key for item in keys):
+        rest = tuple(item for item in keys if item[0] is not key)
+        if rest:
+            _SHAPES[shape] = rest
+        else:
+            _SHAPES.pop(shape, None)
 
 
 def _template(template_text: str, message: str, real: StackAnalysis, include: tuple[str, ...],
