@@ -7,10 +7,13 @@ shortcut of `Scrubber` that relies on gates; attributes are compared with the pl
 from __future__ import annotations
 
 import string
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from otel_errors.scrub import Scrubber, ScrubConfig
+from otel_errors.scrub import _scrubber
 from otel_errors.scrub._cards import CARD
 from otel_errors.scrub._gates import GateSet, fold
 
@@ -70,3 +73,93 @@ def test_cards_next_to_ids_are_scrubbed() -> None:
                  "Limit 30000000 card 5555-5555-5555-4444"]:
         assert S.text(text) == REF.text(text)
         assert "[card]" in S.text(text)
+
+
+# -- attributes ---------------------------------------------------------------------------------------------------
+
+keys = st.sampled_from(["gen_ai.tool.name", "url.full", "db.query.text", "password", "session.id", "user.id",
+                        "gen_ai.usage.input_tokens", "X-Api-Key", "note", "allowed.token", "a"])
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), mixed,
+                    st.sampled_from(["crm", "gpt-4o", "10.0.3.17", "[redacted]", "x" * 600, "y" * 9000]))
+values = st.one_of(scalars, st.binary(max_size=20), st.lists(scalars, max_size=3),
+                   st.dictionaries(keys, scalars, max_size=3))
+
+
+def _check_attributes(s: Scrubber, ref: Scrubber, attrs: dict[Any, Any]) -> None:
+    expected = ref._walker.mapping(attrs)
+    for _ in range(2):  # the second call reads what the first remembered
+        got = s.attributes(attrs)
+        assert got == expected
+        assert [type(v) for v in got.values()] == [type(v) for v in expected.values()]
+        assert list(got) == list(expected)
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.dictionaries(keys, scalars, max_size=8))
+def test_scalar_attributes_match_the_walk(attrs: dict[str, Any]) -> None:
+    _check_attributes(S, REF, attrs)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(keys, values, max_size=6))
+def test_any_attributes_match_the_walk(attrs: dict[str, Any]) -> None:
+    _check_attributes(S, REF, attrs)
+
+
+def test_attributes_with_other_configs_match_the_walk() -> None:
+    attrs = {"note": "id 7 bob@example.com", "tool": "crm", "allowed.secret": "pw=1", "count": 3, "ip": "10.0.0.1",
+             "long": "z" * 100 + " 4111 1111 1111 1111", "token": None, "password": True, "t": "crm"}
+    for config in [ScrubConfig(extra_patterns=(("ticket", r"TCK-\d+"),)), ScrubConfig(max_value_length=16),
+                   ScrubConfig(allow_keys=("allowed.secret", "token")), ScrubConfig(scrub_ips=False),
+                   ScrubConfig(sensitive_keys=("note",))]:
+        s = Scrubber(config)
+        _check_attributes(s, ungated(config), attrs)
+        _check_attributes(s, ungated(config), {**attrs, "extra": "TCK-12 crm"})
+
+
+def test_attribute_values_that_must_not_pass() -> None:
+    """Values mixing ids with PII, NUL, non-ASCII or great length, alone or next to clean remembered values."""
+    dirty = ["call_123456789012 4111 1111 1111 1111", "req_b68e4bd76f41 bob@example.com", "a\x00bob@example.com",
+             "\u00e9bob@example.com\u00e9", "token=abc123 req_123456789012", "Limit 30000000 5555555555554444",
+             "x" * 10_000 + " bob@example.com", "q" * 600 + " sk-proj-AbCdEf0123456789GhIjKlMnOp"]
+    s = Scrubber()
+    s.attributes({"a": "crm", "b": "gpt-4o"})  # remembered as clean
+    for value in dirty:
+        for attrs in [{"a": "crm", "v": value}, {"v": value}, {"v": value, "b": "gpt-4o", "c": "req_1"}]:
+            _check_attributes(s, REF, attrs)
+            assert s.attributes(attrs)["v"] != value
+
+
+def test_attribute_keys_and_values_of_odd_types() -> None:
+    class Str(str):
+        pass
+
+    s = Scrubber()
+    s.attributes({"k": "bob@example.com", "password": "x"})
+    for attrs in [{Str("k"): "bob@example.com"}, {"k": Str("bob@example.com")}, {1: "bob@example.com"},
+                  {"password": 1, "k": True}, {"password": None}, {"k": 1.5, "n": None}, {"k": object()}]:
+        assert s.attributes(attrs) == s._walker.mapping(attrs)
+
+
+def test_attribute_memory_is_bounded() -> None:
+    s = Scrubber()
+    for i in range(3 * _scrubber._VALUES):
+        s.attributes({f"key.{i % (2 * _scrubber._KEYS)}": f"value {i}", "long": "v" * (_scrubber._VALUE_MAX_CHARS + 1),
+                      "k" * (_scrubber._KEY_MAX_CHARS + 1): "x"})
+    assert len(s._values) <= _scrubber._VALUES and len(s._key_actions) <= _scrubber._KEYS
+    assert all(len(v) <= _scrubber._VALUE_MAX_CHARS for v in s._values)
+    assert all(len(k) <= _scrubber._KEY_MAX_CHARS for k in s._key_actions)
+
+
+def test_a_failing_rule_is_not_remembered(monkeypatch: Any) -> None:
+    s = Scrubber()
+    calls = []
+
+    def boom(text: str) -> str:
+        calls.append(text)
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(s, "_memo", boom)
+    value = "bob@example.com"
+    assert s.attributes({"k": value}) == {"k": "[redacted]"}
+    assert calls and value not in s._values
