@@ -6,7 +6,10 @@ shortcut of `Scrubber` that relies on gates; attributes are compared with the pl
 
 from __future__ import annotations
 
+import re
 import string
+
+import pytest
 from typing import Any
 
 from hypothesis import given, settings
@@ -15,7 +18,7 @@ from hypothesis import strategies as st
 from otel_errors.scrub import Scrubber, ScrubConfig
 from otel_errors.scrub import _scrubber
 from otel_errors.scrub._cards import CARD
-from otel_errors.scrub._gates import GateSet, fold
+from otel_errors.scrub._gates import GateSet, _anchor, fold
 
 
 def ungated(config: ScrubConfig | None = None) -> Scrubber:
@@ -73,6 +76,37 @@ def test_cards_next_to_ids_are_scrubbed() -> None:
                  "Limit 30000000 card 5555-5555-5555-4444"]:
         assert S.text(text) == REF.text(text)
         assert "[card]" in S.text(text)
+
+
+# -- the short-text search of all gates at once -------------------------------------------------------------
+
+CUSTOM = Scrubber(ScrubConfig(sensitive_keys=("pin", "x-tenant-key", "ssn", "a")))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(mixed)
+def test_one_search_finds_what_the_group_searches_find(text: str) -> None:
+    for s in (S, CUSTOM):
+        folded = fold(text)[:200]
+        assert (s._gates._any(folded) is None) == all(search(folded) is None for search in s._gates._searches)
+
+
+def test_short_and_long_texts_open_the_same_gates() -> None:
+    for s in (S, CUSTOM):
+        for text in ["x", "sk-proj-" + "a" * 30, "pin=1", "ssn: 1", "a@b.io", "4111 1111 1111 1111", "fe80::1",
+                     "1.2.3.4", "eyJa.eyJb", "Bearer abc", "AKIA", "-----BEGIN RSA PRIVATE KEY", "xoxb-1"]:
+            for padded in [text, "z" * 200 + " " + text]:
+                got = s._gates.open(fold(padded))
+                every = frozenset(i for i, rule in enumerate(s._rules)
+                                  if any(re.search(b, fold(padded)) for b in rule.gate or ()))
+                assert got == every, padded
+
+
+def test_anchor_must_be_a_required_literal() -> None:
+    assert _anchor(rb"\.0") == ord(".") and _anchor(b"akia") == ord("a")
+    for branch in [b"a?b", b"a*", b"a+b", b"a{0,2}b", b"a|b", b"[ab]c", b"(?:a)", rb"\dx", b""]:
+        with pytest.raises(ValueError):
+            _anchor(branch)
 
 
 # -- attributes ---------------------------------------------------------------------------------------------------
