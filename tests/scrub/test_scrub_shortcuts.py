@@ -197,3 +197,60 @@ def test_a_failing_rule_is_not_remembered(monkeypatch: Any) -> None:
     value = "bob@example.com"
     assert s.attributes({"k": value}) == {"k": "[redacted]"}
     assert calls and value not in s._values
+
+
+# -- exception(message, stacktrace) -------------------------------------------------------------------------------
+
+PY_TRACE = ('Traceback (most recent call last):\n  File "/srv/app/tools.py", line 113, in run_step\n'
+            '    return handler(request)\n  File "/srv/app/crm.py", line 7, in handler\n'
+            '    raise PermissionError(msg)\nPermissionError: {m}\n')
+JAVA_TRACE = "java.lang.IllegalStateException: {m}\n\tat com.shop.Orders.close(Orders.java:88)\n\tat com.shop.Api.run(Api.java:12)"
+
+
+def _check_exception(s: Scrubber, message: str, stacktrace: str) -> None:
+    expected = (REF.text(message), REF.text(stacktrace))
+    assert s.exception(message, stacktrace) == expected
+    assert s.exception(message, stacktrace) == expected  # remembered template
+
+
+def test_message_at_finds_a_header_position() -> None:
+    from otel_errors.scrub._scrubber import _message_at
+    from otel_errors.stacktext import header_message_at
+
+    m = "user usr_b68e4bd76f41 may not read"
+    cases = [PY_TRACE.format(m=m), PY_TRACE.format(m=m).rstrip("\n"), PY_TRACE.format(m=m).replace("\n", "\r\n"),
+             JAVA_TRACE.format(m=m), f"Error: {m}", f"Error: {m}\n\nDuring handling:\nValueError: {m}\n",
+             f"Error: {m} and more\nX: {m}", f"{m}\nX: {m}x", f"X:{m}", m, f": {m}", f"a: b\nX: {m}\nY: c"]
+    for trace in cases:
+        at = _message_at(m, trace)
+        if at >= 0:
+            assert trace[at - 2:at] == ": " and trace.startswith(m, at)
+            assert trace[at + len(m):at + len(m) + 1] in ("", "\n", "\r")
+        if header_message_at(m, trace) >= 0:
+            assert at == header_message_at(m, trace)
+    assert _message_at(m, f"X:{m}") == -1 and _message_at(m, m) == -1
+
+
+def test_exceptions_that_must_not_pass() -> None:
+    s = Scrubber()
+    clean_id = "order ord_123456789012 is already closed"
+    messages = [clean_id, "user bob@example.com may not read", "card 4111 1111 1111 1111 (req_123456789012)",
+                "Limit 30000000, Used 29998000", "token=abc123 in request", "a\x00b", "\u00e9 4111111111111111",
+                "multi\nline bob@example.com", "x" * 3000, "y" * 3000 + " sk-proj-AbCdEf0123456789GhIjKlMnOp"]
+    for trace in (PY_TRACE, JAVA_TRACE, PY_TRACE + "\nbob@example.com", PY_TRACE.replace("raise", "pw=hunter2 raise")):
+        for message in messages:
+            _check_exception(s, message, trace.format(m=message))
+            _check_exception(s, message, trace.format(m=message) + f"\nAgain: {message}")
+            _check_exception(s, message, trace.format(m=message + " extra"))
+        # A clean message next to a dirty template, and the other way round, after both were remembered.
+        _check_exception(s, clean_id, trace.format(m=clean_id))
+        _check_exception(s, "bob@example.com", trace.format(m="bob@example.com"))
+    long_trace = PY_TRACE.format(m=clean_id) + "z" * 9000
+    _check_exception(s, clean_id, long_trace)
+
+
+@settings(max_examples=600, deadline=None)
+@given(mixed, mixed, mixed, st.sampled_from(["", "\n", "\r\n", "\r"]))
+def test_exception_matches_the_ungated_scrub(message: str, head: str, tail: str, end: str) -> None:
+    for trace in (f"{head}: {message}{end}", f"{head}: {message}\n{tail}", f"{head}{message}{tail}"):
+        _check_exception(S, message, trace)
