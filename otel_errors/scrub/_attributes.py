@@ -59,6 +59,10 @@ class AttributeWalker:
         cleaned = self._string(as_text)
         return value if cleaned == as_text else cleaned
 
+    def string(self, value: str) -> str:
+        """What a string value becomes under a key that is neither allowed nor sensitive."""
+        return self._string(value)
+
     def _string(self, value: str) -> str:
         limit = self._limit
         if limit is None or len(value) <= limit:

@@ -169,8 +169,11 @@ _CARD = Rule(
     "[card]",
     CARD,
     _keep_if(is_card, "[card]"),
-    # Every accepted shape has 8 digits in a row or two 4-digit groups around one separator.
-    (rb"0000[ \-]?0000",),
+    # The two shapes of CARD without its `\b`s and with the separators not forced equal: a necessary condition
+    # (card characters are ASCII digits, spaces and dashes, contiguous in the fold). Shape 1 has 4+4+4+1..4
+    # digits, so 8-digit counts and limits (`Limit 30000000`) and 12-hex-digit ids, which often hold 8 digits
+    # in a row, no longer open it; 13+-digit runs (ms timestamps) still do, and the rule decides.
+    (rb"0000[ \-]?0000[ \-]?0000[ \-]?0", rb"0000[ \-]?000000[ \-]?00000"),
 )
 
 _IPV4 = Rule("ipv4", "[ip]", IPV4, "[ip]", (rb"\.0(?<=0\.0)0{0,2}\.0{1,3}\.0",))

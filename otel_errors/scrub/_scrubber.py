@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..stacktext import header_message_at
-from ._attributes import AttributeWalker
+from ._attributes import REDACTED, AttributeWalker
 from ._config import ScrubConfig
 from ._gates import GateSet, fold
 from ._keys import KeyMatcher
@@ -24,6 +24,35 @@ _TEMPLATES = 2048
 # Rules whose matches consist of characters that cannot cross a `: ` before, or a line break after, a text
 # (the card rule: digits with single space or dash separators, `\b` at both ends), and whose gate cannot either.
 _LOCAL_RULES = frozenset({"card"})
+# What the attribute walk does with a top-level scalar under a key (`AttributeWalker.mapping`, in its order).
+_SCRUB, _KEEP, _REDACT = 0, 1, 2
+# Attribute keys remembered with their action: keys are low-cardinality, and long ones are not remembered.
+_KEYS = 4096
+_KEY_MAX_CHARS = 256
+# Attribute string values remembered with what the walk makes of them (`AttributeWalker.string`): tool names,
+# models, URLs and query texts repeat on every span. Bounded: at most 2 x _VALUES x _VALUE_MAX_CHARS characters.
+_VALUES = 4096
+_VALUE_MAX_CHARS = 512
+
+
+def _message_at(message: str, stacktrace: str) -> int:
+    """A position where `message` is printed in `stacktrace` right after `": "` and ending its line (or the text),
+    or -1. Looks where traces print it first, with direct comparisons (~0.1 µs): the last line (Python) and
+    after the first `": "` (Java, JS); else `header_message_at` (two scans of the trace, ~0.7-1.5 µs).
+
+    Exact for `Scrubber.exception`: its argument needs the message cut out at such a position and nothing else
+    (that it is printed only once there, which `header_message_at` also demands, plays no part), and every
+    position returned here satisfies all three conditions by the comparisons made. When the message is printed
+    once, it is the same position `header_message_at` gives."""
+    k = len(message)
+    end = len(stacktrace) - 1 if stacktrace[-1:] in ("\n", "\r") else len(stacktrace)
+    at = end - k
+    if at >= 2 and stacktrace.startswith(message, at) and stacktrace.startswith(": ", at - 2):
+        return at  # followed by the final line break, or by nothing
+    at = stacktrace.find(": ") + 2
+    if at >= 2 and stacktrace.startswith(message, at) and stacktrace[at + k:at + k + 1] in ("", "\n", "\r"):
+        return at
+    return header_message_at(message, stacktrace)
 
 
 class Scrubber:
@@ -33,7 +62,8 @@ class Scrubber:
     `memo_size` bounds an LRU memo keyed on the text: error tracking sees the same stack traces over and over.
     """
 
-    __slots__ = ("config", "_rules", "_gates", "_matcher", "_walker", "_memo", "_clean_templates", "_local")
+    __slots__ = ("config", "_rules", "_gates", "_matcher", "_walker", "_memo", "_clean_templates", "_local",
+                 "_key_actions", "_values")
 
     def __init__(self, config: ScrubConfig | None = None, *, memo_size: int = 1024) -> None:
         self.config = config if config is not None else ScrubConfig()
@@ -44,6 +74,8 @@ class Scrubber:
         self._memo: Callable[[str], str] = lru_cache(maxsize=memo_size)(self._scrub) if memo_size > 0 else self._scrub
         self._walker = AttributeWalker(self._matcher, self.text, self.config.max_value_length)
         self._clean_templates: dict[str, bool] = {}
+        self._key_actions: dict[str, int] = {}
+        self._values: dict[str, str] = {}
 
     @property
     def rule_names(self) -> tuple[str, ...]:
@@ -77,7 +109,7 @@ class Scrubber:
                 or self._gates.always:
             return self.text(message), self.text(stacktrace)
         try:
-            at = header_message_at(message, stacktrace)
+            at = _message_at(message, stacktrace)
             if at < 0:
                 return self.text(message), self.text(stacktrace)
             opened = self._gates.open(fold(message))
@@ -101,41 +133,83 @@ class Scrubber:
         strings (also inside lists, bytes and nested kvlists) are scrubbed like text."""
         if not self.config.enabled:
             return dict(attributes)
-        if self._clean_scalars(attributes):
-            return dict(attributes)
-        return self._walker.mapping(attributes)
+        out = self._scalars(attributes)
+        return out if out is not None else self._walker.mapping(attributes)
 
-    def _clean_scalars(self, attributes: Mapping[str, Any]) -> bool:
-        """Exact shortcut for the common span: scalar values, no sensitive key, and no rule's gate open on the
-        string values joined by line breaks. Gates are searches for contiguous text that starts with a literal
-        character, so one that opens on any single value opens on the joined text too; when none opens on the
-        join, none would on a value, and the walk would return every value unchanged. Likewise when only local
-        rules' gates open (see `exception`) and one pass of them changes nothing in the join: their matches
-        never span a line break, so each value would come out unchanged."""
-        if self._gates.always or self.config.max_value_length is not None:
-            return False
-        strings = []
-        sensitive, allowed = self._matcher.sensitive, self._matcher.allowed
+    def _scalars(self, attributes: Mapping[str, Any]) -> dict[str, Any] | None:
+        """`_walker.mapping(attributes)` for the common span, whose keys are `str` and values scalars; else None.
+
+        Exact: for such a mapping the walk gives, per key in order, the value itself under an allowed key,
+        `redact(value)` (None stays None, any other scalar becomes `[redacted]`) under a sensitive one, and
+        otherwise the value for None/int/float/bool and `_walker.string(value)` for a string. Both the key's
+        action and a string's result depend on nothing else, so they are remembered (`_key_actions`, `_values`:
+        bounded, cleared when full; exact types only, so an equal str subclass or a bool-for-int never hits)."""
+        out: dict[str, Any] = {}
+        actions, values = self._key_actions, self._values
+        misses = None
         for key, value in attributes.items():
-            if type(key) is not str or (sensitive(key) and not allowed(key)):
-                return False
+            if type(key) is not str:
+                return None
+            action = actions.get(key)
+            if action is None:
+                action = self._key_action(key)
             kind = type(value)
             if kind is str:
-                strings.append(value)
-            elif value is not None and kind not in (int, float, bool):
-                return False
-        if not strings:
-            return True
-        joined = "\n".join(strings)
-        if len(joined) > _MEMO_MAX_CHARS:
-            return False
-        opened = self._gates.open(fold(joined))
-        if not opened:
-            return True
-        try:
-            return opened <= self._local and self._run(joined, opened) == joined
-        except Exception:  # noqa: BLE001 - a failing rule: the walk decides (and fails safe)
-            return False
+                if action == _SCRUB:
+                    scrubbed = values.get(value)
+                    if scrubbed is None:
+                        if misses is None:
+                            misses = []
+                        misses.append(key)
+                        scrubbed = value  # placeholder, replaced by _fill
+                    out[key] = scrubbed
+                else:
+                    out[key] = value if action == _KEEP else REDACTED
+            elif value is None:
+                out[key] = None
+            elif kind is int or kind is float or kind is bool:
+                out[key] = REDACTED if action == _REDACT else value
+            else:
+                return None
+        if misses is not None:
+            self._fill(out, misses)
+        return out
+
+    def _key_action(self, key: str) -> int:
+        action = _KEEP if self._matcher.allowed(key) else _REDACT if self._matcher.sensitive(key) else _SCRUB
+        if len(key) <= _KEY_MAX_CHARS:
+            if len(self._key_actions) >= _KEYS:
+                self._key_actions.clear()  # crude but bounded; a miss only costs one recomputation
+            self._key_actions[key] = action
+        return action
+
+    def _fill(self, out: dict[str, Any], misses: list[str]) -> None:
+        """Replaces the not-yet-remembered strings `out[key]` by `_walker.string(out[key])`, and remembers them.
+
+        They are decided at once (and without the text memo, which ids would only churn) when no rule's gate opens on them joined by line breaks: gates are searches
+        for contiguous text that starts with a literal character, so one that opens on any single value opens
+        on the join too; when none opens on the join, none would on a value, and each comes out unchanged.
+        Likewise when only local rules' gates open (see `exception`) and one pass of them changes nothing in
+        the join: their matches never span a line break, so each value would come out unchanged."""
+        strings = [out[key] for key in misses]
+        clean = False
+        if not self._gates.always and self.config.max_value_length is None:
+            joined = strings[0] if len(strings) == 1 else "\n".join(strings)
+            if len(joined) <= _MEMO_MAX_CHARS:
+                try:
+                    opened = self._gates.open(fold(joined))
+                    clean = not opened or (opened <= self._local and self._run(joined, opened) == joined)
+                except Exception:  # noqa: BLE001 - a failing rule: the per-value scrub decides (and fails safe)
+                    clean = False
+        string, values = self._walker.string, self._values
+        for key, value in zip(misses, strings):
+            scrubbed = value if clean else string(value)
+            out[key] = scrubbed
+            # Not the failsafe of a rule that raised: that might not raise next time.
+            if len(value) <= _VALUE_MAX_CHARS and (scrubbed is not _FAILSAFE or value == _FAILSAFE):
+                if len(values) >= _VALUES:
+                    values.clear()
+                values[value] = scrubbed
 
     def _scrub(self, text: str) -> str:
         # Rules are designed so one pass is a fixed point, but adjacent matches can expose a new one once a
