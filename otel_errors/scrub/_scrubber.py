@@ -21,9 +21,13 @@ _FAILSAFE = "[redacted]"
 _MAX_PASSES = 4
 # Traces without their message remembered as clean or not (`Scrubber.exception`); ~2 KB each.
 _TEMPLATES = 2048
-# Rules whose matches consist of characters that cannot cross a `: ` before, or a line break after, a text
-# (the card rule: digits with single space or dash separators, `\b` at both ends), and whose gate cannot either.
-_LOCAL_RULES = frozenset({"card"})
+# Rules whose matches cannot cross a `: ` before, or a line break after, a text, and whose gates cannot either:
+# matches of digits with single space or dash separators (card) or of characters without whitespace (ipv4, ipv6,
+# url_password), whose look-arounds read the one or two characters next to a match, which a space or a line
+# break fails exactly as the text's start or end does. The ids and counts in messages open the card gate, and the
+# `file.js:12:34` positions of JavaScript traces open the ipv6 gate (and URLs the url_password one), without a
+# match that would change anything.
+_LOCAL_RULES = frozenset({"card", "ipv4", "ipv6", "url_password"})
 # What the attribute walk does with a top-level scalar under a key (`AttributeWalker.mapping`, in its order).
 _SCRUB, _KEEP, _REDACT = 0, 1, 2
 # Attribute keys remembered with their action: keys are low-cardinality, and long ones are not remembered.
@@ -102,9 +106,11 @@ class Scrubber:
         is contiguous text without `: ` or a line break inside, so none straddles the cut. Nothing to scrub
         then, in either. Otherwise both are scrubbed as texts.
 
-        The same holds when only local rules' gates open on the message (`_LOCAL_RULES`: ids and counts open the
-        card gate all the time) and one pass of them leaves it unchanged: on the whole trace only those rules
-        would run, and their matches (digits, spaces and dashes) cannot reach past `: ` or the line's end."""
+        The same holds when only local rules' gates open on the message, or on the trace without it, and one pass
+        of them leaves each unchanged (`_LOCAL_RULES`: ids open the card gate, JavaScript frame positions the ipv6
+        one): on the whole trace only those rules would run, and their matches cannot reach past `: ` or the
+        line's end, so they are the matches in either part, which changed nothing. (The cut itself, a NUL
+        between `: ` and a line break, lies in no such match.)"""
         if not self.config.enabled or not message or not stacktrace or len(stacktrace) > _MEMO_MAX_CHARS \
                 or self._gates.always:
             return self.text(message), self.text(stacktrace)
@@ -120,7 +126,9 @@ class Scrubber:
             if clean is None:
                 if len(self._clean_templates) >= _TEMPLATES:
                     self._clean_templates.clear()
-                clean = self._clean_templates[template] = not self._gates.open(fold(template))
+                opened_template = self._gates.open(fold(template))
+                clean = self._clean_templates[template] = not opened_template or (
+                    opened_template <= self._local and self._run(template, opened_template) == template)
             if opened and not (clean and self._run(message, opened) == message):
                 return self.text(message), self.text(stacktrace)
         except Exception:  # noqa: BLE001 - the ingest path must never fail because of scrubbing

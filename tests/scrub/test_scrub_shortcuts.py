@@ -205,6 +205,9 @@ PY_TRACE = ('Traceback (most recent call last):\n  File "/srv/app/tools.py", lin
             '    return handler(request)\n  File "/srv/app/crm.py", line 7, in handler\n'
             '    raise PermissionError(msg)\nPermissionError: {m}\n')
 JAVA_TRACE = "java.lang.IllegalStateException: {m}\n\tat com.shop.Orders.close(Orders.java:88)\n\tat com.shop.Api.run(Api.java:12)"
+# Frame positions (`:12:34`) open the ipv6 gate and the URL the url_password one, with nothing to scrub.
+JS_TRACE = ("Error: {m}\n    at fetchJson (/app/dist/http.js:12:34)\n    at runStep (file:///app/dist/agent.js:88:5)"
+            "\n    at async main (https://cdn.example.com/x.js:1:2)")
 
 
 def _check_exception(s: Scrubber, message: str, stacktrace: str) -> None:
@@ -237,7 +240,11 @@ def test_exceptions_that_must_not_pass() -> None:
     messages = [clean_id, "user bob@example.com may not read", "card 4111 1111 1111 1111 (req_123456789012)",
                 "Limit 30000000, Used 29998000", "token=abc123 in request", "a\x00b", "\u00e9 4111111111111111",
                 "multi\nline bob@example.com", "x" * 3000, "y" * 3000 + " sk-proj-AbCdEf0123456789GhIjKlMnOp"]
-    for trace in (PY_TRACE, JAVA_TRACE, PY_TRACE + "\nbob@example.com", PY_TRACE.replace("raise", "pw=hunter2 raise")):
+    messages += ["upstream fe80::1:2 refused", "GET https://u:hunter2@api.example.com/v1 failed", "from 10.0.3.17",
+                 "at x.js:12:34 (req_123456789012)"]
+    for trace in (PY_TRACE, JAVA_TRACE, JS_TRACE, PY_TRACE + "\nbob@example.com", PY_TRACE.replace("raise", "pw=hunter2 raise"),
+                  JS_TRACE + "\n    at proxy (https://admin:s3cret@10.0.0.1:8443/a.js:1:1)",
+                  JS_TRACE.replace("/app/dist/http.js", "fe80::2:3"), "Error: {m}\n    at 2001:db8::7:1"):
         for message in messages:
             _check_exception(s, message, trace.format(m=message))
             _check_exception(s, message, trace.format(m=message) + f"\nAgain: {message}")
@@ -252,5 +259,6 @@ def test_exceptions_that_must_not_pass() -> None:
 @settings(max_examples=600, deadline=None)
 @given(mixed, mixed, mixed, st.sampled_from(["", "\n", "\r\n", "\r"]))
 def test_exception_matches_the_ungated_scrub(message: str, head: str, tail: str, end: str) -> None:
-    for trace in (f"{head}: {message}{end}", f"{head}: {message}\n{tail}", f"{head}{message}{tail}"):
+    for trace in (f"{head}: {message}{end}", f"{head}: {message}\n{tail}", f"{head}{message}{tail}",
+                  f"{head}: {message}\n    at f (/a.js:1:2) {tail}"):
         _check_exception(S, message, trace)
