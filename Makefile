@@ -6,7 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test install proto bench clean
 
-$(STAMP): pyproject.toml
+# The core's hot path is compiled in place (setup.py): rebuild when its source changes, so what runs is what is read.
+CORE_SOURCES := $(shell find otel_errors -name '*.py')
+
+$(STAMP): pyproject.toml setup.py $(CORE_SOURCES)
 	@$(PYTHON) -c 'import sys; sys.exit("otel-errors needs Python 3.11+") if sys.version_info < (3, 11) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -29,3 +32,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
+	find . -path ./$(VENV) -prune -o -name '*.so' -print | xargs rm -f

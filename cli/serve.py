@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 import uvicorn
 
-from otel_errors import Processor
+from otel_errors import Processor, build_info
 from otel_errors.config import WorkspaceRules
 from otel_errors.errors import ConfigError
 from otel_errors.exporter import PostgresExporter
@@ -149,6 +149,16 @@ async def run_worker(settings: Settings, database_url: str, ready: Any = None,
     rules_task.cancel()
 
 
+def _log_build() -> None:
+    compiled = build_info.compiled_modules()
+    log.info("core: %s", f"{len(compiled)} hot-path modules compiled (mypyc)" if compiled
+             else "pure Python (no C compiler at install time, or OTEL_ERRORS_PURE_PYTHON=1)")
+    stale = build_info.stale_modules()
+    if stale:
+        log.warning("compiled modules older than their source, which is not what runs: %s; run `make install`",
+                    ", ".join(stale))
+
+
 def _worker_main(settings: Settings, database_url: str) -> None:
     _configure_logging(settings)
     _run_loop(run_worker(settings, database_url))
@@ -167,6 +177,7 @@ def _run_loop(main: Coroutine[Any, Any, None]) -> None:
 def serve(settings: Settings) -> int:
     _configure_logging(settings)
     check_protobuf_backend(settings)
+    _log_build()
     embedded = None
     database_url = settings.database_url
     if database_url is None:

@@ -21,6 +21,16 @@ from otel_errors.exporter.embedded import EmbeddedPostgres
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compiled modules older than their source would test yesterday's code (setup.py, otel_errors.build_info)."""
+    from otel_errors import build_info
+
+    stale = build_info.stale_modules()
+    if stale:
+        pytest.exit(f"compiled modules are older than their source: {', '.join(stale)}; run `make install`",
+                    returncode=2)
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("OTEL_ERRORS_TEST_DATABASE_URL")

@@ -4,6 +4,8 @@ every folder with an `__init__.py` is packaged, the core imports none of the I/O
 from __future__ import annotations
 
 import ast
+import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -56,6 +58,55 @@ def test_wheel_install_imports_the_mapped_subpackages(wheel_site: Path) -> None:
         names = set(whl.namelist())
     assert "otel_errors/py.typed" in names and "otel_errors/proto/otel_errors/v1/events.proto" in names
     assert not any(n.startswith(("receiver/", "api/", "tests/")) for n in names)  # no generic top-level packages
+    if shutil.which("cc") or shutil.which("gcc"):  # setup.py compiles the hot path where it can
+        assert any(n.startswith("otel_errors/processor.") and n.endswith(".so") for n in names), sorted(names)
+
+
+# Processes deterministic benchmark requests (fixed clock, ids and receive times) and prints where the processor
+# was loaded from and a digest of every batch it produced.
+_DIGEST_BATCHES = f"""
+import hashlib, random, secrets, sys, time
+sys.path.insert(0, {str(ROOT / "bench")!r})
+rng = random.Random(5)
+secrets.token_bytes = rng.randbytes
+real_time_ns, time.time_ns = time.time_ns, lambda: 1_764_000_000_000_000_000
+from ingest import build_templates, render
+templates = build_templates(12, 256, 0.3, seed=3)
+time.time_ns = real_time_ns
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+import otel_errors.processor
+from otel_errors import Processor
+processor, digest = Processor(), hashlib.sha256()
+for i in range(120):
+    request = ExportTraceServiceRequest.FromString(render(templates[i % len(templates)], i))
+    batch = processor.process_traces(request, None, 1_764_000_000_000_000_000 + i)
+    digest.update(batch.SerializeToString(deterministic=True))
+print(otel_errors.processor.__file__)
+print(digest.hexdigest())
+"""
+
+
+def test_pure_python_build_processes_exactly_like_the_compiled_one(tmp_path: Path) -> None:
+    """OTEL_ERRORS_PURE_PYTHON=1 (or no compiler) installs the hot path as plain Python: the same batches, byte
+    for byte, as the compiled modules this checkout runs (mypyc checks annotations at run time and may rebuild
+    tuples: a difference would show here)."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT),
+                    "-w", str(tmp_path)], check=True, capture_output=True,
+                   env={**os.environ, "OTEL_ERRORS_PURE_PYTHON": "1"})
+    (wheel,) = tmp_path.glob("otel_errors-*.whl")
+    with zipfile.ZipFile(wheel) as whl:
+        assert not [n for n in whl.namelist() if n.endswith(".so")]
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+                   check=True, capture_output=True)
+    pure = subprocess.run([sys.executable, "-c", _DIGEST_BATCHES], env={**os.environ, "PYTHONPATH": str(site)},
+                          cwd="/", capture_output=True, text=True, check=True).stdout.split()
+    here = subprocess.run([sys.executable, "-c", _DIGEST_BATCHES], cwd="/", capture_output=True, text=True,
+                          check=True).stdout.split()
+    assert pure[0] == str(site / "otel_errors" / "processor.py")
+    if shutil.which("cc") or shutil.which("gcc"):
+        assert here[0].startswith(str(ROOT / "otel_errors" / "processor.")) and here[0].endswith(".so")
+    assert pure[1] == here[1]
 
 
 def test_editable_install_imports_the_mapped_subpackages() -> None:

@@ -144,7 +144,7 @@ class Scrubber:
         out = self._scalars(attributes)
         return out if out is not None else self._walker.mapping(attributes)
 
-    def _scalars(self, attributes: Mapping[str, Any]) -> dict[str, Any] | None:
+    def _scalars(self, attributes: Mapping[Any, Any]) -> dict[str, Any] | None:
         """`_walker.mapping(attributes)` for the common span, whose keys are `str` and values scalars; else None.
 
         Exact: for such a mapping the walk gives, per key in order, the value itself under an allowed key,
