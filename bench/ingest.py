@@ -715,7 +715,12 @@ async def main(port):
     print("ready", flush=True)
     await server.wait_for_termination()
 
-asyncio.run(main(int(sys.argv[1])))
+try:  # the event loop `otel-errors serve` runs on, so the ratio compares like with like
+    import uvloop
+except ImportError:
+    asyncio.run(main(int(sys.argv[1])))
+else:
+    uvloop.run(main(int(sys.argv[1])))
 '''
 
 
