@@ -11,10 +11,11 @@ monkeypatches its globals, and it never compares fixed-length tuples by identity
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 COMPILED = [
@@ -23,7 +24,7 @@ COMPILED = [
     "otel_errors/_tracestate.py",
     "otel_errors/classify.py",
     "otel_errors/grouping/_compute.py",
-    "otel_errors/grouping/_message.py",
+    "otel_errors/grouping/_message.py",  # not grouping/_stack.py: its template index compares keys by identity
     "otel_errors/processor.py",
     "otel_errors/stacktext.py",
     "otel_errors/scrub/_attributes.py",
@@ -39,17 +40,15 @@ class OptionalBuildExt(build_ext):
         try:
             super().run()
         except Exception as exc:  # no compiler, no Python headers: the .py files are installed either way
+            # All or none: a module built without mypyc's shared library (or the reverse) would not import.
+            for ext in self.extensions:
+                with contextlib.suppress(OSError):
+                    os.remove(os.path.join(self.build_lib, self.get_ext_filename(ext.name)))
             print(f"otel-errors: compiling the hot path failed ({exc}); installing it as plain Python",
                   file=sys.stderr)
 
-    def build_extension(self, ext) -> None:  # type: ignore[no-untyped-def]
-        try:
-            super().build_extension(ext)
-        except Exception as exc:
-            print(f"otel-errors: not compiling {ext.name} ({exc})", file=sys.stderr)
 
-
-def _extensions() -> list:  # type: ignore[type-arg]
+def _extensions() -> list[Extension]:
     if os.environ.get("OTEL_ERRORS_PURE_PYTHON", "") not in ("", "0"):
         return []
     try:
