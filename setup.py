@@ -6,7 +6,8 @@ interpreter's per-operation overhead (bench/processor.py: process_traces ~22% le
 or with OTEL_ERRORS_PURE_PYTHON=1, the build skips them and the same source runs interpreted.
 
 A module belongs here only if it is safe to compile: its annotations hold at run time (mypyc checks them), nothing
-monkeypatches its globals, and it never compares fixed-length tuples by identity (mypyc may rebuild them).
+replaces its functions or Final constants at run time (compiled callers bind them early), and it never compares
+fixed-length tuples by identity (mypyc may rebuild them around the same items).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ COMPILED = [
     "otel_errors/_tracestate.py",
     "otel_errors/classify.py",
     "otel_errors/grouping/_compute.py",
-    "otel_errors/grouping/_message.py",  # not grouping/_stack.py: its template index compares keys by identity
+    "otel_errors/grouping/_message.py",
+    "otel_errors/grouping/_stack.py",
     "otel_errors/processor.py",
     "otel_errors/stacktext.py",
     "otel_errors/scrub/_attributes.py",

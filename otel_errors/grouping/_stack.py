@@ -240,7 +240,9 @@ def _index(shape: tuple[int, int, int, tuple[str, ...], tuple[str, ...], int],
            found: tuple[tuple[str, str, int, tuple[str, ...], tuple[str, ...], int], _Template | None]) -> None:
     """Put a _TEMPLATES item first among its shape's (a new tuple: readers see the old one or the new one whole)."""
     keys = _SHAPES.get(shape, ())
-    if any(item[0] is found[0] for item in keys):
+    # By equality, not identity: compiled (setup.py), a tuple may be rebuilt around the same strings. Equal keys
+    # share their strings, so the comparison stops at the first, identical, text.
+    if any(item[0] == found[0] for item in keys):
         return
     if not keys and len(_SHAPES) >= MEMO_SIZE:
         try:
@@ -254,8 +256,8 @@ def _unindex(key: tuple[str, str, int, tuple[str, ...], tuple[str, ...], int]) -
     """Drop an evicted key from the index, so that the index holds no text the memo let go."""
     shape = (len(key[0]), len(key[1]), *key[2:])
     keys = _SHAPES.get(shape, ())
-    if any(item[0] is key for item in keys):
-        rest = tuple(item for item in keys if item[0] is not key)
+    if any(item[0] == key for item in keys):
+        rest = tuple(item for item in keys if item[0] != key)
         if rest:
             _SHAPES[shape] = rest
         else:

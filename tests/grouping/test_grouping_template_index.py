@@ -133,7 +133,9 @@ def test_index_is_bounded_and_follows_evictions(monkeypatch: pytest.MonkeyPatch)
         assert _stack.analyze_stack_for(text, message, (), (), 1) == _fresh_stack(text, message)
         assert len(_stack._TEMPLATES) <= 8 and len(_stack._SHAPES) <= 8
         indexed = [item[0] for items in _stack._SHAPES.values() for item in items]
-        assert all(any(k is key for key in _stack._TEMPLATES) for k in indexed)
+        # Every indexed key is a live memo key, holding the memo's own texts (no copy of a 2 KB text).
+        live = {key: key for key in _stack._TEMPLATES}
+        assert all(k in live and k[0] is live[k][0] and k[1] is live[k][1] for k in indexed)
         assert all(len(items) <= _stack._PER_SHAPE for items in _stack._SHAPES.values())
 
 
