@@ -86,7 +86,7 @@ _START_CHARS: Final = frozenset(prefix[0] for prefix in _NOT_PLAIN_START)
 # Python's exception-group bars, stripped before the checks of a line's start and end.
 _BARS: Final = "|+-"
 _BAR_CHARS: Final = frozenset(_BARS)
-# Any of _NOT_PLAIN_ANYWHERE (one search: a generator of `in` tests costs more than the rest of `_plain`).
+# Any of _NOT_PLAIN_ANYWHERE (one search: a generator of `in` tests costs more than the rest of `_plain_breaks`).
 _NOT_PLAIN_TOKEN: Final = re.compile("|".join(re.escape(token) for token in _NOT_PLAIN_ANYWHERE))
 # Templates by (text before the message, text after it, line breaks in the message, include, exclude, max_frames):
 # the pair stands for the template text `before + _SLOT + after` (a trace holds no NUL, so the slot is there once
@@ -117,14 +117,9 @@ def clear_memo() -> None:
     _SHAPES.clear()
 
 
-def _plain(message: str) -> bool:
-    """A message whose lines every supported parser reads as message text, whatever words they hold."""
-    return _plain_breaks(message) >= 0
-
-
 def _plain_breaks(message: str) -> int:
-    """The number of line breaks in `message` (`len(_LINE_BREAK.findall(message))`) when it is plain (see
-    `_plain`), else -1."""
+    """The number of line breaks in `message` (`len(_LINE_BREAK.findall(message))`) when it is plain, else -1.
+    Plain: every supported parser reads each of its lines as message text, whatever words they hold."""
     if len(message) > 4096 or _NOT_PLAIN_TOKEN.search(message) is not None:
         return -1
     lines = message.splitlines()

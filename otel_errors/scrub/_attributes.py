@@ -38,7 +38,7 @@ class AttributeWalker:
 
     def value(self, value: Any, path: str, depth: int) -> Any:
         if isinstance(value, str):
-            return self._string(value)
+            return self.string(value)
         if value is None or isinstance(value, (bool, int, float)):
             return value
         if isinstance(value, (bytes, bytearray)):
@@ -56,14 +56,11 @@ class AttributeWalker:
             as_text = str(value)
         except Exception:  # noqa: BLE001 - a broken __str__ must not break ingest
             return REDACTED
-        cleaned = self._string(as_text)
+        cleaned = self.string(as_text)
         return value if cleaned == as_text else cleaned
 
     def string(self, value: str) -> str:
         """What a string value becomes under a key that is neither allowed nor sensitive."""
-        return self._string(value)
-
-    def _string(self, value: str) -> str:
         limit = self._limit
         if limit is None or len(value) <= limit:
             return self._text(value)
@@ -74,7 +71,7 @@ class AttributeWalker:
             decoded = value.decode("utf-8")
         except UnicodeDecodeError:
             return value  # binary payload: nothing textual to scrub
-        cleaned = self._string(decoded)
+        cleaned = self.string(decoded)
         return value if cleaned == decoded else cleaned.encode("utf-8", "surrogatepass")
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from ..stacktext import header_message_at
+from ..stacktext import header_cut_at
 from ._attributes import REDACTED, AttributeWalker
 from ._config import ScrubConfig
 from ._gates import GateSet, fold
@@ -37,26 +37,6 @@ _KEY_MAX_CHARS = 256
 # models, URLs and query texts repeat on every span. Bounded: at most 2 x _VALUES x _VALUE_MAX_CHARS characters.
 _VALUES = 4096
 _VALUE_MAX_CHARS = 512
-
-
-def _message_at(message: str, stacktrace: str) -> int:
-    """A position where `message` is printed in `stacktrace` right after `": "` and ending its line (or the text),
-    or -1. Looks where traces print it first, with direct comparisons (~0.1 µs): the last line (Python) and
-    after the first `": "` (Java, JS); else `header_message_at` (two scans of the trace, ~0.7-1.5 µs).
-
-    Exact for `Scrubber.exception`: its argument needs the message cut out at such a position and nothing else
-    (that it is printed only once there, which `header_message_at` also demands, plays no part), and every
-    position returned here satisfies all three conditions by the comparisons made. When the message is printed
-    once, it is the same position `header_message_at` gives."""
-    k = len(message)
-    end = len(stacktrace) - 1 if stacktrace[-1:] in ("\n", "\r") else len(stacktrace)
-    at = end - k
-    if at >= 2 and stacktrace.startswith(message, at) and stacktrace.startswith(": ", at - 2):
-        return at  # followed by the final line break, or by nothing
-    at = stacktrace.find(": ") + 2
-    if at >= 2 and stacktrace.startswith(message, at) and stacktrace[at + k:at + k + 1] in ("", "\n", "\r"):
-        return at
-    return header_message_at(message, stacktrace)
 
 
 class Scrubber:
@@ -115,7 +95,7 @@ class Scrubber:
                 or self._gates.always:
             return self.text(message), self.text(stacktrace)
         try:
-            at = _message_at(message, stacktrace)
+            at = header_cut_at(message, stacktrace)
             if at < 0:
                 return self.text(message), self.text(stacktrace)
             opened = self._gates.open(fold(message))

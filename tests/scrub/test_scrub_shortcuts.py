@@ -216,22 +216,21 @@ def _check_exception(s: Scrubber, message: str, stacktrace: str) -> None:
     assert s.exception(message, stacktrace) == expected  # remembered template
 
 
-def test_message_at_finds_a_header_position() -> None:
-    from otel_errors.scrub._scrubber import _message_at
-    from otel_errors.stacktext import header_message_at
+def test_header_cut_at_finds_a_header_position() -> None:
+    from otel_errors.stacktext import header_cut_at, header_message_at
 
     m = "user usr_b68e4bd76f41 may not read"
     cases = [PY_TRACE.format(m=m), PY_TRACE.format(m=m).rstrip("\n"), PY_TRACE.format(m=m).replace("\n", "\r\n"),
              JAVA_TRACE.format(m=m), f"Error: {m}", f"Error: {m}\n\nDuring handling:\nValueError: {m}\n",
              f"Error: {m} and more\nX: {m}", f"{m}\nX: {m}x", f"X:{m}", m, f": {m}", f"a: b\nX: {m}\nY: c"]
     for trace in cases:
-        at = _message_at(m, trace)
+        at = header_cut_at(m, trace)
         if at >= 0:
             assert trace[at - 2:at] == ": " and trace.startswith(m, at)
             assert trace[at + len(m):at + len(m) + 1] in ("", "\n", "\r")
         if header_message_at(m, trace) >= 0:
             assert at == header_message_at(m, trace)
-    assert _message_at(m, f"X:{m}") == -1 and _message_at(m, m) == -1
+    assert header_cut_at(m, f"X:{m}") == -1 and header_cut_at(m, m) == -1
 
 
 def test_exceptions_that_must_not_pass() -> None:
