@@ -23,6 +23,7 @@ COMPILED = [
     "otel_errors/_otlp.py",
     "otel_errors/_spans.py",
     "otel_errors/_tracestate.py",
+    "otel_errors/_wire.py",
     "otel_errors/classify.py",
     "otel_errors/grouping/_compute.py",
     "otel_errors/grouping/_message.py",

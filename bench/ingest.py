@@ -839,7 +839,8 @@ def in_process_rates(templates: list[Template], seconds: float) -> tuple[float, 
 
     def parse_and_process(_payload: bytes) -> None:
         i = next(it)
-        processor.process_traces(ExportTraceServiceRequest.FromString(render(templates[i % n_t], i)))
+        wire = render(templates[i % n_t], i)
+        processor.process_traces(ExportTraceServiceRequest.FromString(wire), wire=wire)
 
     loop(parse_and_process)  # warm caches the way a running server has them
     return parse, loop(parse_and_process)

@@ -44,9 +44,10 @@ def _run(templates: list[Any], seconds: float, start: int, processor: Any,
     busy, spans, n = 0.0, 0, 0
     while busy < seconds:
         t = templates[n % len(templates)]
-        request = ExportTraceServiceRequest.FromString(render(t, start + n))
+        wire = render(t, start + n)
+        request = ExportTraceServiceRequest.FromString(wire)
         t0 = time.thread_time()
-        batch = processor.process_traces(request)
+        batch = processor.process_traces(request, wire=wire)  # with the bytes, as the receivers call it
         busy += time.thread_time() - t0
         spans += t.spans
         n += 1

@@ -13,6 +13,7 @@ from typing import Any
 
 from ._candidates import ORIGIN_SPAN_EVENT, ORIGIN_SPAN_STATUS, Candidate
 from ._otlp import AttrValue, attributes, selected_attributes
+from ._wire import candidate_spans, span_attributes
 
 STATUS_ERROR = 2
 _EXCEPTION_KEYS = ("exception.type", "exception.message", "exception.stacktrace", "exception.escaped")
@@ -59,36 +60,71 @@ def is_exception_event(name: str) -> bool:
 
 
 def walk_traces(request: Any, workspace_of: Callable[[dict[str, AttrValue]], str | None],
-                execution_keys: frozenset[str] = frozenset()) -> SpanWalk:
+                execution_keys: frozenset[str] = frozenset(), wire: bytes | None = None) -> SpanWalk:
     """`workspace_of(resource_attributes)` names the workspace, or None to reject the resource's spans.
 
     `execution_keys`: the attributes an execution span without an error needs (its identity and credits); only
-    those are converted for it. Spans with an exception event or an ERROR status get all their attributes."""
+    those are converted for it. Spans with an exception event or an ERROR status get all their attributes.
+    `wire`: the bytes `request` was parsed from, when at hand; the spans worth a look are then found in them
+    (`_wire.candidate_spans`) instead of by reading every span's fields."""
     out = SpanWalk()
     keys = execution_keys | _WALK_KEYS
-    for resource_spans in request.resource_spans:
-        resource: dict[str, AttrValue] | None = None
-        workspace: str | None = None
-        for scope_spans in resource_spans.scope_spans:
-            for span in scope_spans.spans:
-                # Hot loop over every span: the cheapest reads first (`HasField` skips building the status).
-                parent = span.parent_span_id
-                events = span.events
-                status_code = span.status.code if span.HasField("status") else 0
-                name = span.name
-                agent_invocation = name.startswith("invoke_agent")
-                if not events and status_code != STATUS_ERROR and parent and not agent_invocation:
-                    continue
-                if resource is None:
-                    resource = attributes(resource_spans.resource.attributes)
-                    workspace = workspace_of(resource)
-                if workspace is None:
-                    out.rejected += 1
-                    out.rejected_reason = "invalid workspace.id resource attribute"
-                    continue
-                _interesting_span(out, span, workspace, resource, status_code, events, parent, name,
-                                  agent_invocation, keys)
+    picked = candidate_spans(wire) if wire is not None else None
+    if picked is None:
+        for resource_spans in request.resource_spans:
+            state = _ResourceState(resource_spans, workspace_of)
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    _visit(out, state, span, keys, None, 0, 0)
+        return out
+    resource_index, scope_index = -1, -1
+    state = _ResourceState(None, workspace_of)
+    spans: Any = ()
+    for r, s, i, start, end in picked:
+        if r != resource_index:
+            resource_index, scope_index = r, -1
+            state = _ResourceState(request.resource_spans[r], workspace_of)
+        if s != scope_index:
+            scope_index = s
+            spans = state.resource_spans.scope_spans[s].spans
+        _visit(out, state, spans[i], keys, wire, start, end)
     return out
+
+
+class _ResourceState:
+    """A resource's attributes and workspace, converted at its first span worth a look."""
+
+    __slots__ = ("resource_spans", "workspace_of", "resource", "workspace")
+
+    def __init__(self, resource_spans: Any, workspace_of: Callable[[dict[str, AttrValue]], str | None]) -> None:
+        self.resource_spans = resource_spans
+        self.workspace_of = workspace_of
+        self.resource: dict[str, AttrValue] | None = None
+        self.workspace: str | None = None
+
+
+def _visit(out: SpanWalk, state: _ResourceState, span: Any, keys: frozenset[str], wire: bytes | None, start: int,
+           end: int) -> None:
+    """One span; `wire[start:end]`, when given, is its serialized form."""
+    # Every span without `wire`, the picked ones with it: the cheapest reads first (`HasField` skips the status).
+    parent = span.parent_span_id
+    events = span.events
+    status_code = span.status.code if span.HasField("status") else 0
+    name = span.name
+    agent_invocation = name.startswith("invoke_agent")
+    if not events and status_code != STATUS_ERROR and parent and not agent_invocation:
+        return
+    resource = state.resource
+    if resource is None:
+        resource = state.resource = attributes(state.resource_spans.resource.attributes)
+        state.workspace = state.workspace_of(resource)
+    workspace = state.workspace
+    if workspace is None:
+        out.rejected += 1
+        out.rejected_reason = "invalid workspace.id resource attribute"
+        return
+    _interesting_span(out, span, workspace, resource, status_code, events, parent, name, agent_invocation, keys,
+                      wire, start, end)
 
 
 # What the walk itself reads of an execution span's attributes.
@@ -97,12 +133,14 @@ _WALK_KEYS = frozenset({"gen_ai.operation.name"})
 
 def _interesting_span(out: SpanWalk, span: Any, workspace: str, resource: dict[str, AttrValue],
                       status_code: int, events: Any, parent: bytes, name: str, agent_invocation: bool,
-                      execution_keys: frozenset[str]) -> None:
+                      execution_keys: frozenset[str], wire: bytes | None, start: int, end: int) -> None:
     failed = status_code == STATUS_ERROR
     exception_events = [event for event in events if is_exception_event(event.name)] if events else []
     # A span that records no error only matters as an execution: convert just what an execution reads.
-    attrs = attributes(span.attributes) if failed or exception_events \
-        else selected_attributes(span.attributes, execution_keys)
+    selected = None if failed or exception_events else execution_keys
+    attrs = span_attributes(wire, start, end, selected) if wire is not None else None
+    if attrs is None:
+        attrs = attributes(span.attributes) if selected is None else selected_attributes(span.attributes, selected)
     trace_id = span.trace_id
     span_id = span.span_id
     start_ns = span.start_time_unix_nano

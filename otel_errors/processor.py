@@ -74,9 +74,10 @@ class Processor:
     # -- entry points -------------------------------------------------------------------------------------------
 
     def process_traces(self, request: Any, workspace_id: str | None = None,
-                       received_ns: int | None = None) -> Any:
+                       received_ns: int | None = None, wire: bytes | None = None) -> Any:
+        """`wire`: the bytes `request` was parsed from, when the receiver has them (a faster span walk)."""
         self._resources.clear()  # the previous export's resource dicts are garbage
-        walk = walk_traces(request, self._workspace_resolver(workspace_id), self._execution_keys)
+        walk = walk_traces(request, self._workspace_resolver(workspace_id), self._execution_keys, wire)
         batch = ErrorEventBatch()
         batch.rejected, batch.rejected_reason = walk.rejected, walk.rejected_reason
         now = received_ns or time.time_ns()

@@ -54,11 +54,13 @@ class Pipeline:
         except (DecodeError, ValueError, RuntimeError) as exc:
             raise InvalidRequest(f"malformed OTLP {signal.name} protobuf: {exc}") from None
 
-    async def export(self, signal: Signal, request: Message, authorization: str | None) -> Message:
+    async def export(self, signal: Signal, request: Message, authorization: str | None,
+                     wire: bytes | None = None) -> Message:
+        """`wire`: the protobuf bytes `request` was parsed from (None for JSON); the processor reads them too."""
         workspace = await self.authenticate(authorization)
         received = time.time_ns()
         if signal is TRACES:
-            batch = self.processor.process_traces(request, workspace, received)
+            batch = self.processor.process_traces(request, workspace, received, wire)
         else:
             batch = self.processor.process_logs(request, workspace, received)
         await self.sink.write(batch)

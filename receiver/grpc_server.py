@@ -59,7 +59,7 @@ class GrpcReceiver:
         async def export(payload: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
             try:
                 request = Pipeline.parse(signal, payload)
-                response = await self.pipeline.export(signal, request, _authorization(context))
+                response = await self.pipeline.export(signal, request, _authorization(context), payload)
             except IngestError as exc:
                 d = disposition(exc)
                 await context.abort(getattr(grpc.StatusCode, d.grpc_code), str(exc))

@@ -61,7 +61,8 @@ class OtlpHttpApp:
         try:
             body = await self._read_body(receive, headers)
             request = _decode(signal, body, content_type)
-            response = await self.pipeline.export(signal, request, headers.get("authorization"))
+            response = await self.pipeline.export(signal, request, headers.get("authorization"),
+                                                  body if content_type == _PROTOBUF else None)
         except IngestError as exc:
             await self._error(send, exc, content_type)
             return

@@ -30,6 +30,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyVa
 from otlp_builders import NOW, PY_TRACE
 
 from otel_errors import TRUNCATION_MARKER, Processor, ProcessorConfig
+from otel_errors._otlp import attributes
+from otel_errors._wire import candidate_spans, span_attributes
 from otel_errors.config import WORKSPACE_ID_PATTERN
 from otel_errors.errors import InvalidRequest
 from otel_errors.receiver import LOGS, TRACES, Pipeline
@@ -334,6 +336,22 @@ def test_adversarial_traces_never_raise_and_emit_bounded_events(request: ExportT
     assert again.rejected == 0
 
 
+@settings(FUZZ, max_examples=max(1, FUZZ.max_examples // 2))
+@given(trace_requests())
+def test_the_walk_from_the_wire_bytes_matches_the_walk_over_every_span(request: ExportTraceServiceRequest) -> None:
+    """The receivers hand the processor the bytes too (`_wire.candidate_spans` picks the spans to look at):
+    whatever the request, the batch is the one the object walk gives."""
+    wire = request.SerializeToString()
+    picked = candidate_spans(wire)
+    assert picked is not None  # what protobuf writes, the reader follows
+    for r, s, i, start, end in picked:
+        expected = attributes(request.resource_spans[r].scope_spans[s].spans[i].attributes)
+        assert repr(span_attributes(wire, start, end, None)) == repr(expected)  # repr: NaN equals itself
+    with_bytes = Processor().process_traces(request, None, RECEIVED, wire)
+    without = Processor().process_traces(request, None, RECEIVED)
+    assert with_bytes.SerializeToString(deterministic=True) == without.SerializeToString(deterministic=True)
+
+
 @FUZZ
 @given(log_requests())
 def test_adversarial_logs_never_raise_and_emit_bounded_events(request: ExportLogsServiceRequest) -> None:
@@ -349,7 +367,7 @@ def _parse_and_process(signal: Any, payload: bytes) -> None:
         assert "malformed OTLP" in str(exc)
         return
     processor = Processor()
-    batch = processor.process_traces(request) if signal is TRACES else processor.process_logs(request)
+    batch = processor.process_traces(request, wire=payload) if signal is TRACES else processor.process_logs(request)
     # No fixed receive time here: the batch is checked against its own clock.
     for e in batch.events:
         assert HEX32.match(e.fingerprint) and WORKSPACE_ID_PATTERN.match(e.workspace_id)
