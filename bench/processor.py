@@ -3,9 +3,10 @@
 
 Not a test: it measures and prints. No gRPC, no database. Payloads come from `bench/ingest.py` (512-span agent
 requests, 5% of spans with a ~2 KB Python/Java/JS exception stack from 50 bugs in 3 releases, messages with
-ids); every request gets fresh trace ids and message ids, as on the wire. Parsing (`FromString`) happens in the
-loop but outside the timed section: only `process_traces` is timed, in CPU time of this thread
-(`time.thread_time`), so other processes on a busy machine distort the numbers less than wall-clock time would.
+ids); every request gets fresh trace ids and message ids, as on the wire, and is processed with its serialized
+bytes, as the receivers call it. Parsing (`FromString`) happens in the loop but outside the timed section: only
+`process_traces` is timed, in CPU time of this thread (`time.thread_time`), so other processes on a busy machine
+distort the numbers less than wall-clock time would.
 
 Prints, for a warm processor (its memos filled the way a running server has them):
   * spans/s and µs per request of `process_traces`;
