@@ -11,9 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
 from ._candidates import ORIGIN_SPAN_EVENT, ORIGIN_SPAN_STATUS, Candidate
 from ._otlp import AttrValue, attributes, selected_attributes
-from ._wire import candidate_spans, span_attributes
+from ._wire import candidate_spans, event_attributes, read_span, resource_attributes, span_attributes
 
 STATUS_ERROR = 2
 _EXCEPTION_KEYS = ("exception.type", "exception.message", "exception.stacktrace", "exception.escaped")
@@ -65,48 +67,74 @@ def walk_traces(request: Any, workspace_of: Callable[[dict[str, AttrValue]], str
 
     `execution_keys`: the attributes an execution span without an error needs (its identity and credits); only
     those are converted for it. Spans with an exception event or an ERROR status get all their attributes.
-    `wire`: the bytes `request` was parsed from, when at hand; the spans worth a look are then found in them
-    (`_wire.candidate_spans`) instead of by reading every span's fields."""
+    `wire`: the serialized request. The spans worth a look are then found and read in it (`_wire`); `request`
+    may be None, and is parsed from `wire` only where the bytes need protobuf's objects (which raises
+    `DecodeError` on malformed bytes)."""
     out = SpanWalk()
     keys = execution_keys | _WALK_KEYS
-    picked = candidate_spans(wire) if wire is not None else None
-    if picked is None:
+    picks = candidate_spans(wire) if wire is not None else None
+    if picks is None or wire is None:
+        if request is None:
+            request = _parse(wire)
         for resource_spans in request.resource_spans:
             state = _ResourceState(resource_spans, workspace_of)
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:
-                    _visit(out, state, span, keys, None, 0, 0)
+                    _visit(out, state, span, keys)
         return out
-    resource_index, scope_index = -1, -1
+    objects = _Objects(request, wire)
+    resource_index = -1
     state = _ResourceState(None, workspace_of)
-    spans: Any = ()
-    for r, s, i, start, end in picked:
+    for r, s, i, start, end in picks.spans:
         if r != resource_index:
-            resource_index, scope_index = r, -1
-            state = _ResourceState(request.resource_spans[r], workspace_of)
-        if s != scope_index:
-            scope_index = s
-            spans = state.resource_spans.scope_spans[s].spans
-        _visit(out, state, spans[i], keys, wire, start, end)
+            resource_index = r
+            state = _ResourceState(None, workspace_of)
+            rstart, rend = picks.resources[r]
+            state.resource = resource_attributes(wire, rstart, rend) if rstart >= 0 else None
+            if state.resource is None:
+                state.resource_spans = objects.get().resource_spans[r]
+        if not _visit_wire(out, state, wire, start, end, keys):
+            _visit(out, state, objects.get().resource_spans[r].scope_spans[s].spans[i], keys)
     return out
 
 
-class _ResourceState:
-    """A resource's attributes and workspace, converted at its first span worth a look."""
+def _parse(wire: bytes | None) -> Any:
+    if wire is None:
+        raise ValueError("walk_traces needs a request or its bytes")
+    return ExportTraceServiceRequest.FromString(wire)
 
-    __slots__ = ("resource_spans", "workspace_of", "resource", "workspace")
+
+class _Objects:
+    """The request as protobuf objects, parsed at the first span that needs them (rare: see `_wire`)."""
+
+    __slots__ = ("request", "wire")
+
+    def __init__(self, request: Any, wire: bytes) -> None:
+        self.request = request
+        self.wire = wire
+
+    def get(self) -> Any:
+        if self.request is None:
+            self.request = _parse(self.wire)
+        return self.request
+
+
+class _ResourceState:
+    """A resource's attributes and workspace, converted at its first span worth a look (or read from the bytes)."""
+
+    __slots__ = ("resource_spans", "workspace_of", "resource", "workspace", "resolved")
 
     def __init__(self, resource_spans: Any, workspace_of: Callable[[dict[str, AttrValue]], str | None]) -> None:
         self.resource_spans = resource_spans
         self.workspace_of = workspace_of
         self.resource: dict[str, AttrValue] | None = None
         self.workspace: str | None = None
+        self.resolved = False
 
 
-def _visit(out: SpanWalk, state: _ResourceState, span: Any, keys: frozenset[str], wire: bytes | None, start: int,
-           end: int) -> None:
-    """One span; `wire[start:end]`, when given, is its serialized form."""
-    # Every span without `wire`, the picked ones with it: the cheapest reads first (`HasField` skips the status).
+def _visit(out: SpanWalk, state: _ResourceState, span: Any, keys: frozenset[str]) -> None:
+    """One span, read through protobuf's objects."""
+    # Every span when there are no wire bytes: the cheapest reads first (`HasField` skips building the status).
     parent = span.parent_span_id
     events = span.events
     status_code = span.status.code if span.HasField("status") else 0
@@ -114,37 +142,76 @@ def _visit(out: SpanWalk, state: _ResourceState, span: Any, keys: frozenset[str]
     agent_invocation = name.startswith("invoke_agent")
     if not events and status_code != STATUS_ERROR and parent and not agent_invocation:
         return
-    resource = state.resource
-    if resource is None:
-        resource = state.resource = attributes(state.resource_spans.resource.attributes)
-        state.workspace = state.workspace_of(resource)
-    workspace = state.workspace
+    workspace = _workspace(out, state)
     if workspace is None:
+        return
+    failed = status_code == STATUS_ERROR
+    exception_events = [event for event in events if is_exception_event(event.name)] if events else []
+    # A span that records no error only matters as an execution: convert just what an execution reads.
+    attrs = attributes(span.attributes) if failed or exception_events \
+        else selected_attributes(span.attributes, keys)
+    _interesting_span(out, workspace, state, span.trace_id, span.span_id, parent, name, span.start_time_unix_nano,
+                      span.end_time_unix_nano, status_code, span.status.message if failed or exception_events else "",
+                      agent_invocation, attrs, [(e.time_unix_nano, attributes(e.attributes)) for e in exception_events])
+
+
+def _visit_wire(out: SpanWalk, state: _ResourceState, wire: bytes, start: int, end: int,
+                keys: frozenset[str]) -> bool:
+    """One span, read from its bytes `wire[start:end]`; False (nothing done) when they need protobuf's objects."""
+    span = read_span(wire, start, end)
+    if span is None:
+        return False
+    parent = span.parent_span_id
+    status_code = span.status_code
+    name = span.name
+    agent_invocation = name.startswith("invoke_agent")
+    if not span.events and status_code != STATUS_ERROR and parent and not agent_invocation:
+        return True
+    failed = status_code == STATUS_ERROR
+    exception_events: list[tuple[int, dict[str, AttrValue]]] = []
+    for event in span.events:
+        if is_exception_event(event.name):
+            event_attrs = event_attributes(wire, event.start, event.end)
+            if event_attrs is None:
+                return False
+            exception_events.append((event.time_ns, event_attrs))
+    attrs = span_attributes(wire, start, end, None if failed or exception_events else keys)
+    if attrs is None:
+        return False
+    workspace = _workspace(out, state)
+    if workspace is not None:
+        _interesting_span(out, workspace, state, span.trace_id, span.span_id, parent, name, span.start_ns,
+                          span.end_ns, status_code, span.status_message, agent_invocation, attrs, exception_events)
+    return True
+
+
+def _workspace(out: SpanWalk, state: _ResourceState) -> str | None:
+    """The workspace of a span worth a look (None: rejected, and counted); the resource is converted once."""
+    if not state.resolved:
+        if state.resource is None:
+            state.resource = attributes(state.resource_spans.resource.attributes)
+        state.workspace = state.workspace_of(state.resource)
+        state.resolved = True
+    if state.workspace is None:
         out.rejected += 1
         out.rejected_reason = "invalid workspace.id resource attribute"
-        return
-    _interesting_span(out, span, workspace, resource, status_code, events, parent, name, agent_invocation, keys,
-                      wire, start, end)
+    return state.workspace
 
 
 # What the walk itself reads of an execution span's attributes.
 _WALK_KEYS = frozenset({"gen_ai.operation.name"})
 
 
-def _interesting_span(out: SpanWalk, span: Any, workspace: str, resource: dict[str, AttrValue],
-                      status_code: int, events: Any, parent: bytes, name: str, agent_invocation: bool,
-                      execution_keys: frozenset[str], wire: bytes | None, start: int, end: int) -> None:
+def _interesting_span(out: SpanWalk, workspace: str, state: _ResourceState, trace_id: bytes, span_id: bytes,
+                      parent: bytes, name: str, start_ns: int, end_ns: int, status_code: int, status_message: str,
+                      agent_invocation: bool, attrs: dict[str, AttrValue],
+                      exception_events: list[tuple[int, dict[str, AttrValue]]]) -> None:
+    """What a span worth a look yields, however it was read: an execution, candidates, an error span.
+    `exception_events`: (time, attributes) of its exception events; `status_message` is needed only when it
+    failed or has one."""
+    resource = state.resource
+    assert resource is not None  # converted by `_workspace`
     failed = status_code == STATUS_ERROR
-    exception_events = [event for event in events if is_exception_event(event.name)] if events else []
-    # A span that records no error only matters as an execution: convert just what an execution reads.
-    selected = None if failed or exception_events else execution_keys
-    attrs = span_attributes(wire, start, end, selected) if wire is not None else None
-    if attrs is None:
-        attrs = attributes(span.attributes) if selected is None else selected_attributes(span.attributes, selected)
-    trace_id = span.trace_id
-    span_id = span.span_id
-    start_ns = span.start_time_unix_nano
-    end_ns = span.end_time_unix_nano
     is_execution = not parent or agent_invocation
     if not agent_invocation and attrs.get("gen_ai.operation.name") == "invoke_agent":
         agent_invocation = is_execution = True
@@ -152,8 +219,7 @@ def _interesting_span(out: SpanWalk, span: Any, workspace: str, resource: dict[s
         out.executions.append(ExecutionSpan(workspace, trace_id, span_id, start_ns, end_ns, failed,
                                             agent_invocation, attrs, resource))
     index = 0
-    for event in exception_events:
-        event_attrs = attributes(event.attributes)
+    for event_time_ns, event_attrs in exception_events:
         exc_type = event_attrs.get("exception.type")
         message = event_attrs.get("exception.message")
         stacktrace = event_attrs.get("exception.stacktrace")
@@ -162,7 +228,7 @@ def _interesting_span(out: SpanWalk, span: Any, workspace: str, resource: dict[s
         out.candidates.append(Candidate(
             workspace=workspace, origin=ORIGIN_SPAN_EVENT, trace_id=trace_id, span_id=span_id,
             parent_span_id=parent, span_name=name, span_start_ns=start_ns,
-            time_ns=event.time_unix_nano or end_ns or start_ns,
+            time_ns=event_time_ns or end_ns or start_ns,
             exc_type=exc_type if isinstance(exc_type, str) else "",
             message=message if isinstance(message, str) else "",
             stacktrace=stacktrace if isinstance(stacktrace, str) else "",
@@ -174,9 +240,9 @@ def _interesting_span(out: SpanWalk, span: Any, workspace: str, resource: dict[s
         index += 1
     if failed or index:
         out.error_spans.append(ErrorSpanInfo(workspace, trace_id, span_id, parent, name, start_ns, end_ns,
-                                             status_code, span.status.message, index > 0))
+                                             status_code, status_message, index > 0))
     if failed and index == 0:
-        exc_type, message = status_error(attrs.get("error.type"), span.status.message, name)
+        exc_type, message = status_error(attrs.get("error.type"), status_message, name)
         out.candidates.append(Candidate(
             workspace=workspace, origin=ORIGIN_SPAN_STATUS, trace_id=trace_id, span_id=span_id,
             parent_span_id=parent, span_name=name, span_start_ns=start_ns, time_ns=end_ns or start_ns,

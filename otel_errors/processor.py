@@ -75,7 +75,9 @@ class Processor:
 
     def process_traces(self, request: Any, workspace_id: str | None = None,
                        received_ns: int | None = None, wire: bytes | None = None) -> Any:
-        """`wire`: the bytes `request` was parsed from, when the receiver has them (a faster span walk)."""
+        """`wire`: the request's protobuf bytes, when the receiver has them (a faster span walk). `request` may then
+        be None: it is parsed from `wire` only if the walk needs protobuf's objects, and malformed bytes raise
+        `google.protobuf.message.DecodeError` (see `_wire`)."""
         self._resources.clear()  # the previous export's resource dicts are garbage
         walk = walk_traces(request, self._workspace_resolver(workspace_id), self._execution_keys, wire)
         batch = ErrorEventBatch()

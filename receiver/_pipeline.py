@@ -54,13 +54,26 @@ class Pipeline:
         except (DecodeError, ValueError, RuntimeError) as exc:
             raise InvalidRequest(f"malformed OTLP {signal.name} protobuf: {exc}") from None
 
-    async def export(self, signal: Signal, request: Message, authorization: str | None,
-                     wire: bytes | None = None) -> Message:
-        """`wire`: the protobuf bytes `request` was parsed from (None for JSON); the processor reads them too."""
+    async def export_protobuf(self, signal: Signal, payload: bytes, authorization: str | None) -> Message:
+        """A protobuf export as received. Traces go to the processor as bytes (it reads what it needs from them,
+        like the Collector without a full decode first); logs are parsed here."""
+        if signal is TRACES:
+            return await self._export(signal, None, authorization, payload)
+        return await self._export(signal, self.parse(signal, payload), authorization, None)
+
+    async def export(self, signal: Signal, request: Message, authorization: str | None) -> Message:
+        """A decoded export (OTLP/JSON)."""
+        return await self._export(signal, request, authorization, None)
+
+    async def _export(self, signal: Signal, request: Message | None, authorization: str | None,
+                      wire: bytes | None) -> Message:
         workspace = await self.authenticate(authorization)
         received = time.time_ns()
         if signal is TRACES:
-            batch = self.processor.process_traces(request, workspace, received, wire)
+            try:
+                batch = self.processor.process_traces(request, workspace, received, wire)
+            except DecodeError as exc:  # bytes the wire reader could not follow and protobuf rejects
+                raise InvalidRequest(f"malformed OTLP {signal.name} protobuf: {exc}") from None
         else:
             batch = self.processor.process_logs(request, workspace, received)
         await self.sink.write(batch)

@@ -1,7 +1,7 @@
 """OTLP/gRPC receiver: TraceService/Export and LogsService/Export on :4317 (grpc.aio).
 
-Requests arrive as raw bytes and are parsed here, so a malformed message becomes INVALID_ARGUMENT with a
-message instead of the framework's opaque INTERNAL.
+Requests arrive as raw bytes and go to the pipeline as such, so a malformed message becomes INVALID_ARGUMENT with
+a message instead of the framework's opaque INTERNAL.
 """
 
 from __future__ import annotations
@@ -58,8 +58,7 @@ class GrpcReceiver:
     def _handler(self, signal: Signal) -> grpc.RpcMethodHandler:
         async def export(payload: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
             try:
-                request = Pipeline.parse(signal, payload)
-                response = await self.pipeline.export(signal, request, _authorization(context), payload)
+                response = await self.pipeline.export_protobuf(signal, payload, _authorization(context))
             except IngestError as exc:
                 d = disposition(exc)
                 await context.abort(getattr(grpc.StatusCode, d.grpc_code), str(exc))

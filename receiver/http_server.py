@@ -60,9 +60,11 @@ class OtlpHttpApp:
             return
         try:
             body = await self._read_body(receive, headers)
-            request = _decode(signal, body, content_type)
-            response = await self.pipeline.export(signal, request, headers.get("authorization"),
-                                                  body if content_type == _PROTOBUF else None)
+            authorization = headers.get("authorization")
+            if content_type == _PROTOBUF:
+                response = await self.pipeline.export_protobuf(signal, body, authorization)
+            else:
+                response = await self.pipeline.export(signal, _decode_json(signal, body), authorization)
         except IngestError as exc:
             await self._error(send, exc, content_type)
             return
@@ -139,9 +141,7 @@ def _inflate(body: bytes, encoding: str, limit: int) -> bytes:
     return data
 
 
-def _decode(signal: Signal, body: bytes, content_type: str) -> Message:
-    if content_type == _PROTOBUF:
-        return Pipeline.parse(signal, body)
+def _decode_json(signal: Signal, body: bytes) -> Message:
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # RecursionError: nested too deeply

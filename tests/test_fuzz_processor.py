@@ -5,8 +5,9 @@ every attribute type (nested kvlists and arrays too), huge strings, NUL and astr
 ids, zero and absurd timestamps, open-enum values out of range, many events, exception events with random fields,
 deep parent chains and invalid `workspace.id`s. Whatever comes in, the processor must not raise, and what it emits
 must be storable: 32-hex fingerprints, valid workspace ids, every field within the documented limits (README,
-"Limits"), no NUL, times inside the accepted window. Random bytes given to `Pipeline.parse` raise
-`InvalidRequest` or parse; whatever parses is processed without an exception too.
+"Limits"), no NUL, times inside the accepted window. Random and damaged bytes go where the receivers send them
+(traces as bytes to the processor, logs to `Pipeline.parse`) and raise only the malformed-input error; whatever
+protobuf parses, the trace walk over the bytes reads as the object walk does.
 
 Deterministic by default (derandomized, 200 examples per test); `OTEL_ERRORS_FUZZ_RANDOM=1` and
 `OTEL_ERRORS_FUZZ_EXAMPLES=5000` turn it into a longer random fuzz run.
@@ -22,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from google.protobuf.message import DecodeError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -339,17 +341,17 @@ def test_adversarial_traces_never_raise_and_emit_bounded_events(request: ExportT
 @settings(FUZZ, max_examples=max(1, FUZZ.max_examples // 2))
 @given(trace_requests())
 def test_the_walk_from_the_wire_bytes_matches_the_walk_over_every_span(request: ExportTraceServiceRequest) -> None:
-    """The receivers hand the processor the bytes too (`_wire.candidate_spans` picks the spans to look at):
+    """The receivers hand the processor the bytes, not a parsed request (`_wire` reads the spans that matter):
     whatever the request, the batch is the one the object walk gives."""
     wire = request.SerializeToString()
     picked = candidate_spans(wire)
     assert picked is not None  # what protobuf writes, the reader follows
-    for r, s, i, start, end in picked:
+    for r, s, i, start, end in picked.spans:
         expected = attributes(request.resource_spans[r].scope_spans[s].spans[i].attributes)
         assert repr(span_attributes(wire, start, end, None)) == repr(expected)  # repr: NaN equals itself
-    with_bytes = Processor().process_traces(request, None, RECEIVED, wire)
-    without = Processor().process_traces(request, None, RECEIVED)
-    assert with_bytes.SerializeToString(deterministic=True) == without.SerializeToString(deterministic=True)
+    without = Processor().process_traces(request, None, RECEIVED).SerializeToString(deterministic=True)
+    assert Processor().process_traces(request, None, RECEIVED, wire).SerializeToString(deterministic=True) == without
+    assert Processor().process_traces(None, None, RECEIVED, wire).SerializeToString(deterministic=True) == without
 
 
 @FUZZ
@@ -361,14 +363,29 @@ def test_adversarial_logs_never_raise_and_emit_bounded_events(request: ExportLog
 
 
 def _parse_and_process(signal: Any, payload: bytes) -> None:
+    """What the pipeline does with protobuf bytes: traces go to the processor as bytes, logs are parsed first. Only
+    `DecodeError` (which the pipeline turns into `InvalidRequest`) may come out. Where protobuf parses the bytes,
+    the walk over the bytes gives the batch the object walk gives; where it does not (invalid UTF-8, damage inside
+    a span the walk skips), the batch must still be storable."""
     try:
         request = Pipeline.parse(signal, payload)
     except InvalidRequest as exc:
         assert "malformed OTLP" in str(exc)
-        return
+        request = None
+        if signal is LOGS:
+            return
     processor = Processor()
-    batch = processor.process_traces(request, wire=payload) if signal is TRACES else processor.process_logs(request)
-    # No fixed receive time here: the batch is checked against its own clock.
+    if signal is TRACES:
+        try:
+            batch = processor.process_traces(None, None, RECEIVED, payload)
+        except DecodeError:
+            assert request is None, "the bytes walk rejected what protobuf parses"
+            return
+        if request is not None:
+            expected = Processor().process_traces(request, None, RECEIVED)
+            assert batch.SerializeToString(deterministic=True) == expected.SerializeToString(deterministic=True)
+    else:
+        batch = processor.process_logs(request)
     for e in batch.events:
         assert HEX32.match(e.fingerprint) and WORKSPACE_ID_PATTERN.match(e.workspace_id)
     batch.SerializeToString()

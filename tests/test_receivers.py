@@ -54,6 +54,28 @@ def test_grpc_malformed_protobuf_is_invalid_argument_and_server_keeps_serving(se
     assert _count(server, workspace, 1) == 1
 
 
+def test_invalid_utf8_in_one_span_does_not_cost_the_export_its_exceptions(server: RunningServer,
+                                                                          workspace: str) -> None:
+    """opentelemetry-proto recommends U+FFFD for invalid UTF-8 rather than failing the batch (protobuf's parser
+    refuses the whole export, and the SDK then drops every span of it). Once over gRPC, once over HTTP."""
+    def payload() -> bytes:
+        request = traces(
+            span("plain", trace_id=new_id(16), parent=new_id(8), attrs={"note": "MARK-A"}),
+            span(trace_id=new_id(16), parent=new_id(8), error=True, exceptions=[
+                {"exception.type": "RuntimeError", "exception.message": "bad byte MARK-B"}]),
+            resource={"service.name": "svc", "workspace.id": workspace})
+        # Same lengths, so the framing stays intact.
+        return request.SerializeToString().replace(b"MARK-A", b"MARK-\xff").replace(b"MARK-B", b"MARK-\xfe")
+
+    ExportTraceServiceResponse.FromString(_raw_call(server, TRACE_METHOD, payload()))
+    response = httpx.post(f"{server.otlp_http}/v1/traces", content=payload(),
+                          headers={"content-type": "application/x-protobuf"}, timeout=10)
+    assert response.status_code == 200
+    assert _count(server, workspace, 2) == 2
+    items = httpx.get(f"{server.api}/api/v1/workspaces/{workspace}/errors", timeout=5).json()["items"]
+    assert [i["message"] for i in items] == ["bad byte MARK-\ufffd"]
+
+
 def test_grpc_partial_success_counts_rejected_spans(server: RunningServer) -> None:
     request = traces(span(trace_id=new_id(16), parent=new_id(8), exceptions=[{"exception.type": "E"}]),
                      resource={"workspace.id": "no spaces allowed"})

@@ -8,12 +8,16 @@ picks themselves. The property version over hostile requests is in test_fuzz_pro
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pytest
+from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
-from otlp_builders import NOW, PY_TRACE, span, traces
+from otlp_builders import NOW, PY_TRACE, kvs, span, traces
 
 from otel_errors import Processor
 from otel_errors._otlp import MAX_ARRAY_ITEMS, MAX_NESTING, attributes, selected_attributes
@@ -24,20 +28,21 @@ TRACE = b"\x01" * 16
 PARENT = b"\x02" * 8
 
 
-def _walk(request: ExportTraceServiceRequest, wire: bytes | None) -> str:
+def _walk(request: ExportTraceServiceRequest | None, wire: bytes | None) -> str:
     return repr(walk_traces(request, lambda _resource: "ws", frozenset({"user.id"}), wire))
 
 
 def _same_walk(wire: bytes) -> ExportTraceServiceRequest:
+    """The walk over the bytes alone, and with the parsed request at hand, is the walk over every span."""
     request = ExportTraceServiceRequest.FromString(wire)
-    assert _walk(request, wire) == _walk(request, None)
+    assert _walk(None, wire) == _walk(request, wire) == _walk(request, None)
     return request
 
 
 def _picks(wire: bytes) -> list[tuple[int, int, int]] | None:
     """The picked spans' indexes; their byte ranges are checked by `_same_walk` (attributes come from them)."""
     picked = candidate_spans(wire)
-    return None if picked is None else [(r, s, i) for r, s, i, _start, _end in picked]
+    return None if picked is None else [(r, s, i) for r, s, i, _start, _end in picked.spans]
 
 
 def _request_of_span_bytes(*span_bytes: bytes) -> bytes:
@@ -208,3 +213,42 @@ def test_attributes_protobuf_would_merge_are_left_to_protobuf() -> None:
         request = ExportTraceServiceRequest()
         request.resource_spans.add().scope_spans.add().spans.append(span_message)
         _same_walk(request.SerializeToString())
+
+
+# -- the request read from its bytes alone ---------------------------------------------------------------------------
+
+def test_invalid_utf8_becomes_the_replacement_character_instead_of_failing_the_export() -> None:
+    request = traces(
+        span("plain", trace_id=TRACE, parent=PARENT, attrs={"note": "MARK-A"}),
+        span("tool", trace_id=TRACE, parent=PARENT, attrs={"k": "MARK-CC"}, exceptions=[
+            {"exception.type": "ValueError", "exception.message": "bad MARK-B"}]),
+        resource={"service.name": "svc", "workspace.id": "ws-1"})
+    # Same lengths: the framing stays intact. An encoded surrogate (ED A0 80) is invalid UTF-8 too.
+    wire = request.SerializeToString().replace(b"MARK-A", b"MARK-\xff").replace(b"MARK-B", b"MARK-\xfe") \
+        .replace(b"MARK-CC", b"MARK\xed\xa0\x80")
+    with pytest.raises(DecodeError):
+        ExportTraceServiceRequest.FromString(wire)  # protobuf refuses the whole export
+    batch = Processor().process_traces(None, None, NOW, wire)
+    assert [(e.type, e.message) for e in batch.events] == [("ValueError", "bad MARK-\ufffd")]
+    assert json.loads(batch.events[0].attributes_json)["k"] == "MARK\ufffd\ufffd\ufffd"
+
+
+def test_a_resource_given_twice_is_merged_by_protobuf() -> None:
+    first = traces(span("root", trace_id=TRACE), resource={"service.name": "svc", "workspace.id": "ws-1"})
+    wire = first.SerializeToString()
+    extra_resource = Resource(attributes=kvs({"user.id": "u-7"})).SerializeToString()
+    resource_spans = wire[2:] + b"\x0a" + bytes([len(extra_resource)]) + extra_resource  # wire[:2]: tag, length
+    assert len(wire) - 2 < 128
+    merged = b"\x0a" + bytes([len(resource_spans)]) + resource_spans
+    picks = candidate_spans(merged)
+    assert picks is not None and picks.resources == [(-1, -1)]
+    request = _same_walk(merged)
+    walk = walk_traces(None, lambda _r: "ws", frozenset({"user.id"}), merged)
+    assert walk.executions[0].resource == attributes(request.resource_spans[0].resource.attributes)
+    assert walk.executions[0].resource["user.id"] == "u-7"
+
+
+def test_malformed_bytes_raise_protobufs_decode_error() -> None:
+    for wire in (b"\xff\xff\xff\xff not protobuf", b"\x0a\x05\x12\x03", b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"):
+        with pytest.raises(DecodeError):
+            walk_traces(None, lambda _r: "ws", frozenset(), wire)
