@@ -15,7 +15,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from ._candidates import ORIGIN_SPAN_EVENT, ORIGIN_SPAN_STATUS, Candidate
 from ._otlp import AttrValue, attributes, selected_attributes
-from ._wire import candidate_spans, event_attributes, read_span, resource_attributes, span_attributes
+from ._wire._read import event_attributes, read_span, resource_attributes, span_attributes
+from ._wire._scan import candidate_spans
 
 STATUS_ERROR = 2
 _EXCEPTION_KEYS = ("exception.type", "exception.message", "exception.stacktrace", "exception.escaped")

@@ -1,0 +1,129 @@
+"""`candidate_spans`: the spans of a serialized request that may matter, found by walking its framing."""
+
+from __future__ import annotations
+
+from ._format import (AGENT_PREFIX, REQUEST_RESOURCE_SPANS, RESOURCE_SPANS_RESOURCE, RESOURCE_SPANS_SCOPE_SPANS,
+                      SCOPE_SPANS_SPANS, SPAN_EVENTS, SPAN_NAME, SPAN_PARENT_SPAN_ID, SPAN_STATUS, STATUS_CODE,
+                      STATUS_CODE_ERROR, WIRE_LEN, WIRE_VARINT, Unexpected, bounded, read_tag, read_varint, skip_field)
+
+
+class WirePicks:
+    """What `candidate_spans` found: the spans that may matter and where each resource is."""
+
+    __slots__ = ("spans", "resources")
+
+    def __init__(self) -> None:
+        # (resource_spans index, scope_spans index, span index, start, end of the span's bytes), in wire order.
+        self.spans: list[tuple[int, int, int, int, int]] = []
+        # Per resource_spans index: start and end of its Resource's bytes; (0, 0) without one, (-1, -1) when it
+        # comes twice (protobuf merges the two: read it through the objects).
+        self.resources: list[tuple[int, int]] = []
+
+
+def candidate_spans(data: bytes) -> WirePicks | None:
+    """The spans of the request in `data` that may matter; None when the bytes hold something this reader does not
+    follow (malformed framing, groups)."""
+    try:
+        return _request(data)
+    except (Unexpected, IndexError):
+        return None
+
+
+def _request(data: bytes) -> WirePicks:
+    picks = WirePicks()
+    end = len(data)
+    pos = 0
+    resource_index = 0
+    while pos < end:
+        field, wire, pos = read_tag(data, pos, end)
+        if field != REQUEST_RESOURCE_SPANS or wire != WIRE_LEN:
+            pos = skip_field(data, pos, end, wire)
+            continue
+        length, pos = read_varint(data, pos, end)
+        stop = bounded(pos, length, end)
+        _resource_spans(data, pos, stop, resource_index, picks)
+        resource_index += 1
+        pos = stop
+    return picks
+
+
+def _resource_spans(data: bytes, pos: int, end: int, resource_index: int, picks: WirePicks) -> None:
+    picked = picks.spans
+    resource = (0, 0)
+    scope_index = 0
+    while pos < end:
+        field, wire, pos = read_tag(data, pos, end)
+        if field == RESOURCE_SPANS_RESOURCE and wire == WIRE_LEN:
+            length, pos = read_varint(data, pos, end)
+            stop = bounded(pos, length, end)
+            resource = (pos, stop) if resource == (0, 0) else (-1, -1)
+            pos = stop
+            continue
+        if field != RESOURCE_SPANS_SCOPE_SPANS or wire != WIRE_LEN:
+            pos = skip_field(data, pos, end, wire)
+            continue
+        length, pos = read_varint(data, pos, end)
+        stop = bounded(pos, length, end)
+        span_index = 0
+        while pos < stop:
+            field, wire, pos = read_tag(data, pos, stop)
+            if field != SCOPE_SPANS_SPANS or wire != WIRE_LEN:
+                pos = skip_field(data, pos, stop, wire)
+                continue
+            length, pos = read_varint(data, pos, stop)
+            span_end = bounded(pos, length, stop)
+            if _may_matter(data, pos, span_end):
+                picked.append((resource_index, scope_index, span_index, pos, span_end))
+            span_index += 1
+            pos = span_end
+        scope_index += 1
+    picks.resources.append(resource)
+
+
+def _may_matter(data: bytes, pos: int, end: int) -> bool:
+    """The walk's filter, answered from a span's bytes: root, events, ERROR status or an agent invocation."""
+    has_parent = False
+    may = False
+    while pos < end:
+        # Inline for the usual case (a one-byte tag and a one-byte length): most of a request's bytes pass here.
+        tag = data[pos]
+        if tag < 0x80:
+            pos += 1
+        else:
+            tag, pos = read_varint(data, pos, end)
+        field = tag >> 3
+        wire = tag & 7
+        if wire != WIRE_LEN:
+            pos = skip_field(data, pos, end, wire)
+            continue
+        length = data[pos] if pos < end else 0x80
+        if length < 0x80:
+            pos += 1
+        else:
+            length, pos = read_varint(data, pos, end)
+        start = pos
+        pos = bounded(pos, length, end)
+        if field == SPAN_PARENT_SPAN_ID:
+            has_parent = length > 0  # a singular field: the last occurrence wins
+        elif field == SPAN_EVENTS:
+            may = True
+        elif field == SPAN_NAME:
+            if data[start:start + len(AGENT_PREFIX)] == AGENT_PREFIX:
+                may = True
+        elif field == SPAN_STATUS:
+            if _status_is_error(data, start, pos):
+                may = True
+    return may or not has_parent
+
+
+def _status_is_error(data: bytes, pos: int, end: int) -> bool:
+    error = False
+    while pos < end:
+        field, wire, pos = read_tag(data, pos, end)
+        if field == STATUS_CODE and wire == WIRE_VARINT:
+            code, pos = read_varint(data, pos, end)
+            if code == STATUS_CODE_ERROR:
+                error = True
+        else:
+            pos = skip_field(data, pos, end, wire)
+    return error
