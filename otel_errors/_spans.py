@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from ._candidates import ORIGIN_SPAN_EVENT, ORIGIN_SPAN_STATUS, Candidate
@@ -102,7 +103,10 @@ def walk_traces(request: Any, workspace_of: Callable[[dict[str, AttrValue]], str
 def _parse(wire: bytes | None) -> Any:
     if wire is None:
         raise ValueError("walk_traces needs a request or its bytes")
-    return ExportTraceServiceRequest.FromString(wire)
+    try:
+        return ExportTraceServiceRequest.FromString(wire)
+    except (ValueError, RuntimeError) as exc:  # what else upb raises on hostile input: malformed all the same
+        raise DecodeError(str(exc)) from None
 
 
 class _Objects:

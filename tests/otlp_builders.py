@@ -83,3 +83,13 @@ def logs(*records: dict[str, Any], resource: dict[str, Any] | None = None) -> Ex
             record.body.CopyFrom(value(body))
         record.attributes.extend(kvs(spec))
     return request
+
+
+def varint(value: int) -> bytes:
+    """Protobuf's base-128 varint, for tests that write wire bytes by hand."""
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)

@@ -26,7 +26,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (ExportTraceServiceRequest,
                                                                       ExportTraceServiceResponse)
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
-from otlp_builders import NOW, PY_TRACE, logs, new_id, span, traces
+from otlp_builders import NOW, PY_TRACE, logs, new_id, span, traces, varint
 
 from otel_errors import TRUNCATION_MARKER, Processor
 from otel_errors.errors import InvalidRequest
@@ -248,23 +248,15 @@ def _nested_any_value(levels: int, scope_spans: bytes = b"") -> bytes:
     `scope_spans` (a serialized ScopeSpans), if any."""
     value = b""  # an empty AnyValue
     for _ in range(levels):
-        array = b"\x0a" + _varint(len(value)) + value  # ArrayValue.values (1) = value
-        value = b"\x2a" + _varint(len(array)) + array  # AnyValue.array_value (5)
-    kv = b"\x0a\x01a" + b"\x12" + _varint(len(value)) + value  # KeyValue.key, .value
-    resource = b"\x0a" + _varint(len(kv)) + kv  # Resource.attributes (1)
-    resource_spans = b"\x0a" + _varint(len(resource)) + resource  # ResourceSpans.resource (1)
+        array = b"\x0a" + varint(len(value)) + value  # ArrayValue.values (1) = value
+        value = b"\x2a" + varint(len(array)) + array  # AnyValue.array_value (5)
+    kv = b"\x0a\x01a" + b"\x12" + varint(len(value)) + value  # KeyValue.key, .value
+    resource = b"\x0a" + varint(len(kv)) + kv  # Resource.attributes (1)
+    resource_spans = b"\x0a" + varint(len(resource)) + resource  # ResourceSpans.resource (1)
     if scope_spans:
-        resource_spans += b"\x12" + _varint(len(scope_spans)) + scope_spans  # ResourceSpans.scope_spans (2)
-    return b"\x0a" + _varint(len(resource_spans)) + resource_spans  # ExportTraceServiceRequest.resource_spans
+        resource_spans += b"\x12" + varint(len(scope_spans)) + scope_spans  # ResourceSpans.scope_spans (2)
+    return b"\x0a" + varint(len(resource_spans)) + resource_spans  # ExportTraceServiceRequest.resource_spans
 
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 def test_protobuf_nested_10000_levels_is_not_followed(server: RunningServer, channel: grpc.Channel,

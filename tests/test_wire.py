@@ -17,7 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
-from otlp_builders import NOW, PY_TRACE, kvs, span, traces
+from otlp_builders import NOW, PY_TRACE, kvs, span, traces, varint
 
 from otel_errors import Processor
 from otel_errors._otlp import MAX_ARRAY_ITEMS, MAX_NESTING, attributes, selected_attributes
@@ -47,18 +47,10 @@ def _picks(wire: bytes) -> list[tuple[int, int, int]] | None:
 
 def _request_of_span_bytes(*span_bytes: bytes) -> bytes:
     """A request of one resource and scope whose spans are given as raw bytes (field 2 of ScopeSpans)."""
-    scope = b"".join(b"\x12" + _varint(len(s)) + s for s in span_bytes)
-    resource_spans = b"\x12" + _varint(len(scope)) + scope
-    return b"\x0a" + _varint(len(resource_spans)) + resource_spans
+    scope = b"".join(b"\x12" + varint(len(s)) + s for s in span_bytes)
+    resource_spans = b"\x12" + varint(len(scope)) + scope
+    return b"\x0a" + varint(len(resource_spans)) + resource_spans
 
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 def _child(name: str = "llm call", **fields: Any) -> bytes:
@@ -123,18 +115,18 @@ def test_a_long_agent_name_split_over_a_two_byte_length_and_a_short_one() -> Non
 
 
 def test_unknown_fields_of_every_plain_wire_type_are_skipped_at_every_level() -> None:
-    unknown = (_varint(99 << 3 | 0) + _varint(2**63) + _varint(98 << 3 | 1) + b"\x00" * 8
-               + _varint(97 << 3 | 5) + b"\x00" * 4 + _varint(96 << 3 | 2) + b"\x03abc")
+    unknown = (varint(99 << 3 | 0) + varint(2**63) + varint(98 << 3 | 1) + b"\x00" * 8
+               + varint(97 << 3 | 5) + b"\x00" * 4 + varint(96 << 3 | 2) + b"\x03abc")
     span_bytes = _child(events=[{"name": "exception"}]) + unknown + _child(flags=0x301)
-    scope = b"\x12" + _varint(len(span_bytes)) + span_bytes + unknown
-    resource_spans = unknown + b"\x12" + _varint(len(scope)) + scope
-    wire = unknown + b"\x0a" + _varint(len(resource_spans)) + resource_spans + unknown
+    scope = b"\x12" + varint(len(span_bytes)) + span_bytes + unknown
+    resource_spans = unknown + b"\x12" + varint(len(scope)) + scope
+    wire = unknown + b"\x0a" + varint(len(resource_spans)) + resource_spans + unknown
     assert _picks(wire) == [(0, 0, 0)]
     _same_walk(wire)
 
 
 def test_groups_and_truncated_bytes_fall_back_to_the_object_walk() -> None:
-    group = _varint(95 << 3 | 3) + _varint(95 << 3 | 4)  # an empty group: valid protobuf, not read here
+    group = varint(95 << 3 | 3) + varint(95 << 3 | 4)  # an empty group: valid protobuf, not read here
     wire = _request_of_span_bytes(_child(events=[{"name": "exception"}]) + group)
     assert _picks(wire) is None
     _same_walk(wire)

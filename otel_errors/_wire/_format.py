@@ -82,6 +82,15 @@ def skip_field(data: bytes, pos: int, end: int, wire: int) -> int:
     raise Unexpected()  # groups (3, 4) and invalid wire types
 
 
+def once(seen: int, field: int) -> int:
+    """`seen` (a bit per singular field read so far) with `field`'s bit; a field that comes twice is protobuf's to
+    merge, so the reader gives up (`Unexpected`)."""
+    bit = 1 << field
+    if seen & bit:
+        raise Unexpected()
+    return seen | bit
+
+
 def bounded(pos: int, length: int, end: int) -> int:
     stop = pos + length
     if stop > end:

@@ -10,7 +10,7 @@ from .._otlp import MAX_ARRAY_ITEMS, MAX_NESTING, AttrValue
 from ._format import (EVENT_ATTRIBUTES, EVENT_NAME, EVENT_TIME, RESOURCE_ATTRIBUTES, SPAN_ATTRIBUTES, SPAN_END,
                       SPAN_EVENTS, SPAN_NAME, SPAN_PARENT_SPAN_ID, SPAN_SPAN_ID, SPAN_START, SPAN_STATUS,
                       SPAN_TRACE_ID, STATUS_CODE, STATUS_MESSAGE, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, Unexpected,
-                      bounded, read_tag, read_varint, skip_field, text_at)
+                      bounded, once, read_tag, read_varint, skip_field, text_at)
 
 
 class WireEvent:
@@ -54,7 +54,7 @@ def read_span(data: bytes, start: int, end: int) -> WireSpan | None:
 
 def _read_span(data: bytes, pos: int, end: int) -> WireSpan:
     span = WireSpan()
-    seen = 0  # a bit per singular field read: a second occurrence is protobuf's business
+    seen = 0  # a bit per singular field read (`once`)
     while pos < end:
         field, wire, pos = read_tag(data, pos, end)
         if field == SPAN_EVENTS:
@@ -68,10 +68,7 @@ def _read_span(data: bytes, pos: int, end: int) -> WireSpan:
         if field > SPAN_STATUS or field in _SPAN_IGNORED:
             pos = skip_field(data, pos, end, wire)
             continue
-        bit = 1 << field
-        if seen & bit:
-            raise Unexpected()
-        seen |= bit
+        seen = once(seen, field)
         if field == SPAN_START or field == SPAN_END:
             if wire != WIRE_FIXED64:
                 raise Unexpected()
@@ -115,10 +112,7 @@ def _read_status(data: bytes, pos: int, end: int, span: WireSpan) -> None:
         if field != STATUS_MESSAGE and field != STATUS_CODE:
             pos = skip_field(data, pos, end, wire)
             continue
-        bit = 1 << field
-        if seen & bit:
-            raise Unexpected()
-        seen |= bit
+        seen = once(seen, field)
         if field == STATUS_MESSAGE and wire == WIRE_LEN:
             length, pos = read_varint(data, pos, end)
             stop = bounded(pos, length, end)
@@ -141,10 +135,7 @@ def _read_event(data: bytes, pos: int, end: int) -> WireEvent:
         if field != EVENT_TIME and field != EVENT_NAME:
             pos = skip_field(data, pos, end, wire)
             continue
-        bit = 1 << field
-        if seen & bit:
-            raise Unexpected()
-        seen |= bit
+        seen = once(seen, field)
         if field == EVENT_TIME and wire == WIRE_FIXED64:
             stop = bounded(pos, 8, end)
             event.time_ns = int.from_bytes(data[pos:stop], "little")
