@@ -145,7 +145,7 @@ def _visit(out: SpanWalk, state: _ResourceState, span: Any, keys: frozenset[str]
     status_code = span.status.code if span.HasField("status") else 0
     name = span.name
     agent_invocation = name.startswith("invoke_agent")
-    if not events and status_code != STATUS_ERROR and parent and not agent_invocation:
+    if not _worth_a_look(len(events) > 0, status_code, parent, agent_invocation):
         return
     workspace = _workspace(out, state)
     if workspace is None:
@@ -170,7 +170,7 @@ def _visit_wire(out: SpanWalk, state: _ResourceState, wire: bytes, start: int, e
     status_code = span.status_code
     name = span.name
     agent_invocation = name.startswith("invoke_agent")
-    if not span.events and status_code != STATUS_ERROR and parent and not agent_invocation:
+    if not _worth_a_look(len(span.events) > 0, status_code, parent, agent_invocation):
         return True
     failed = status_code == STATUS_ERROR
     exception_events: list[tuple[int, dict[str, AttrValue]]] = []
@@ -188,6 +188,11 @@ def _visit_wire(out: SpanWalk, state: _ResourceState, wire: bytes, start: int, e
         _interesting_span(out, workspace, state, span.trace_id, span.span_id, parent, name, span.start_ns,
                           span.end_ns, status_code, span.status_message, agent_invocation, attrs, exception_events)
     return True
+
+
+def _worth_a_look(has_events: bool, status_code: int, parent: bytes, agent_invocation: bool) -> bool:
+    """Roots, spans with events, ERROR spans and agent invocations; `_wire.candidate_spans` picks a superset."""
+    return has_events or status_code == STATUS_ERROR or not parent or agent_invocation
 
 
 def _workspace(out: SpanWalk, state: _ResourceState) -> str | None:
