@@ -16,7 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from ._candidates import ORIGIN_SPAN_EVENT, ORIGIN_SPAN_STATUS, Candidate
 from ._otlp import AttrValue, attributes, selected_attributes
-from ._wire._read import event_attributes, read_span, resource_attributes, span_attributes
+from ._wire._read import WireReader
 from ._wire._scan import candidate_spans
 
 STATUS_ERROR = 2
@@ -85,6 +85,7 @@ def walk_traces(request: Any, workspace_of: Callable[[dict[str, AttrValue]], str
                     _visit(out, state, span, keys)
         return out
     objects = _Objects(request, wire)
+    reader = WireReader(wire)
     resource_index = -1
     state = _ResourceState(None, workspace_of)
     for r, s, i, start, end in picks.spans:
@@ -92,11 +93,14 @@ def walk_traces(request: Any, workspace_of: Callable[[dict[str, AttrValue]], str
             resource_index = r
             state = _ResourceState(None, workspace_of)
             rstart, rend = picks.resources[r]
-            state.resource = resource_attributes(wire, rstart, rend) if rstart >= 0 else None
+            state.resource = reader.resource_attributes(rstart, rend) if rstart >= 0 else None
             if state.resource is None:
                 state.resource_spans = objects.get().resource_spans[r]
-        if not _visit_wire(out, state, wire, start, end, keys):
+        if not _visit_wire(out, state, reader, start, end, keys):
             _visit(out, state, objects.get().resource_spans[r].scope_spans[s].spans[i], keys)
+    if reader.replaced:  # an OTLP warning: partial_success with nothing rejected
+        note = f"{reader.replaced} string(s) with invalid UTF-8 kept with U+FFFD in place of the invalid bytes"
+        out.rejected_reason = f"{out.rejected_reason}; {note}" if out.rejected_reason else note
     return out
 
 
@@ -160,10 +164,10 @@ def _visit(out: SpanWalk, state: _ResourceState, span: Any, keys: frozenset[str]
                       agent_invocation, attrs, [(e.time_unix_nano, attributes(e.attributes)) for e in exception_events])
 
 
-def _visit_wire(out: SpanWalk, state: _ResourceState, wire: bytes, start: int, end: int,
+def _visit_wire(out: SpanWalk, state: _ResourceState, reader: WireReader, start: int, end: int,
                 keys: frozenset[str]) -> bool:
-    """One span, read from its bytes `wire[start:end]`; False (nothing done) when they need protobuf's objects."""
-    span = read_span(wire, start, end)
+    """One span, read from its bytes `[start:end]`; False (nothing done) when they need protobuf's objects."""
+    span = reader.span(start, end)
     if span is None:
         return False
     parent = span.parent_span_id
@@ -176,11 +180,11 @@ def _visit_wire(out: SpanWalk, state: _ResourceState, wire: bytes, start: int, e
     exception_events: list[tuple[int, dict[str, AttrValue]]] = []
     for event in span.events:
         if is_exception_event(event.name):
-            event_attrs = event_attributes(wire, event.start, event.end)
+            event_attrs = reader.event_attributes(event.start, event.end)
             if event_attrs is None:
                 return False
             exception_events.append((event.time_ns, event_attrs))
-    attrs = span_attributes(wire, start, end, None if failed or exception_events else keys)
+    attrs = reader.span_attributes(start, end, None if failed or exception_events else keys)
     if attrs is None:
         return False
     workspace = _workspace(out, state)

@@ -80,7 +80,7 @@ class Pipeline:
         self.stats["requests"] += 1
         self.stats["events"] += len(batch.events)
         response = signal.response_type()
-        if batch.rejected:
+        if batch.rejected or batch.rejected_reason:  # nothing rejected but a reason: an OTLP warning
             self.stats["spans_or_records_rejected"] += batch.rejected
             partial = response.partial_success  # type: ignore[attr-defined]
             setattr(partial, signal.rejected_field, batch.rejected)

@@ -33,7 +33,7 @@ from otlp_builders import NOW, PY_TRACE
 
 from otel_errors import TRUNCATION_MARKER, Processor, ProcessorConfig
 from otel_errors._otlp import attributes
-from otel_errors._wire import candidate_spans, span_attributes
+from otel_errors._wire import WireReader, candidate_spans
 from otel_errors.config import WORKSPACE_ID_PATTERN
 from otel_errors.errors import InvalidRequest
 from otel_errors.receiver import LOGS, TRACES, Pipeline
@@ -348,7 +348,7 @@ def test_the_walk_from_the_wire_bytes_matches_the_walk_over_every_span(request: 
     assert picked is not None  # what protobuf writes, the reader follows
     for r, s, i, start, end in picked.spans:
         expected = attributes(request.resource_spans[r].scope_spans[s].spans[i].attributes)
-        assert repr(span_attributes(wire, start, end, None)) == repr(expected)  # repr: NaN equals itself
+        assert repr(WireReader(wire).span_attributes(start, end, None)) == repr(expected)  # repr: NaN equals itself
     without = Processor().process_traces(request, None, RECEIVED).SerializeToString(deterministic=True)
     assert Processor().process_traces(request, None, RECEIVED, wire).SerializeToString(deterministic=True) == without
     assert Processor().process_traces(None, None, RECEIVED, wire).SerializeToString(deterministic=True) == without

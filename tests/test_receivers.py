@@ -67,10 +67,13 @@ def test_invalid_utf8_in_one_span_does_not_cost_the_export_its_exceptions(server
         # Same lengths, so the framing stays intact.
         return request.SerializeToString().replace(b"MARK-A", b"MARK-\xff").replace(b"MARK-B", b"MARK-\xfe")
 
-    ExportTraceServiceResponse.FromString(_raw_call(server, TRACE_METHOD, payload()))
+    answer = ExportTraceServiceResponse.FromString(_raw_call(server, TRACE_METHOD, payload()))
+    assert answer.partial_success.rejected_spans == 0  # an OTLP warning: accepted, and told
+    assert "1 string(s) with invalid UTF-8" in answer.partial_success.error_message
     response = httpx.post(f"{server.otlp_http}/v1/traces", content=payload(),
                           headers={"content-type": "application/x-protobuf"}, timeout=10)
     assert response.status_code == 200
+    assert "invalid UTF-8" in ExportTraceServiceResponse.FromString(response.content).partial_success.error_message
     assert _count(server, workspace, 2) == 2
     items = httpx.get(f"{server.api}/api/v1/workspaces/{workspace}/errors", timeout=5).json()["items"]
     assert [i["message"] for i in items] == ["bad byte MARK-\ufffd"]

@@ -22,7 +22,7 @@ from otlp_builders import NOW, PY_TRACE, kvs, span, traces, varint
 from otel_errors import Processor
 from otel_errors._otlp import MAX_ARRAY_ITEMS, MAX_NESTING, attributes, selected_attributes
 from otel_errors._spans import walk_traces
-from otel_errors._wire import candidate_spans, span_attributes
+from otel_errors._wire import WireReader, candidate_spans
 
 TRACE = b"\x01" * 16
 PARENT = b"\x02" * 8
@@ -182,9 +182,9 @@ def test_every_attribute_kind_reads_as_protobuf_objects_read() -> None:
         KeyValue(key="s", value=AnyValue(string_value="a repeated key: the last value, at the first position")),
     )
     expected = attributes(span_message.attributes)
-    assert repr(span_attributes(wire, 0, len(wire), None)) == repr(expected)
+    assert repr(WireReader(wire).span_attributes(0, len(wire), None)) == repr(expected)
     assert len(expected["many"]) == MAX_ARRAY_ITEMS  # type: ignore[arg-type]
-    assert span_attributes(wire, 0, len(wire), frozenset({"neg", "b", "absent"})) == \
+    assert WireReader(wire).span_attributes(0, len(wire), frozenset({"neg", "b", "absent"})) == \
         selected_attributes(span_message.attributes, frozenset({"neg", "b", "absent"})) == \
         {"neg": -(2**63), "b": b"\x00\xff"}
 
@@ -200,7 +200,7 @@ def test_attributes_protobuf_would_merge_are_left_to_protobuf() -> None:
         b"\x0a\x01k\x12\x06\x0a\x01v\x0a\x01w",                # a oneof set twice in the AnyValue
     ):
         wire = b"\x4a" + bytes([len(odd_key_value)]) + odd_key_value
-        assert span_attributes(wire, 0, len(wire), None) is None
+        assert WireReader(wire).span_attributes(0, len(wire), None) is None
         span_message = Span.FromString(wire)  # valid protobuf all the same, and the walk still reads it
         request = ExportTraceServiceRequest()
         request.resource_spans.add().scope_spans.add().spans.append(span_message)
@@ -223,6 +223,10 @@ def test_invalid_utf8_becomes_the_replacement_character_instead_of_failing_the_e
     batch = Processor().process_traces(None, None, NOW, wire)
     assert [(e.type, e.message) for e in batch.events] == [("ValueError", "bad MARK-\ufffd")]
     assert json.loads(batch.events[0].attributes_json)["k"] == "MARK\ufffd\ufffd\ufffd"
+    # Said as an OTLP warning (nothing rejected): the message and the tool span's attribute; the plain span is
+    # never read, so its bad byte goes unnoticed, as in the Collector.
+    assert batch.rejected == 0
+    assert batch.rejected_reason.startswith("2 string(s) with invalid UTF-8 kept with U+FFFD")
 
 
 def test_a_resource_given_twice_is_merged_by_protobuf() -> None:

@@ -7,8 +7,8 @@ the walk skips. Here:
 * `candidate_spans` walks the framing of the request, its resources, scopes and spans, and picks the spans that
   may matter (roots, spans with events, ERROR spans, agent invocations), skipping every other field by its length
   (~100 µs). It notes where each resource is.
-* `read_span`, `span_attributes`, `event_attributes` and `resource_attributes` read the picked spans and their
-  resources: the same values protobuf's objects give (`_otlp.attributes`, the same bounds).
+* a `WireReader` reads the picked spans, their events and attributes, and their resources: the same values
+  protobuf's objects give (`_otlp.attributes`, the same bounds).
 
 The picks are a superset: a span is picked when it may be a root, may have an event, may have an ERROR status or
 may be named `invoke_agent…`, and the walk filters again; a span picked in doubt costs a little time and never
@@ -20,12 +20,10 @@ an attribute, a resource given twice), these functions return None and the walk 
 those spans through protobuf's objects, whose merge rules then decide; malformed framing raises protobuf's
 `DecodeError` there. Like the Collector, nothing validates what no one reads (a skipped span's contents), and
 invalid UTF-8 in a string that is read becomes U+FFFD, as opentelemetry-proto recommends, instead of failing the
-whole export as protobuf's parser does.
+whole export as protobuf's parser does; the walk reports how many strings it replaced (an OTLP warning).
 """
 
-from ._read import (WireEvent, WireSpan, event_attributes, read_span, resource_attributes,
-                    span_attributes)
+from ._read import WireEvent, WireReader, WireSpan
 from ._scan import WirePicks, candidate_spans
 
-__all__ = ["WireEvent", "WirePicks", "WireSpan", "candidate_spans", "event_attributes", "read_span",
-           "resource_attributes", "span_attributes"]
+__all__ = ["WireEvent", "WirePicks", "WireReader", "WireSpan", "candidate_spans"]

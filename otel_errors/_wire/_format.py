@@ -1,5 +1,5 @@
 """The protobuf wire format, as far as `_wire` reads it: field numbers of the OTLP trace messages, tags, varints,
-skipping a field by its length, and strings."""
+skipping a field by its length."""
 
 from __future__ import annotations
 
@@ -38,12 +38,6 @@ AGENT_PREFIX: Final = b"invoke_agent"
 
 class Unexpected(Exception):
     """Bytes this reader does not follow; the caller reads protobuf's objects instead."""
-
-
-def text_at(data: bytes, start: int, end: int) -> str:
-    """A string field. Invalid UTF-8 becomes U+FFFD, as opentelemetry-proto recommends (specification.md, "UTF-8"),
-    instead of failing the whole export as protobuf's parser does."""
-    return data[start:end].decode("utf-8", "replace")
 
 
 def read_tag(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
