@@ -39,7 +39,7 @@ async def no_auth(_authorization: str | None) -> str | None:
 
 
 class Pipeline:
-    """receiver -> processor -> exporter, for one decoded request. Shared by the gRPC and HTTP receivers."""
+    """receiver -> processor -> exporter, for one request. Shared by the gRPC and HTTP receivers."""
 
     def __init__(self, processor: Processor, sink: BatchSink, authenticate: Authenticator = no_auth) -> None:
         self.processor = processor
