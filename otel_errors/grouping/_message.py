@@ -33,7 +33,27 @@ MESSAGE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("int", r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w])|(?<=[_#:=-])\d+\b"),
 )
 
-_COMBINED = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in MESSAGE_PATTERNS))
+# No pattern can start right after an ASCII letter or digit except `email` (at `.`, `+`, `-`: its `\b` holds
+# there) and `quoted` (at a quote): every other one begins with `\b` before a word character, a lookbehind that
+# refuses a preceding letter or digit, or a lookbehind that wants `_`/`-`/`#`/`:`/`=`. The guard skips the middle
+# of words in one test instead of trying every alternative there (same matches; ~2x faster on agent messages).
+_START = r"(?:(?<![A-Za-z0-9])|(?=[.+\-'\"`]))"
+
+
+def _alternation(left_out: tuple[str, ...] = ()) -> re.Pattern[str]:
+    return re.compile(_START + "(?:" + "|".join(f"(?P<{name}>{pattern})" for name, pattern in MESSAGE_PATTERNS
+                                                if name not in left_out) + ")")
+
+
+_COMBINED = _alternation()
+# `url` needs `://`, `email` an `@`, `path` a `/` or `\`. Without it in the text such a pattern matches nowhere,
+# so leaving it out of the alternation changes no match; and these are the ones that run along every word before
+# failing. One alternation per combination of (has `://`, has `@`, has a slash), compiled once.
+_BY_PRESENCE: dict[tuple[bool, bool, bool], re.Pattern[str]] = {
+    (url, email, path): _alternation(tuple(name for name, present in (("url", url), ("email", email),
+                                                                     ("path", path)) if not present))
+    for url in (False, True) for email in (False, True) for path in (False, True)
+}
 
 
 def _placeholder(match: re.Match[str]) -> str:
@@ -64,4 +84,5 @@ def _parametrize(text: str, max_length: int) -> str:
         text = _SCRUBBED.sub(r"<\1>", text)
     if _MAY_MATCH.search(text) is None:
         return text[:max_length].strip()
-    return _COMBINED.sub(_placeholder, text)[:max_length].strip()
+    pattern = _BY_PRESENCE[("://" in text, "@" in text, "/" in text or "\\" in text)]
+    return pattern.sub(_placeholder, text)[:max_length].strip()

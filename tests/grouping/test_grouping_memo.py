@@ -125,3 +125,52 @@ def test_property_scrub_exception_equals_text(bug: int, message: str, secret: st
     for m in (message, message + secret):
         text = b.stack(2, m)
         assert scrubber.exception(m, text) == (scrubber.text(m), scrubber.text(text))
+
+
+# -- the word-start guard and the presence pruning of the message patterns (speed-ups that must change no match) --
+
+def _unguarded(text: str) -> str:
+    import re
+
+    from otel_errors.grouping._message import MESSAGE_PATTERNS, _placeholder
+    plain = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in MESSAGE_PATTERNS))
+    return plain.sub(_placeholder, text)
+
+
+def _fast(text: str) -> tuple[str, str]:
+    """What the guarded alternation, and the one `_parametrize` picks by what the text contains, make of it."""
+    from otel_errors.grouping._message import _BY_PRESENCE, _COMBINED, _placeholder
+    picked = _BY_PRESENCE[("://" in text, "@" in text, "/" in text or "\\" in text)]
+    return _COMBINED.sub(_placeholder, text), picked.sub(_placeholder, text)
+
+
+# Letters, digits and every character a pattern starts or ends on, plus non-ASCII word characters (`é`, `٣`, a
+# digit that `\d` and `\w` take but the guard's [A-Za-z0-9] does not); and fragments that each pattern matches.
+_MESSAGE_ALPHABET = "aBcdefxXzT09 _-.+@/\\:'\"`#=,()[]\nµé٣"
+_FRAGMENTS = ["https://api.example.com/v1/x?y=1", "a.b+c@mail.example.org", "/usr/lib/python3.11/x.py",
+              "C:\\Users\\x\\y.txt", "2024-01-02T03:04:05.123Z", "10.0.0.1:8080", "fe80:0:0:0:0:0:0:1",
+              "call_e22b4ed990ad", "550e8400-e29b-41d4-a716-446655440000", "0xdeadBEEF", "deadbeef01", "30s",
+              "1.5 ms", "'quoted text'", '"double"', "`tick`", "-42", "3.14e-5", "#12", "id=7", "://", "@"]
+_messages = st.lists(st.one_of(st.sampled_from(_FRAGMENTS), st.text(alphabet=_MESSAGE_ALPHABET, max_size=4)),
+                     max_size=12).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.text(alphabet=_MESSAGE_ALPHABET, max_size=80), _messages))
+def test_property_guard_and_pruning_change_no_match(text: str) -> None:
+    expected = _unguarded(text)
+    assert _fast(text) == (expected, expected)
+
+
+def test_guard_and_pruning_change_no_match_on_benchmark_and_fixture_texts() -> None:
+    import json
+
+    texts = [bug.message.replace("{tok}", "e22b4ed990ad").replace("{n}", "17") for bug in make_bugs()]
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    for path in sorted((fixtures / "labeled").glob("*.jsonl")):
+        texts += [json.loads(line)["stacktrace"][:4000] for line in path.read_text().splitlines()]
+    texts += [path.read_text(errors="replace")[:4000] for path in sorted(fixtures.glob("*/*.t*"))]
+    assert len(texts) > 60
+    for text in texts:
+        expected = _unguarded(text)
+        assert _fast(text) == (expected, expected), text[:200]
