@@ -294,3 +294,18 @@ def test_very_long_stack_traces_are_not_memoized() -> None:
     assert len(huge) > _stack.MEMO_MAX_CHARS
     _stack.analyze_stack(huge, (), (), 1)
     assert _stack._analyze_memo.cache_info().currsize == before
+
+
+@pytest.mark.parametrize("context", [
+    {},
+    {"gen_ai.tool.name": "crm", "tool.args.size": 163, "tool.cached": False, "ratio": 0.25, "none": None},
+    {"unicode": "naïve 日本 \u2028 \U0001f600", "escapes": "quote \" backslash \\ tab \t nl \n nul-free \x01",
+     "big": 2**63 - 1, "negative": -7, "tiny": 5e-324, "exp": 1e300, "yes": True},
+])
+def test_plain_attribute_json_is_json_dumps(context: dict[str, object]) -> None:
+    """The attributes text of a plain context comes from one reused C encoder: it must be json.dumps's text."""
+    import json
+
+    from otel_errors.processor import _PLAIN_JSON, _plain_and_short
+    assert _plain_and_short(context, 4096)  # type: ignore[arg-type]
+    assert _PLAIN_JSON(context) == json.dumps(context, ensure_ascii=False)  # type: ignore[arg-type]
