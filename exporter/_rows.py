@@ -1,7 +1,8 @@
-"""ErrorEventBatch messages to COPY rows (the only place the write path reads the protobuf)."""
+"""ErrorEventBatch messages to COPY rows and statement parameters (the only place the write path reads the protobuf)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterable
 from typing import Any
@@ -109,6 +110,38 @@ def span_rows(spans: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
     for s in spans:
         yield (s.workspace_id, s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_time_unix_nano,
                s.end_time_unix_nano, s.status_code, s.status_message, s.propagated)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_HOUR, _DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
+_SLACK = dt.timedelta(seconds=1)  # on top of the SQL's own windows, so that rounding can never matter
+
+
+def _instant(time_ns: int) -> dt.datetime:
+    """The timestamptz the SQL makes of a time in ns (`_TS`: microseconds, truncated)."""
+    return _EPOCH + dt.timedelta(microseconds=time_ns // 1000)
+
+
+def commit_windows(batches: list[Any]) -> tuple[dict[str, dt.datetime], dict[str, dt.datetime]]:
+    """Parameters of CREDITS_FROM_KNOWN_EXECUTIONS and of INSERT_EXECUTIONS: each one's per-row time window
+    (occurrence -1 day/+1 hour for executions, -1/+1 day for occurrences; execution -1 hour/+1 day for
+    occurrences) widened over every row the commit stages, as constants the planner prunes partitions by.
+    An empty side gives the empty window (now, now): its statement then has no rows to look up for."""
+    event_times = [e.time_unix_nano for b in batches for e in b.events]
+    start_times = [x.start_time_unix_nano for b in batches for x in b.executions]
+    first_event, last_event = _span_of(event_times)
+    first_start, last_start = _span_of(start_times)
+    for_events = {"executions_from": first_event - _DAY - _SLACK, "executions_to": last_event + _HOUR + _SLACK,
+                  "occurrences_from": first_event - _DAY - _SLACK, "occurrences_to": last_event + _DAY + _SLACK}
+    for_executions = {"occurrences_from": first_start - _HOUR - _SLACK, "occurrences_to": last_start + _DAY + _SLACK}
+    return for_events, for_executions
+
+
+def _span_of(times: list[int]) -> tuple[dt.datetime, dt.datetime]:
+    if not times:
+        now = dt.datetime.now(dt.UTC)
+        return now, now
+    return _instant(min(times)), _instant(max(times))
 
 
 def batch_days(batch: Any) -> set[int]:

@@ -26,7 +26,7 @@ from otel_errors.errors import InvalidRequest, Overloaded, ShuttingDown, StoreUn
 from . import _write_sql as q
 from ._migrate import migrate
 from ._partitions import Partitions, day_of
-from ._rows import KnownTexts, batch_days, batch_size, execution_rows, span_rows
+from ._rows import KnownTexts, batch_days, batch_size, commit_windows, execution_rows, span_rows
 from .config import StoreConfig
 
 log = logging.getLogger("otel_errors.exporter")
@@ -264,6 +264,7 @@ class PostgresExporter:
             days |= batch_days(item.batch)
         await self._partitions.ensure(conn, [day_of(d * _DAY_NS) for d in days])
         batches = [item.batch for item in group]
+        for_events, for_executions = commit_windows(batches)
         has_events = any(len(b.events) for b in batches)
         late_credits = any(x.failed and x.credits for b in batches for x in b.executions)
         changes: list[ErrorChange] = []
@@ -276,9 +277,10 @@ class PostgresExporter:
                 await _copy(cur, q.COPY_EVENTS, q.EVENT_TYPES,
                             (r for b in batches for r in self._texts.event_rows(b.events, sent)))
                 async with conn.pipeline():
-                    for statement in (q.RESOLVE_ERRORS, q.INSERT_ALIASES, q.INSERT_OCCURRENCES,
-                                      q.CREDITS_FROM_KNOWN_EXECUTIONS, q.INSERT_STACKTRACES, q.UPSERT_ERROR_USERS,
-                                      q.UPSERT_ERROR_AGENTS):
+                    for statement in (q.RESOLVE_ERRORS, q.INSERT_ALIASES, q.INSERT_OCCURRENCES):
+                        await cur.execute(statement)
+                    await cur.execute(q.CREDITS_FROM_KNOWN_EXECUTIONS, for_events)
+                    for statement in (q.INSERT_STACKTRACES, q.UPSERT_ERROR_USERS, q.UPSERT_ERROR_AGENTS):
                         await cur.execute(statement)
                     await errors_cur.execute(q.UPSERT_ERRORS)
                     for statement in (q.CLEAR_CREDITS, q.ROLLUP_MINUTE, q.ROLLUP_HOURLY, q.ROLLUP_DAILY,
@@ -294,7 +296,7 @@ class PostgresExporter:
                 await _copy(cur, q.COPY_EXECUTIONS, q.EXECUTION_TYPES,
                             (r for b in batches for r in execution_rows(b.executions)))
                 async with conn.pipeline():
-                    await cur.execute(q.INSERT_EXECUTIONS)
+                    await cur.execute(q.INSERT_EXECUTIONS, for_executions)
                     await cur.execute(q.UPSERT_WORKSPACE_USERS)
                     await cur.execute(q.UPSERT_WORKSPACE_AGENTS)
                     if late_credits:
