@@ -7,7 +7,8 @@ Not a test: it measures and prints. What it does, in order:
    spans, 5% of spans carrying an `exception` event with a ~2 KB Python/Java/JS stack trace drawn from ~50 bugs);
    before each send a client stamps fresh trace ids (and fresh ids into messages that carry one), so no
    occurrence is ever deduplicated as a retry, while the bytes on the wire stay the same size and shape;
-2. creates a scratch database (`bench_<random>`) on `--database-url`, dropped at the end;
+2. creates a scratch database (`bench_<random>`) on `--database-url`, dropped at the end; with
+   `--history-days 90`, with the 90 past daily partitions of a store at its default retention;
 3. for each `--workers` count: starts `python -m otel_errors.cli.main serve` on free loopback ports, waits until
    every worker is ready, drives it with `--clients` load-generator processes (`--concurrency` calls in flight
    each) for a warm-up and then `--seconds`, and counts acknowledged exports (OTLP success = committed);
@@ -738,6 +739,25 @@ def create_database(url: str) -> tuple[str, str]:
     return name, make_conninfo(url, dbname=name)
 
 
+def add_history(url: str, days: int) -> None:
+    """Migrate and create `days` past daily partitions: the partition count of a store `days` into its retention
+    (planning costs grow with it where a statement cannot prune)."""
+    import datetime as dt
+
+    import psycopg
+
+    from otel_errors.exporter._migrate import migrate
+    from otel_errors.exporter._partitions import Partitions
+
+    async def run() -> None:
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            await migrate(conn)
+            today = dt.datetime.now(dt.UTC).date()
+            await Partitions().ensure(conn, [today - dt.timedelta(days=i) for i in range(days)])
+
+    asyncio.run(run())
+
+
 def drop_database(url: str, name: str) -> None:
     import psycopg
 
@@ -878,6 +898,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="py-spy the (first) worker during the workers=1 phase; "
                                                      "collapsed stacks written here, a summary printed")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the scratch database")
+    parser.add_argument("--history-days", type=int, default=0,
+                        help="create this many past daily partitions first (90: a store at its default retention)")
     args = parser.parse_args(argv)
     worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
 
@@ -898,7 +920,10 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="otel-errors-bench-"))
     db_name, db_url = create_database(args.database_url)
-    print(f"scratch database: {db_name}")
+    if args.history_days:
+        add_history(db_url, args.history_days)
+    print(f"scratch database: {db_name}" + (f", {args.history_days} past days of partitions"
+                                            if args.history_days else ""))
     rows: list[dict[str, Any]] = []
     checks: list[str] = []
     pg_version = "?"
