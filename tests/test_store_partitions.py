@@ -119,3 +119,27 @@ def test_lookups_plan_only_the_days_a_commit_reaches(long_history: str) -> None:
     # Yesterday, today and tomorrow at most, of HISTORY_DAYS + the days created ahead.
     assert 1 <= credits["executions"] <= 3 and 1 <= credits["error_occurrences"] <= 3, credits
     assert 1 <= executions["error_occurrences"] <= 3, executions
+
+
+def test_occurrence_pages_plan_only_the_days_since_the_error_was_first_seen(long_history: str,
+                                                                              workspace: str) -> None:
+    from otel_errors.api.queries.errors import occurrences_query
+
+    async def run() -> None:
+        store = PostgresExporter(StoreConfig(database_url=long_history))
+        await store.start()
+        for batch in _credit_traffic(workspace):
+            await store.write(batch)
+        await store.shutdown()
+
+    asyncio.run(run())
+    with psycopg.connect(long_history) as conn:
+        error_id, first_seen = conn.execute("SELECT error_id, first_seen FROM errors WHERE workspace_id = %s"
+                                            " AND type = 'ValueError'", (workspace,)).fetchone()  # type: ignore[misc]
+        since = occurrences_query(workspace, error_id, 50, None, True, first_seen).as_string(conn)
+        unbounded = occurrences_query(workspace, error_id, 50, None, True, None).as_string(conn)
+        assert _planned_partitions(conn, since, {})["error_occurrences"] <= 4  # today and the days created ahead
+        assert _planned_partitions(conn, unbounded, {})["error_occurrences"] > HISTORY_DAYS
+        # The same page either way: nothing is older than first_seen.
+        assert conn.execute(since).fetchall() == conn.execute(unbounded).fetchall()
+        assert len(conn.execute(since).fetchall()) == 2

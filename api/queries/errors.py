@@ -168,22 +168,40 @@ class OccurrenceRow:
     stacktrace: str | None
 
 
+async def first_seen(conn: psycopg.AsyncConnection[Any], workspace_id: str,
+                     error_id: uuid.UUID) -> dt.datetime | None:
+    """When the error was first seen; None when there is no such error."""
+    cur = await conn.execute(sql.SQL(
+        "SELECT first_seen FROM errors WHERE workspace_id = {} AND error_id = {}").format(workspace_id, error_id))
+    row = await cur.fetchone()
+    return row[0] if row is not None else None
+
+
 async def list_occurrences(conn: psycopg.AsyncConnection[Any], workspace_id: str, error_id: uuid.UUID,
                            limit: int, after: tuple[dt.datetime, uuid.UUID] | None,
-                           with_stacktrace: bool = False) -> list[OccurrenceRow]:
+                           with_stacktrace: bool = False, since: dt.datetime | None = None) -> list[OccurrenceRow]:
+    """Newest first. `since`: the error's first_seen, no occurrence is older (the errors upsert keeps the minimum);
+    as a constant it lets the planner skip the daily partitions before it (with 90 of them, planning took ~7 ms)."""
+    async with conn.cursor(row_factory=class_row(OccurrenceRow)) as cur:
+        await cur.execute(occurrences_query(workspace_id, error_id, limit, after, with_stacktrace, since))
+        return await cur.fetchall()
+
+
+def occurrences_query(workspace_id: str, error_id: uuid.UUID, limit: int,
+                      after: tuple[dt.datetime, uuid.UUID] | None, with_stacktrace: bool,
+                      since: dt.datetime | None) -> sql.Composed:
     where = [sql.SQL("o.workspace_id = {}").format(workspace_id), sql.SQL("o.error_id = {}").format(error_id)]
+    if since is not None:
+        where.append(sql.SQL("o.occurred_at >= {}").format(since))
     if after is not None:
         where.append(sql.SQL("(o.occurred_at, o.occurrence_id) < ({}, {})").format(after[0], after[1]))
     stack = sql.SQL(
         # Stored once per template, the message cut out (exporter/_rows.py stack_template): put it back.
         "(SELECT replace(s.stacktrace, chr(57344), o.message) FROM error_stacktraces s"
         " WHERE s.workspace_id = o.workspace_id AND s.stack_hash = o.stack_hash)" if with_stacktrace else "NULL::text")
-    query = sql.SQL(
+    return sql.SQL(
         "SELECT o.occurrence_id, o.occurred_at, o.trace_id, o.span_id, o.parent_span_id, o.span_name, o.origin,"
         " o.severity, o.handled, o.user_id, o.agent_id, o.environment, o.version, o.message, o.credits,"
         " o.attributes, {stack} AS stacktrace FROM error_occurrences o WHERE {where}"
         " ORDER BY o.occurred_at DESC, o.occurrence_id DESC LIMIT {limit}").format(
         stack=stack, where=sql.SQL(" AND ").join(where), limit=limit)
-    async with conn.cursor(row_factory=class_row(OccurrenceRow)) as cur:
-        await cur.execute(query)
-        return await cur.fetchall()

@@ -77,7 +77,8 @@ async def get_error(request: Request, workspace_id: WorkspaceId, error_id: uuid.
     row = await q.get_error(conn, workspace_id, error_id)
     if row is None:
         raise not_found(f"error {error_id}")
-    samples = await q.list_occurrences(conn, workspace_id, error_id, 5, None, with_stacktrace=True)
+    samples = await q.list_occurrences(conn, workspace_id, error_id, 5, None, with_stacktrace=True,
+                                       since=row.first_seen)
     grouping = row.grouping or {}
     details = ErrorDetails(
         **item(row).model_dump(by_alias=False),
@@ -101,9 +102,10 @@ async def list_occurrences(
     if cursor:
         occurred_at, occurrence_id = _cursor.decode(cursor, 2)
         after = (_parse_time(occurred_at), _parse_uuid(occurrence_id))
-    rows = await q.list_occurrences(conn, workspace_id, error_id, limit + 1, after)
-    if not rows and after is None and await q.get_error(conn, workspace_id, error_id, people=0) is None:
+    first_seen = await q.first_seen(conn, workspace_id, error_id)
+    if first_seen is None:
         raise not_found(f"error {error_id}")
+    rows = await q.list_occurrences(conn, workspace_id, error_id, limit + 1, after, since=first_seen)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = _cursor.encode(rows[-1].occurred_at.isoformat(), str(rows[-1].occurrence_id)) if more else None
