@@ -65,6 +65,17 @@ def _credit_traffic(workspace: str) -> list[Any]:
     return [processor.process_traces(traces(s, resource=resource), None, NOW) for s in (tool, root, root2, early)]
 
 
+def _write(url: str, batches: list[Any]) -> None:
+    async def run() -> None:
+        store = PostgresExporter(StoreConfig(database_url=url))
+        await store.start()
+        for batch in batches:
+            await store.write(batch)
+        await store.shutdown()
+
+    asyncio.run(run())
+
+
 def _instant(time_ns: int) -> dt.datetime:
     return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=time_ns // 1000)
 
@@ -86,14 +97,7 @@ def test_commit_windows_hold_every_row_window() -> None:
 
 
 def test_credits_are_exact_with_a_long_history(long_history: str, workspace: str) -> None:
-    async def run() -> None:
-        store = PostgresExporter(StoreConfig(database_url=long_history))
-        await store.start()
-        for batch in _credit_traffic(workspace):
-            await store.write(batch)
-        await store.shutdown()
-
-    asyncio.run(run())
+    _write(long_history, _credit_traffic(workspace))
     with psycopg.connect(long_history) as conn:
         row = conn.execute("SELECT sum(occurrences), sum(credits_lost), sum(executions_affected) FROM errors"
                            " WHERE workspace_id = %s AND type = 'ValueError'", (workspace,)).fetchone()
@@ -125,14 +129,7 @@ def test_occurrence_pages_plan_only_the_days_since_the_error_was_first_seen(long
                                                                               workspace: str) -> None:
     from otel_errors.api.queries.errors import occurrences_query
 
-    async def run() -> None:
-        store = PostgresExporter(StoreConfig(database_url=long_history))
-        await store.start()
-        for batch in _credit_traffic(workspace):
-            await store.write(batch)
-        await store.shutdown()
-
-    asyncio.run(run())
+    _write(long_history, _credit_traffic(workspace))
     with psycopg.connect(long_history) as conn:
         error_id, first_seen = conn.execute("SELECT error_id, first_seen FROM errors WHERE workspace_id = %s"
                                             " AND type = 'ValueError'", (workspace,)).fetchone()  # type: ignore[misc]

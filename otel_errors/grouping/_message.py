@@ -36,7 +36,8 @@ MESSAGE_PATTERNS: tuple[tuple[str, str], ...] = (
 # No pattern can start right after an ASCII letter or digit except `email` (at `.`, `+`, `-`: its `\b` holds
 # there) and `quoted` (at a quote): every other one begins with `\b` before a word character, a lookbehind that
 # refuses a preceding letter or digit, or a lookbehind that wants `_`/`-`/`#`/`:`/`=`. The guard skips the middle
-# of words in one test instead of trying every alternative there (same matches; ~2x faster on agent messages).
+# of words in one test instead of trying every alternative there (same matches; 1.8x fewer instructions on the
+# benchmark's messages).
 _START = r"(?:(?<![A-Za-z0-9])|(?=[.+\-'\"`]))"
 
 
