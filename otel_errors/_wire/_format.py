@@ -63,12 +63,17 @@ def read_varint(data: bytes, pos: int, end: int) -> tuple[int, int]:
     raise Unexpected()
 
 
+def read_len(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """Where a length-delimited field's contents (its length read at `pos`) start and stop, within `end`."""
+    length, pos = read_varint(data, pos, end)
+    return pos, bounded(pos, length, end)
+
+
 def skip_field(data: bytes, pos: int, end: int, wire: int) -> int:
     if wire == WIRE_VARINT:
         return read_varint(data, pos, end)[1]
     if wire == WIRE_LEN:
-        length, pos = read_varint(data, pos, end)
-        return bounded(pos, length, end)
+        return read_len(data, pos, end)[1]
     if wire == WIRE_FIXED64:
         return bounded(pos, 8, end)
     if wire == WIRE_FIXED32:

@@ -10,7 +10,7 @@ from .._otlp import MAX_ARRAY_ITEMS, MAX_NESTING, AttrValue
 from ._format import (EVENT_ATTRIBUTES, EVENT_NAME, EVENT_TIME, RESOURCE_ATTRIBUTES, SPAN_ATTRIBUTES, SPAN_END,
                       SPAN_EVENTS, SPAN_NAME, SPAN_PARENT_SPAN_ID, SPAN_SPAN_ID, SPAN_START, SPAN_STATUS,
                       SPAN_TRACE_ID, STATUS_CODE, STATUS_MESSAGE, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, Unexpected,
-                      bounded, once, read_tag, read_varint, skip_field)
+                      bounded, once, read_len, read_tag, read_varint, skip_field)
 
 
 class WireEvent:
@@ -80,8 +80,7 @@ class WireReader:
             if field == SPAN_EVENTS:
                 if wire != WIRE_LEN:
                     raise Unexpected()
-                length, pos = read_varint(data, pos, end)
-                stop = bounded(pos, length, end)
+                pos, stop = read_len(data, pos, end)
                 span.events.append(self._event(pos, stop))
                 pos = stop
                 continue
@@ -101,8 +100,7 @@ class WireReader:
                 continue
             if wire != WIRE_LEN:
                 raise Unexpected()
-            length, pos = read_varint(data, pos, end)
-            stop = bounded(pos, length, end)
+            pos, stop = read_len(data, pos, end)
             if field == SPAN_TRACE_ID:
                 span.trace_id = data[pos:stop]
             elif field == SPAN_SPAN_ID:
@@ -129,8 +127,7 @@ class WireReader:
                 continue
             seen = once(seen, field)
             if field == STATUS_MESSAGE and wire == WIRE_LEN:
-                length, pos = read_varint(data, pos, end)
-                stop = bounded(pos, length, end)
+                pos, stop = read_len(data, pos, end)
                 span.status_message = self._text(pos, stop)
                 pos = stop
             elif field == STATUS_CODE and wire == WIRE_VARINT:
@@ -156,8 +153,7 @@ class WireReader:
                 event.time_ns = int.from_bytes(data[pos:stop], "little")
                 pos = stop
             elif field == EVENT_NAME and wire == WIRE_LEN:
-                length, pos = read_varint(data, pos, end)
-                stop = bounded(pos, length, end)
+                pos, stop = read_len(data, pos, end)
                 event.name = self._text(pos, stop)
                 pos = stop
             else:
@@ -195,8 +191,7 @@ class WireReader:
             if field != number or wire != WIRE_LEN:
                 pos = skip_field(data, pos, end, wire)
                 continue
-            length, pos = read_varint(data, pos, end)
-            stop = bounded(pos, length, end)
+            pos, stop = read_len(data, pos, end)
             self._key_value(pos, stop, keys, out, 0)
             pos = stop
         return out
@@ -208,8 +203,7 @@ class WireReader:
         data = self.data
         key = ""
         if pos < end and data[pos] == 0x0A:
-            length, pos = read_varint(data, pos + 1, end)
-            stop = bounded(pos, length, end)
+            pos, stop = read_len(data, pos + 1, end)
             key = self._text(pos, stop)
             pos = stop
         if keys is not None and key not in keys:
@@ -218,8 +212,7 @@ class WireReader:
         if pos < end:
             if data[pos] != 0x12:
                 raise Unexpected()
-            length, pos = read_varint(data, pos + 1, end)
-            stop = bounded(pos, length, end)
+            pos, stop = read_len(data, pos + 1, end)
             value = self._any_value(pos, stop, depth)
             pos = stop
         if pos != end:
@@ -234,8 +227,7 @@ class WireReader:
         field, wire, pos = read_tag(data, pos, end)
         value: AttrValue
         if wire == WIRE_LEN:
-            length, pos = read_varint(data, pos, end)
-            stop = bounded(pos, length, end)
+            pos, stop = read_len(data, pos, end)
             if field == 1:
                 value = self._text(pos, stop)
             elif field == 7:
@@ -271,8 +263,7 @@ class WireReader:
             field, wire, pos = read_tag(data, pos, end)
             if field != 1 or wire != WIRE_LEN:
                 raise Unexpected()
-            length, pos = read_varint(data, pos, end)
-            stop = bounded(pos, length, end)
+            pos, stop = read_len(data, pos, end)
             if count < MAX_ARRAY_ITEMS:
                 if kvlist:
                     self._key_value(pos, stop, None, pairs, depth)

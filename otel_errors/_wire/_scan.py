@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ._format import (AGENT_PREFIX, REQUEST_RESOURCE_SPANS, RESOURCE_SPANS_RESOURCE, RESOURCE_SPANS_SCOPE_SPANS,
                       SCOPE_SPANS_SPANS, SPAN_EVENTS, SPAN_NAME, SPAN_PARENT_SPAN_ID, SPAN_STATUS, STATUS_CODE,
-                      STATUS_CODE_ERROR, WIRE_LEN, WIRE_VARINT, Unexpected, bounded, read_tag, read_varint, skip_field)
+                      STATUS_CODE_ERROR, WIRE_LEN, WIRE_VARINT, Unexpected, bounded, read_len, read_tag, read_varint,
+                      skip_field)
 
 
 class WirePicks:
@@ -39,8 +40,7 @@ def _request(data: bytes) -> WirePicks:
         if field != REQUEST_RESOURCE_SPANS or wire != WIRE_LEN:
             pos = skip_field(data, pos, end, wire)
             continue
-        length, pos = read_varint(data, pos, end)
-        stop = bounded(pos, length, end)
+        pos, stop = read_len(data, pos, end)
         _resource_spans(data, pos, stop, resource_index, picks)
         resource_index += 1
         pos = stop
@@ -54,24 +54,21 @@ def _resource_spans(data: bytes, pos: int, end: int, resource_index: int, picks:
     while pos < end:
         field, wire, pos = read_tag(data, pos, end)
         if field == RESOURCE_SPANS_RESOURCE and wire == WIRE_LEN:
-            length, pos = read_varint(data, pos, end)
-            stop = bounded(pos, length, end)
+            pos, stop = read_len(data, pos, end)
             resource = (pos, stop) if resource == (0, 0) else (-1, -1)
             pos = stop
             continue
         if field != RESOURCE_SPANS_SCOPE_SPANS or wire != WIRE_LEN:
             pos = skip_field(data, pos, end, wire)
             continue
-        length, pos = read_varint(data, pos, end)
-        stop = bounded(pos, length, end)
+        pos, stop = read_len(data, pos, end)
         span_index = 0
         while pos < stop:
             field, wire, pos = read_tag(data, pos, stop)
             if field != SCOPE_SPANS_SPANS or wire != WIRE_LEN:
                 pos = skip_field(data, pos, stop, wire)
                 continue
-            length, pos = read_varint(data, pos, stop)
-            span_end = bounded(pos, length, stop)
+            pos, span_end = read_len(data, pos, stop)
             if _may_matter(data, pos, span_end):
                 picked.append((resource_index, scope_index, span_index, pos, span_end))
             span_index += 1
