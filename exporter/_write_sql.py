@@ -210,11 +210,18 @@ WITH ins AS (
     RETURNING 1
 ), lost AS (
     -- A failed execution arriving after (or with) its errors: its credits go to every error it contains.
+    -- One trace-index probe per failed execution: the DISTINCT keeps the LATERAL subquery from being flattened
+    -- into a join the planner may turn into a scan of the whole day's occurrences, which it did when the
+    -- day's statistics were older than its rows (the newest times lie past the histogram, so a window over them
+    -- looks empty): 60-120 ms per commit, growing with the day (tests/test_store_partitions.py).
     INSERT INTO stage_credits (workspace_id, error_id, credits)
-    SELECT DISTINCT ON (o.workspace_id, o.error_id, x.trace_id) o.workspace_id, o.error_id, x.credits
-    FROM ins x JOIN error_occurrences o ON o.workspace_id = x.workspace_id AND o.trace_id = x.trace_id
-         AND o.occurred_at BETWEEN x.started_at - interval '1 hour' AND x.started_at + interval '1 day'
-         AND o.occurred_at BETWEEN %(occurrences_from)s AND %(occurrences_to)s  -- commit_windows()
+    SELECT DISTINCT ON (x.workspace_id, o.error_id, x.trace_id) x.workspace_id, o.error_id, x.credits
+    FROM ins x CROSS JOIN LATERAL (
+        SELECT DISTINCT o.error_id FROM error_occurrences o
+        WHERE o.workspace_id = x.workspace_id AND o.trace_id = x.trace_id
+          AND o.occurred_at BETWEEN x.started_at - interval '1 hour' AND x.started_at + interval '1 day'
+          AND o.occurred_at BETWEEN %(occurrences_from)s AND %(occurrences_to)s  -- commit_windows()
+    ) o
     WHERE x.failed AND x.credits <> 0
     RETURNING 1
 )
@@ -254,14 +261,19 @@ WITH known AS MATERIALIZED (
         LIMIT 1) x ON true
 )
 SELECT n.workspace_id, n.error_id, n.credits FROM known n
-WHERE NOT EXISTS (
-    SELECT 1 FROM error_occurrences o
+-- Not when an earlier commit stored this error in this trace (it took the credits then). A LATERAL probe with
+-- LIMIT, not NOT EXISTS: the planner may turn an anti-join into a scan of the day's occurrences when their
+-- statistics are stale (see `lost` in INSERT_EXECUTIONS).
+LEFT JOIN LATERAL (
+    SELECT true AS seen FROM error_occurrences o
     -- IS NOT DISTINCT FROM (the column is NOT NULL, so the same result): it keeps the planner on the trace index
     -- instead of walking every occurrence of a hot error by (error_id, occurred_at) for each trace.
     WHERE o.workspace_id = n.workspace_id AND o.trace_id = n.trace_id AND o.error_id IS NOT DISTINCT FROM n.error_id
       AND o.occurred_at BETWEEN n.occurred_at - interval '1 day' AND n.occurred_at + interval '1 day'
       AND o.occurred_at BETWEEN %(occurrences_from)s AND %(occurrences_to)s  -- commit_windows()
-      AND NOT EXISTS (SELECT 1 FROM stage_new s WHERE s.occurrence_id = o.occurrence_id))
+      AND NOT EXISTS (SELECT 1 FROM stage_new s WHERE s.occurrence_id = o.occurrence_id)
+    LIMIT 1) earlier ON true
+WHERE earlier.seen IS NULL
 """
 
 # The errors upsert consumed the credits known so far; what failed executions of this group add comes after.
