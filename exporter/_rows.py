@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from otel_errors.stacktext import header_message_at
@@ -115,6 +116,50 @@ def span_rows(spans: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
                s.end_time_unix_nano, s.status_code, s.status_message, s.propagated)
 
 
+_DAY_NS = 86_400 * 1_000_000_000
+# Where the times sit in the rows above.
+_EVENT_TIME, _EXECUTION_START, _FAILED, _CREDITS, _SPAN_START = 1, 3, 5, 10, 5
+
+
+@dataclass(frozen=True, slots=True)
+class StagedBatch:
+    """A batch as a commit uses it: its COPY rows and what the commit's statements need to know of them.
+
+    Built when the batch is queued, so that the event loop reads the protobuf and builds the rows while the
+    database works on the previous commit; the commit itself only streams them (its COPY no longer waits for
+    rows being built: ~8 of the ~9 µs per event row)."""
+
+    events: list[tuple[Any, ...]]
+    executions: list[tuple[Any, ...]]
+    spans: list[tuple[Any, ...]]
+    texts: set[tuple[str, str | bytes]]  # the large texts these rows carry (KnownTexts.remember once committed)
+    days: frozenset[int]  # ns // day of every row: the partitions it writes into
+    event_times: tuple[int, int] | None  # first and last occurrence time (ns)
+    start_times: tuple[int, int] | None  # first and last execution start (ns)
+    late_credits: bool  # a failed execution with credits: errors stored before it may get them
+
+    @property
+    def size(self) -> int:
+        return len(self.events) + len(self.executions) + len(self.spans)
+
+
+def stage(batch: Any, texts: KnownTexts) -> StagedBatch:
+    """The rows of an `ErrorEventBatch`; large texts already committed (`texts`) travel as ""."""
+    carried: set[tuple[str, str | bytes]] = set()
+    events = list(texts.event_rows(batch.events, carried))
+    executions = list(execution_rows(batch.executions))
+    spans = list(span_rows(batch.error_spans))
+    event_ns = [r[_EVENT_TIME] for r in events]
+    start_ns = [r[_EXECUTION_START] for r in executions]
+    days = {t // _DAY_NS for t in event_ns}
+    days.update(t // _DAY_NS for t in start_ns)
+    days.update(r[_SPAN_START] // _DAY_NS for r in spans)
+    return StagedBatch(events, executions, spans, carried, frozenset(days),
+                       (min(event_ns), max(event_ns)) if event_ns else None,
+                       (min(start_ns), max(start_ns)) if start_ns else None,
+                       any(r[_FAILED] and r[_CREDITS] for r in executions))
+
+
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _HOUR, _DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
 _SLACK = dt.timedelta(seconds=1)  # on top of the SQL's own windows, so that rounding can never matter
@@ -125,35 +170,24 @@ def _instant(time_ns: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(microseconds=time_ns // 1000)
 
 
-def commit_windows(batches: list[Any]) -> tuple[dict[str, dt.datetime], dict[str, dt.datetime]]:
+def commit_windows(staged: list[StagedBatch]) -> tuple[dict[str, dt.datetime], dict[str, dt.datetime]]:
     """Parameters of CREDITS_FROM_KNOWN_EXECUTIONS and of INSERT_EXECUTIONS: each one's per-row time window
     (occurrence -1 day/+1 hour for executions, -1/+1 day for occurrences; execution -1 hour/+1 day for
     occurrences) widened over every row the commit stages, as constants the planner prunes partitions by.
     An empty side gives the empty window (now, now): its statement then has no rows to look up for."""
-    event_times = [e.time_unix_nano for b in batches for e in b.events]
-    start_times = [x.start_time_unix_nano for b in batches for x in b.executions]
-    first_event, last_event = _span_of(event_times)
-    first_start, last_start = _span_of(start_times)
+    first_event, last_event = _span_of([s.event_times for s in staged if s.event_times])
+    first_start, last_start = _span_of([s.start_times for s in staged if s.start_times])
     for_events = {"executions_from": first_event - _DAY - _SLACK, "executions_to": last_event + _HOUR + _SLACK,
                   "occurrences_from": first_event - _DAY - _SLACK, "occurrences_to": last_event + _DAY + _SLACK}
     for_executions = {"occurrences_from": first_start - _HOUR - _SLACK, "occurrences_to": last_start + _DAY + _SLACK}
     return for_events, for_executions
 
 
-def _span_of(times: list[int]) -> tuple[dt.datetime, dt.datetime]:
-    if not times:
+def _span_of(spans: list[tuple[int, int]]) -> tuple[dt.datetime, dt.datetime]:
+    if not spans:
         now = dt.datetime.now(dt.UTC)
         return now, now
-    return _instant(min(times)), _instant(max(times))
-
-
-def batch_days(batch: Any) -> set[int]:
-    """Days (ns // day) the batch writes into, for partition coverage."""
-    day = 86_400 * 1_000_000_000
-    days = {e.time_unix_nano // day for e in batch.events}
-    days.update(x.start_time_unix_nano // day for x in batch.executions)
-    days.update(s.start_time_unix_nano // day for s in batch.error_spans)
-    return days
+    return _instant(min(first for first, _ in spans)), _instant(max(last for _, last in spans))
 
 
 def batch_size(batch: Any) -> int:

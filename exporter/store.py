@@ -26,7 +26,7 @@ from otel_errors.errors import InvalidRequest, Overloaded, ShuttingDown, StoreUn
 from . import _write_sql as q
 from ._migrate import migrate
 from ._partitions import Partitions, day_of
-from ._rows import KnownTexts, batch_days, batch_size, commit_windows, execution_rows, span_rows
+from ._rows import KnownTexts, StagedBatch, batch_size, commit_windows, stage
 from .config import StoreConfig
 
 log = logging.getLogger("otel_errors.exporter")
@@ -48,10 +48,10 @@ class ErrorChange:
 
 
 class _Pending:
-    __slots__ = ("batch", "future", "size")
+    __slots__ = ("future", "size", "staged")
 
-    def __init__(self, batch: Any, future: asyncio.Future[None], size: int) -> None:
-        self.batch, self.future, self.size = batch, future, size
+    def __init__(self, staged: StagedBatch, future: asyncio.Future[None], size: int) -> None:
+        self.staged, self.future, self.size = staged, future, size
 
 
 class PostgresExporter:
@@ -140,7 +140,7 @@ class PostgresExporter:
         if self._pending_items + size > self.config.max_pending_items:
             raise Overloaded(f"{self._pending_items} items are waiting for the database; retry later")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(batch, future, size))
+        self._queue.append(_Pending(stage(batch, self._texts), future, size))
         self._pending_items += size
         self._wakeup.set()
         try:
@@ -259,23 +259,17 @@ class PostgresExporter:
         raise AssertionError("unreachable")
 
     async def _commit(self, conn: psycopg.AsyncConnection[Any], group: list[_Pending]) -> list[ErrorChange]:
-        days: set[int] = set()
-        for item in group:
-            days |= batch_days(item.batch)
+        staged = [item.staged for item in group]
+        days = frozenset().union(*(s.days for s in staged))
         await self._partitions.ensure(conn, [day_of(d * _DAY_NS) for d in days])
-        batches = [item.batch for item in group]
-        for_events, for_executions = commit_windows(batches)
-        has_events = any(len(b.events) for b in batches)
-        late_credits = any(x.failed and x.credits for b in batches for x in b.executions)
+        for_events, for_executions = commit_windows(staged)
         changes: list[ErrorChange] = []
-        sent: set[tuple[str, str | bytes]] = set()  # large texts these rows carry (KnownTexts)
         # Order: the per-error work first, the rows every commit touches (workspace and execution rollups) last,
         # so two writers hold those hot rows only briefly before their commits.
         async with conn.transaction():
             cur, errors_cur = conn.cursor(), conn.cursor()
-            if has_events:
-                await _copy(cur, q.COPY_EVENTS, q.EVENT_TYPES,
-                            (r for b in batches for r in self._texts.event_rows(b.events, sent)))
+            if any(s.events for s in staged):
+                await _copy(cur, q.COPY_EVENTS, q.EVENT_TYPES, (r for s in staged for r in s.events))
                 async with conn.pipeline():
                     for statement in (q.RESOLVE_ERRORS, q.INSERT_ALIASES, q.INSERT_OCCURRENCES):
                         await cur.execute(statement)
@@ -289,19 +283,19 @@ class PostgresExporter:
                 for workspace_id, error_id, created, regressed in await errors_cur.fetchall():
                     if created or regressed:
                         changes.append(ErrorChange(workspace_id, str(error_id), bool(created), bool(regressed)))
-            if any(len(b.error_spans) for b in batches):
-                await _copy(cur, q.COPY_SPANS, q.SPAN_TYPES, (r for b in batches for r in span_rows(b.error_spans)))
+            if any(s.spans for s in staged):
+                await _copy(cur, q.COPY_SPANS, q.SPAN_TYPES, (r for s in staged for r in s.spans))
                 await cur.execute(q.INSERT_ERROR_SPANS)
-            if any(len(b.executions) for b in batches):
-                await _copy(cur, q.COPY_EXECUTIONS, q.EXECUTION_TYPES,
-                            (r for b in batches for r in execution_rows(b.executions)))
+            if any(s.executions for s in staged):
+                await _copy(cur, q.COPY_EXECUTIONS, q.EXECUTION_TYPES, (r for s in staged for r in s.executions))
                 async with conn.pipeline():
                     await cur.execute(q.INSERT_EXECUTIONS, for_executions)
                     await cur.execute(q.UPSERT_WORKSPACE_USERS)
                     await cur.execute(q.UPSERT_WORKSPACE_AGENTS)
-                    if late_credits:
+                    if any(s.late_credits for s in staged):
                         await cur.execute(q.APPLY_LATE_CREDITS)
-        self._texts.remember(sent)  # committed: later commits need not send these texts again
+        for s in staged:  # committed: batches staged from now on need not carry these texts again
+            self._texts.remember(s.texts)
         return changes
 
     # -- connections and maintenance ----------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from otel_errors.exporter import PostgresExporter, StoreConfig
 from otel_errors.exporter import _write_sql as q
 from otel_errors.exporter._migrate import migrate
 from otel_errors.exporter._partitions import Partitions, partition_name
-from otel_errors.exporter._rows import commit_windows
+from otel_errors.exporter._rows import KnownTexts, commit_windows, stage
 
 HISTORY_DAYS = 60
 _SLACK = dt.timedelta(seconds=3)
@@ -85,7 +85,7 @@ def _instant(time_ns: int) -> dt.datetime:
 
 def test_commit_windows_hold_every_row_window() -> None:
     batches = _credit_traffic("ws")
-    for_events, for_executions = commit_windows(batches)
+    for_events, for_executions = commit_windows([stage(b, KnownTexts()) for b in batches])
     events = [_instant(e.time_unix_nano) for b in batches for e in b.events]
     starts = [_instant(x.start_time_unix_nano) for b in batches for x in b.executions]
     assert events and starts
@@ -116,7 +116,7 @@ def _planned_partitions(conn: psycopg.Connection[Any], statement: str, params: d
 
 
 def test_lookups_plan_only_the_days_a_commit_reaches(long_history: str) -> None:
-    for_events, for_executions = commit_windows(_credit_traffic("ws"))
+    for_events, for_executions = commit_windows([stage(b, KnownTexts()) for b in _credit_traffic("ws")])
     with psycopg.connect(long_history) as conn:
         conn.execute("SET TIME ZONE 'UTC'")
         conn.execute(q.CREATE_STAGING.encode())  # type: ignore[arg-type]
