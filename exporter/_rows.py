@@ -62,8 +62,9 @@ class KnownTexts:
     An event carries its error's grouping explanation (~8 KB) and its stack trace (~2 KB) although the database
     needs the first only to create the error and the second once per distinct stack template (`error_stacktraces`,
     see `stack_template`).
-    Rows of a commit carry them only for a fingerprint or stack not sent earlier in the same commit and not
-    remembered as committed; the others send "" (the SQL reads stack texts back by hash). Memory is bounded:
+    Rows of a batch carry them only for a fingerprint or stack not sent earlier in the same batch and not
+    remembered as committed when the batch was staged (`stage`); the others send "" (the SQL reads stack texts
+    back by hash). Two batches of one commit may both carry a new text: the SQL keeps one. Memory is bounded:
     past `max_entries` the oldest half is forgotten, which only means sending those texts once more.
     """
 
@@ -137,10 +138,6 @@ class StagedBatch:
     event_times: tuple[int, int] | None  # first and last occurrence time (ns)
     start_times: tuple[int, int] | None  # first and last execution start (ns)
     late_credits: bool  # a failed execution with credits: errors stored before it may get them
-
-    @property
-    def size(self) -> int:
-        return len(self.events) + len(self.executions) + len(self.spans)
 
 
 def stage(batch: Any, texts: KnownTexts) -> StagedBatch:
