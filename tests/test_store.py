@@ -355,6 +355,29 @@ def test_large_texts_travel_once_and_new_errors_still_get_them(migrated: str, wo
     assert _one(migrated, "SELECT count(*) FROM error_stacktraces WHERE workspace_id = %s", workspace) == (1,)
 
 
+def test_batches_of_one_commit_may_both_carry_a_new_text(migrated: str, workspace: str) -> None:
+    """Batches are staged as they are queued: two queued before either commits both carry the texts of a new
+    error and stack (neither is known yet); the commit stores each once, and later batches carry neither."""
+    async def run() -> tuple[dict[str, int], list[Any]]:
+        store = await _store(migrated)
+        first, second = _batch(workspace, message="m 1"), _batch(workspace, message="m 2")
+        await asyncio.gather(store.write(first), store.write(second))  # both queued before the writer runs
+        stats = dict(store.stats)
+        rows = list(store._texts.event_rows(_batch(workspace, message="m 3").events, set()))
+        await store.shutdown()
+        return stats, rows
+
+    stats, later_rows = asyncio.run(run())
+    assert (stats["commits"], stats["batches"]) == (1, 2)
+    count, occurrences, whole, grouped = _one(
+        migrated, "SELECT count(*), sum(occurrences), bool_and(stacktrace = %s),"
+                  " bool_and(grouping <> '{}'::jsonb) FROM errors WHERE workspace_id = %s",
+        PY_TRACE, workspace)
+    assert (count, occurrences, whole, grouped) == (1, 6, True, True)
+    assert _one(migrated, "SELECT count(*) FROM error_stacktraces WHERE workspace_id = %s", workspace) == (1,)
+    assert {(r[7], r[10]) for r in later_rows} == {("", "")}  # remembered once committed
+
+
 @pytest.mark.parametrize(("message", "stacktrace"), [
     ("id 3f2a", "Traceback:\n  File \"a.py\", line 1, in f\nValueError: id 3f2a"),  # ASCII, cut out
     ("id 3f2a", "Traceback:\n  File \"a.py\", line 1, in f\nValueError: id 3f2a\n"),
