@@ -11,11 +11,11 @@ from psycopg import sql
 from ._migrate import MIGRATION_LOCK
 
 PARTITIONED_TABLES = ("error_occurrences", "executions", "error_spans")
-_DAY_NS = 86_400 * 1_000_000_000
+DAY_NS = 86_400 * 1_000_000_000  # a UTC day in ns: a time's day number is time_ns // DAY_NS
 
 
-def day_of(time_ns: int) -> dt.date:
-    return dt.date(1970, 1, 1) + dt.timedelta(days=time_ns // _DAY_NS)
+def day_date(day_number: int) -> dt.date:
+    return dt.date(1970, 1, 1) + dt.timedelta(days=day_number)
 
 
 def partition_name(table: str, day: dt.date) -> str:

@@ -10,6 +10,8 @@ from typing import Any
 
 from otel_errors.stacktext import header_message_at
 
+from ._partitions import DAY_NS
+
 # Stands for the occurrence's message inside a stored stack trace (a private-use character; SQL: chr(57344)).
 MESSAGE_MARK = "\ue000"
 
@@ -117,7 +119,6 @@ def span_rows(spans: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
                s.end_time_unix_nano, s.status_code, s.status_message, s.propagated)
 
 
-_DAY_NS = 86_400 * 1_000_000_000
 # Where the times sit in the rows above.
 _EVENT_TIME, _EXECUTION_START, _FAILED, _CREDITS, _SPAN_START = 1, 3, 5, 10, 5
 
@@ -134,7 +135,7 @@ class StagedBatch:
     executions: list[tuple[Any, ...]]
     spans: list[tuple[Any, ...]]
     texts: set[tuple[str, str | bytes]]  # the large texts these rows carry (KnownTexts.remember once committed)
-    days: frozenset[int]  # ns // day of every row: the partitions it writes into
+    days: frozenset[int]  # day numbers (`DAY_NS`) of every row: the partitions it writes into
     event_times: tuple[int, int] | None  # first and last occurrence time (ns)
     start_times: tuple[int, int] | None  # first and last execution start (ns)
     late_credits: bool  # a failed execution with credits: errors stored before it may get them
@@ -148,9 +149,9 @@ def stage(batch: Any, texts: KnownTexts) -> StagedBatch:
     spans = list(span_rows(batch.error_spans))
     event_ns = [r[_EVENT_TIME] for r in events]
     start_ns = [r[_EXECUTION_START] for r in executions]
-    days = {t // _DAY_NS for t in event_ns}
-    days.update(t // _DAY_NS for t in start_ns)
-    days.update(r[_SPAN_START] // _DAY_NS for r in spans)
+    days = {t // DAY_NS for t in event_ns}
+    days.update(t // DAY_NS for t in start_ns)
+    days.update(r[_SPAN_START] // DAY_NS for r in spans)
     return StagedBatch(events, executions, spans, carried, frozenset(days),
                        (min(event_ns), max(event_ns)) if event_ns else None,
                        (min(start_ns), max(start_ns)) if start_ns else None,

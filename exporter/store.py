@@ -25,13 +25,12 @@ from otel_errors.errors import InvalidRequest, Overloaded, ShuttingDown, StoreUn
 
 from . import _write_sql as q
 from ._migrate import migrate
-from ._partitions import Partitions, day_of
+from ._partitions import Partitions, day_date
 from ._rows import KnownTexts, StagedBatch, batch_size, commit_windows, stage
 from .config import StoreConfig
 
 log = logging.getLogger("otel_errors.exporter")
 
-_DAY_NS = 86_400 * 1_000_000_000
 _RETRY_IN_PLACE = (pgerrors.DeadlockDetected, pgerrors.SerializationFailure)
 # A batch refused by the database, or with a value psycopg cannot encode (OverflowError: an int beyond int8).
 _REFUSED = (psycopg.Error, ValueError, OverflowError)
@@ -261,7 +260,7 @@ class PostgresExporter:
     async def _commit(self, conn: psycopg.AsyncConnection[Any], group: list[_Pending]) -> list[ErrorChange]:
         staged = [item.staged for item in group]
         days = frozenset().union(*(s.days for s in staged))
-        await self._partitions.ensure(conn, [day_of(d * _DAY_NS) for d in days])
+        await self._partitions.ensure(conn, [day_date(d) for d in days])
         for_events, for_executions = commit_windows(staged)
         changes: list[ErrorChange] = []
         has_events, has_spans, has_executions = (any(s.events for s in staged), any(s.spans for s in staged),
