@@ -17,7 +17,7 @@ Not a test: it measures and prints. What it does, in order:
 4. the same clients drive a minimal grpc.aio server that only receives and parses the same requests
    (`ExportTraceServiceRequest.FromString`), for the raw rate of one process, and the ratio end-to-end / raw;
 5. in-process, without gRPC: `FromString` only, and `Processor.process_traces` of the bytes (where the CPU goes);
-6. prints one table.
+6. prints one table, and for each end-to-end phase the machine's ceiling at the CPU costs it measured.
 
     .venv/bin/python bench/ingest.py --seconds 15 --workers 1,2
 """
@@ -866,6 +866,27 @@ def in_process_rates(templates: list[Template], seconds: float) -> tuple[float, 
     return parse, loop(parse_and_process)
 
 
+GOAL_SPANS_S = 160_000  # the goal for one receiver process (README, Performance)
+
+
+def machine_ceiling(row: dict[str, Any], cpus: int) -> str:
+    """What the machine allows at the CPU costs a run measured: with the server, PostgreSQL and the load generator on
+    the same CPUs, spans/s can exceed neither `cpus` / (their CPU-seconds per span), however the work is spread over
+    processes. Tells a figure bounded by the machine from one bounded by the server's event loop, and what the
+    server would have to cost per span for the goal on this machine, PostgreSQL and the load generator costing what
+    they did."""
+    if not row["spans"]:
+        return f"machine ceiling ({row['name']}): no spans measured"
+    others = (row["cpu"]["postgres"] + row["cpu"]["clients"]) / row["spans"]
+    per_span = row["cpu"]["server"] / row["spans"] + others
+    budget = cpus / GOAL_SPANS_S - others
+    goal = (f"{GOAL_SPANS_S:,} would need the server at <= {100_000 * budget:.2f} CPU-s/100k" if budget > 0 else
+            f"{GOAL_SPANS_S:,} is beyond these CPUs: PostgreSQL and the load generator alone would need them all")
+    return (f"machine ceiling (workers={row['workers']}): {100_000 * per_span:.2f} CPU-s per 100k spans in all "
+            f"(server {100_000 * row['cpu']['server'] / row['spans']:.2f}, PostgreSQL and load generator "
+            f"{100_000 * others:.2f}) -> at most {cpus / per_span:,.0f} spans/s on {cpus} CPUs; {goal}")
+
+
 def report_load(name: str, r: LoadResult) -> dict[str, Any]:
     m = r.stats["measure"]
     spans_s = m["spans"] / r.seconds
@@ -1049,7 +1070,9 @@ def main(argv: list[str] | None = None) -> int:
                                       f"(x{r['spans_s'] / base:.2f})" for r in e2e))
     per_process = [r["spans_s"] / r["workers"] for r in e2e]
     if per_process:
-        print(f"goal: >= 160,000 spans/s per receiver process; measured {per_process[0]:,.0f} with 1 worker")
+        print(f"goal: >= {GOAL_SPANS_S:,} spans/s per receiver process; measured {per_process[0]:,.0f} with 1 worker")
+    for r in e2e:
+        print(machine_ceiling(r, os.cpu_count() or 1))
     for r in rows:
         if r["failed"]:
             print(f"FAILED requests in '{r['name']}': {r['failed']}")
