@@ -877,13 +877,14 @@ def machine_ceiling(row: dict[str, Any], cpus: int) -> str:
     they did."""
     if not row["spans"]:
         return f"machine ceiling ({row['name']}): no spans measured"
+    server = row["cpu"]["server"] / row["spans"]
     others = (row["cpu"]["postgres"] + row["cpu"]["clients"]) / row["spans"]
-    per_span = row["cpu"]["server"] / row["spans"] + others
+    per_span = server + others
     budget = cpus / GOAL_SPANS_S - others
     goal = (f"{GOAL_SPANS_S:,} would need the server at <= {100_000 * budget:.2f} CPU-s/100k" if budget > 0 else
             f"{GOAL_SPANS_S:,} is beyond these CPUs: PostgreSQL and the load generator alone would need them all")
     return (f"machine ceiling (workers={row['workers']}): {100_000 * per_span:.2f} CPU-s per 100k spans in all "
-            f"(server {100_000 * row['cpu']['server'] / row['spans']:.2f}, PostgreSQL and load generator "
+            f"(server {100_000 * server:.2f}, PostgreSQL and load generator "
             f"{100_000 * others:.2f}) -> at most {cpus / per_span:,.0f} spans/s on {cpus} CPUs; {goal}")
 
 
