@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install proto bench clean
+.PHONY: run test check install proto bench clean
 
 # The core's hot path is compiled in place (setup.py): rebuild when its source changes, so what runs is what is read.
 CORE_SOURCES := $(shell find otel_errors -name '*.py')
@@ -23,6 +23,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Lint, format and types, outside the tests (CI runs it first).
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	PATH="$(abspath $(BIN)):$$PATH" tools/typecheck.sh
 
 proto: $(STAMP)
 	cd proto && PATH="$(abspath $(BIN)):$$PATH" ../$(BIN)/python -m grpc_tools.protoc -I. --python_out=. --mypy_out=. otel_errors/v1/events.proto

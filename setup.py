@@ -45,13 +45,12 @@ class OptionalBuildExt(build_ext):
     def run(self) -> None:
         try:
             super().run()
-        except Exception as exc:  # no compiler, no Python headers: the .py files are installed either way
+        except Exception as exc:  # noqa: BLE001 - no compiler, no Python headers: the .py files are installed either way
             # All or none: a module built without mypyc's shared library (or the reverse) would not import.
             for ext in self.extensions:
                 with contextlib.suppress(OSError):
                     os.remove(os.path.join(self.build_lib, self.get_ext_filename(ext.name)))
-            print(f"otel-errors: compiling the hot path failed ({exc}); installing it as plain Python",
-                  file=sys.stderr)
+            print(f"otel-errors: compiling the hot path failed ({exc}); installing it as plain Python", file=sys.stderr)
 
 
 def _extensions() -> list[Extension]:

@@ -22,8 +22,13 @@ def create_app(config: ApiConfig, *, store: Any = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            config.database_url or "", min_size=config.pool_min_size, max_size=config.pool_max_size,
-            kwargs={"autocommit": True, "options": "-c timezone=UTC"}, open=False, timeout=10.0)
+            config.database_url or "",
+            min_size=config.pool_min_size,
+            max_size=config.pool_max_size,
+            kwargs={"autocommit": True, "options": "-c timezone=UTC"},
+            open=False,
+            timeout=10.0,
+        )
         await pool.open(wait=False)
         app.state.pool = pool
         try:
@@ -31,8 +36,12 @@ def create_app(config: ApiConfig, *, store: Any = None) -> FastAPI:
         finally:
             await pool.close()
 
-    app = FastAPI(title="otel-errors", version="0.1.0", lifespan=lifespan,
-                  description="Error tracking for AI-agent platforms, built on OpenTelemetry.")
+    app = FastAPI(
+        title="otel-errors",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Error tracking for AI-agent platforms, built on OpenTelemetry.",
+    )
     app.state.store = store
     app.state.config = config
     problems.install(app)

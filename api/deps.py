@@ -42,8 +42,9 @@ def _pool(request: Request) -> AsyncConnectionPool[Any]:
     return pool
 
 
-async def _connection(pool: Annotated[AsyncConnectionPool[Any], Depends(_pool)]) -> AsyncIterator[
-        psycopg.AsyncConnection[Any]]:
+async def _connection(
+    pool: Annotated[AsyncConnectionPool[Any], Depends(_pool)],
+) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
     async with pool.connection() as conn:
         yield conn
 
@@ -69,7 +70,8 @@ def _require(role: str) -> Callable[..., Awaitable[Principal]]:
         async with request.app.state.pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT workspace_id, role, key_id FROM api_keys WHERE key_hash = %s AND revoked_at IS NULL",
-                (hash_secret(secret.strip()),))
+                (hash_secret(secret.strip()),),
+            )
             row = await cur.fetchone()
         # An unknown key and a key of another workspace answer alike, so keys cannot probe workspaces.
         if row is None or row[0] != workspace_id:

@@ -207,7 +207,8 @@ class ResolveBody(CamelModel):
     root_cause: Text | None = None
     preventive_measures: Annotated[
         list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]],
-        Field(max_length=50)] = []
+        Field(max_length=50),
+    ] = []  # noqa: RUF012 - a pydantic field (copied per instance), not a class attribute
 
 
 class AuditEntry(CamelModel):

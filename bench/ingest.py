@@ -57,79 +57,171 @@ MAX_MESSAGE = 64 * 1024 * 1024
 # ---------------------------------------------------------------------------------------------------------------
 
 _PY_LIB_FRAMES = [
-    ("/usr/local/lib/python3.11/site-packages/httpx/_client.py", 1617, "send",
-     "response = await self._send_handling_auth("),
-    ("/usr/local/lib/python3.11/site-packages/httpx/_client.py", 1645, "_send_handling_auth",
-     "response = await self._send_handling_redirects("),
-    ("/usr/local/lib/python3.11/site-packages/httpx/_client.py", 1682, "_send_handling_redirects",
-     "response = await self._send_single_request(request)"),
-    ("/usr/local/lib/python3.11/site-packages/httpx/_transports/default.py", 366, "handle_async_request",
-     "with map_httpcore_exceptions():"),
-    ("/usr/local/lib/python3.11/site-packages/openai/_base_client.py", 1594, "_request",
-     "raise self._make_status_error_from_response(err.response) from None"),
-    ("/usr/local/lib/python3.11/site-packages/openai/resources/chat/completions.py", 1720, "create",
-     "return await self._post("),
-    ("/usr/local/lib/python3.11/site-packages/psycopg/cursor_async.py", 97, "execute",
-     "raise ex.with_traceback(None)"),
-    ("/usr/local/lib/python3.11/site-packages/pydantic/main.py", 596, "model_validate",
-     "return cls.__pydantic_validator__.validate_python("),
+    (
+        "/usr/local/lib/python3.11/site-packages/httpx/_client.py",
+        1617,
+        "send",
+        "response = await self._send_handling_auth(",
+    ),
+    (
+        "/usr/local/lib/python3.11/site-packages/httpx/_client.py",
+        1645,
+        "_send_handling_auth",
+        "response = await self._send_handling_redirects(",
+    ),
+    (
+        "/usr/local/lib/python3.11/site-packages/httpx/_client.py",
+        1682,
+        "_send_handling_redirects",
+        "response = await self._send_single_request(request)",
+    ),
+    (
+        "/usr/local/lib/python3.11/site-packages/httpx/_transports/default.py",
+        366,
+        "handle_async_request",
+        "with map_httpcore_exceptions():",
+    ),
+    (
+        "/usr/local/lib/python3.11/site-packages/openai/_base_client.py",
+        1594,
+        "_request",
+        "raise self._make_status_error_from_response(err.response) from None",
+    ),
+    (
+        "/usr/local/lib/python3.11/site-packages/openai/resources/chat/completions.py",
+        1720,
+        "create",
+        "return await self._post(",
+    ),
+    ("/usr/local/lib/python3.11/site-packages/psycopg/cursor_async.py", 97, "execute", "raise ex.with_traceback(None)"),
+    (
+        "/usr/local/lib/python3.11/site-packages/pydantic/main.py",
+        596,
+        "model_validate",
+        "return cls.__pydantic_validator__.validate_python(",
+    ),
     ("/usr/local/lib/python3.11/json/__init__.py", 346, "loads", "return _default_decoder.decode(s)"),
     ("/usr/local/lib/python3.11/json/decoder.py", 337, "decode", "obj, end = self.raw_decode(s, idx=_w(s, 0).end())"),
     ("/usr/local/lib/python3.11/asyncio/tasks.py", 489, "wait_for", "return fut.result()"),
-    ("/usr/local/lib/python3.11/site-packages/tenacity/_asyncio.py", 50, "__call__",
-     "result = await fn(*args, **kwargs)"),
-    ("/usr/local/lib/python3.11/site-packages/langchain_core/tools/base.py", 593, "arun",
-     "response = await asyncio.create_task(coro, context=context)"),
-    ("/usr/local/lib/python3.11/site-packages/redis/asyncio/client.py", 612, "execute_command",
-     "return await conn.retry.call_with_retry("),
+    (
+        "/usr/local/lib/python3.11/site-packages/tenacity/_asyncio.py",
+        50,
+        "__call__",
+        "result = await fn(*args, **kwargs)",
+    ),
+    (
+        "/usr/local/lib/python3.11/site-packages/langchain_core/tools/base.py",
+        593,
+        "arun",
+        "response = await asyncio.create_task(coro, context=context)",
+    ),
+    (
+        "/usr/local/lib/python3.11/site-packages/redis/asyncio/client.py",
+        612,
+        "execute_command",
+        "return await conn.retry.call_with_retry(",
+    ),
 ]
 _PY_ENTRY_FRAMES = [
     ("/srv/agent/app/runtime/executor.py", 88, "run_agent", "result = await agent.invoke(state, config=config)"),
     ("/srv/agent/app/runtime/graph.py", 143, "invoke", "state = await node.run(state)"),
     ("/srv/agent/app/runtime/graph.py", 201, "run", "return await self._fn(state, **self._bound)"),
 ]
-_PY_APP_MODULES = ["planner", "router", "memory", "retrieval", "billing", "orders", "search", "crm", "summarize",
-                   "calendar", "email", "tickets"]
-_PY_APP_FUNCS = ["handle", "call_tool", "fetch", "lookup", "build_prompt", "resolve", "execute", "load_context",
-                 "parse_reply", "store_result", "rank", "dispatch", "validate_args", "refresh_token"]
-_PY_CODE = ["result = await self.client.fetch(url, params=params)", "reply = await self.llm.complete(messages)",
-            "rows = await cur.execute(QUERY, (order_id,))", "args = SearchArgs.model_validate(raw_args)",
-            "data = json.loads(response.text)", "return await self._call(name, payload)",
-            "context = await self.memory.load(session_id)", "item = self.cache[key]",
-            "return handler(request).content.strip()", "await self.store.save(result, ttl=3600)"]
+_PY_APP_MODULES = [
+    "planner",
+    "router",
+    "memory",
+    "retrieval",
+    "billing",
+    "orders",
+    "search",
+    "crm",
+    "summarize",
+    "calendar",
+    "email",
+    "tickets",
+]
+_PY_APP_FUNCS = [
+    "handle",
+    "call_tool",
+    "fetch",
+    "lookup",
+    "build_prompt",
+    "resolve",
+    "execute",
+    "load_context",
+    "parse_reply",
+    "store_result",
+    "rank",
+    "dispatch",
+    "validate_args",
+    "refresh_token",
+]
+_PY_CODE = [
+    "result = await self.client.fetch(url, params=params)",
+    "reply = await self.llm.complete(messages)",
+    "rows = await cur.execute(QUERY, (order_id,))",
+    "args = SearchArgs.model_validate(raw_args)",
+    "data = json.loads(response.text)",
+    "return await self._call(name, payload)",
+    "context = await self.memory.load(session_id)",
+    "item = self.cache[key]",
+    "return handler(request).content.strip()",
+    "await self.store.save(result, ttl=3600)",
+]
 
 # (exception type, message template; "{tok}" is a fresh id at every send, "{n}" a fixed number)
 _PY_ERRORS = [
     ("KeyError", "'customer_id'"),
     ("ValueError", "invalid tool arguments for call call_{tok}"),
-    ("openai.RateLimitError", "Error code: 429 - {{'error': {{'message': 'Rate limit reached for gpt-4o in "
-     "organization org-{tok} on tokens per min (TPM): Limit 30000000, Used 29998000, Requested 4213.', "
-     "'type': 'tokens', 'code': 'rate_limit_exceeded'}}}}"),
+    (
+        "openai.RateLimitError",
+        "Error code: 429 - {{'error': {{'message': 'Rate limit reached for gpt-4o in "
+        "organization org-{tok} on tokens per min (TPM): Limit 30000000, Used 29998000, Requested 4213.', "
+        "'type': 'tokens', 'code': 'rate_limit_exceeded'}}}}",
+    ),
     ("httpx.ReadTimeout", "timed out"),
     ("json.decoder.JSONDecodeError", "Expecting value: line 1 column {n} (char {n})"),
-    ("psycopg.errors.UniqueViolation", "duplicate key value violates unique constraint \"orders_pkey\"\n"
-     "DETAIL:  Key (id)=(ord_{tok}) already exists."),
+    (
+        "psycopg.errors.UniqueViolation",
+        'duplicate key value violates unique constraint "orders_pkey"\nDETAIL:  Key (id)=(ord_{tok}) already exists.',
+    ),
     ("AttributeError", "'NoneType' object has no attribute 'content'"),
     ("TimeoutError", "tool search exceeded 30s (request req_{tok})"),
-    ("pydantic_core._pydantic_core.ValidationError", "1 validation error for SearchArgs\nquery\n  Field required "
-     "[type=missing, input_value={{'q': 'weather'}}, input_type=dict]"),
+    (
+        "pydantic_core._pydantic_core.ValidationError",
+        "1 validation error for SearchArgs\nquery\n  Field required "
+        "[type=missing, input_value={{'q': 'weather'}}, input_type=dict]",
+    ),
     ("PermissionError", "user usr_{tok} may not read workspace documents"),
     ("LookupError", "document doc_{tok} not found in index products-v3"),
-    ("openai.BadRequestError", "Error code: 400 - This model's maximum context length is 128000 tokens. However, "
-     "your messages resulted in 13{n} tokens. Please reduce the length of the messages."),
+    (
+        "openai.BadRequestError",
+        "Error code: 400 - This model's maximum context length is 128000 tokens. However, "
+        "your messages resulted in 13{n} tokens. Please reduce the length of the messages.",
+    ),
     ("redis.exceptions.ConnectionError", "Error 111 connecting to cache:6379. Connection refused."),
 ]
 _JAVA_ERRORS = [
     ("java.lang.IllegalStateException", "order ord_{tok} is already closed"),
     ("java.net.SocketTimeoutException", "Read timed out"),
-    ("java.lang.NullPointerException", "Cannot invoke \"String.length()\" because \"<local4>\" is null"),
-    ("com.fasterxml.jackson.core.JsonParseException", "Unexpected character ('<' (code 60)): expected a valid "
-     "value at [Source: (String)\"<html>\"; line: 1, column: 2]"),
-    ("org.springframework.web.client.HttpServerErrorException$ServiceUnavailable", "503 Service Unavailable: "
-     "upstream request req_{tok} failed"),
+    ("java.lang.NullPointerException", 'Cannot invoke "String.length()" because "<local4>" is null'),
+    (
+        "com.fasterxml.jackson.core.JsonParseException",
+        "Unexpected character ('<' (code 60)): expected a valid "
+        'value at [Source: (String)"<html>"; line: 1, column: 2]',
+    ),
+    (
+        "org.springframework.web.client.HttpServerErrorException$ServiceUnavailable",
+        "503 Service Unavailable: upstream request req_{tok} failed",
+    ),
 ]
-_JAVA_PACKAGES = ["com.acme.agents.billing", "com.acme.agents.orders", "com.acme.agents.search",
-                  "com.acme.agents.runtime"]
+_JAVA_PACKAGES = [
+    "com.acme.agents.billing",
+    "com.acme.agents.orders",
+    "com.acme.agents.search",
+    "com.acme.agents.runtime",
+]
 _JAVA_LIB_FRAMES = [
     "org.springframework.web.client.RestTemplate.doExecute(RestTemplate.java:{l})",
     "org.springframework.web.client.RestTemplate.execute(RestTemplate.java:{l})",
@@ -174,8 +266,15 @@ def _py_text(frames: list[tuple[str, int, str, str]], version: int) -> str:
 
 
 def _py_bug(rng: random.Random, exc_type: str, message: str) -> Bug:
-    app = [(f"/srv/agent/app/{rng.choice(_PY_APP_MODULES)}/{rng.choice(_PY_APP_MODULES)}.py",
-            rng.randint(20, 400), rng.choice(_PY_APP_FUNCS), rng.choice(_PY_CODE)) for _ in range(rng.randint(5, 8))]
+    app = [
+        (
+            f"/srv/agent/app/{rng.choice(_PY_APP_MODULES)}/{rng.choice(_PY_APP_MODULES)}.py",
+            rng.randint(20, 400),
+            rng.choice(_PY_APP_FUNCS),
+            rng.choice(_PY_CODE),
+        )
+        for _ in range(rng.randint(5, 8))
+    ]
     libs = rng.sample(_PY_LIB_FRAMES, rng.randint(2, 4))
     frames = list(_PY_ENTRY_FRAMES) + app + libs
 
@@ -194,10 +293,14 @@ def _py_bug(rng: random.Random, exc_type: str, message: str) -> Bug:
 
 def _java_bug(rng: random.Random, exc_type: str, message: str) -> Bug:
     pkg = rng.choice(_JAVA_PACKAGES)
-    classes = [f"{pkg}.{rng.choice(['Order', 'Invoice', 'Search', 'Agent', 'Tool', 'Ledger'])}"
-               f"{rng.choice(['Service', 'Client', 'Handler', 'Repository', 'Controller'])}" for _ in range(8)]
-    methods = [rng.choice(["process", "handle", "invoke", "lookup", "apply", "execute", "fetch", "close"])
-               for _ in classes]
+    classes = [
+        f"{pkg}.{rng.choice(['Order', 'Invoice', 'Search', 'Agent', 'Tool', 'Ledger'])}"
+        f"{rng.choice(['Service', 'Client', 'Handler', 'Repository', 'Controller'])}"
+        for _ in range(8)
+    ]
+    methods = [
+        rng.choice(["process", "handle", "invoke", "lookup", "apply", "execute", "fetch", "close"]) for _ in classes
+    ]
     lines = [rng.randint(30, 600) for _ in classes]
     libs = [f.format(l=rng.randint(100, 900)) for f in rng.sample(_JAVA_LIB_FRAMES, 6)]
 
@@ -220,10 +323,25 @@ def _java_bug(rng: random.Random, exc_type: str, message: str) -> Bug:
 
 
 def _js_bug(rng: random.Random, exc_type: str, message: str) -> Bug:
-    files = [f"/app/dist/{rng.choice(['tools', 'agents', 'lib', 'routes'])}/{rng.choice(_PY_APP_MODULES)}.js"
-             for _ in range(8)]
-    funcs = [rng.choice(["SearchTool.call", "Planner.next", "fetchJson", "handleMessage", "runStep", "Object.<anonymous>",
-                         "async Promise.all (index 0)", "CrmClient.lookup"]) for _ in files]
+    files = [
+        f"/app/dist/{rng.choice(['tools', 'agents', 'lib', 'routes'])}/{rng.choice(_PY_APP_MODULES)}.js"
+        for _ in range(8)
+    ]
+    funcs = [
+        rng.choice(
+            [
+                "SearchTool.call",
+                "Planner.next",
+                "fetchJson",
+                "handleMessage",
+                "runStep",
+                "Object.<anonymous>",
+                "async Promise.all (index 0)",
+                "CrmClient.lookup",
+            ]
+        )
+        for _ in files
+    ]
     lines = [rng.randint(10, 300) for _ in files]
     libs = [f.format(l=rng.randint(50, 900)) for f in rng.sample(_JS_LIB_FRAMES, 4)]
 
@@ -302,13 +420,19 @@ def build_templates(count: int, spans_per_request: int, error_rate: float, seed:
         service, version = rng.choice(_SERVICES[language])
         request = ExportTraceServiceRequest()
         rs = request.resource_spans.add()
-        rs.resource.attributes.extend([
-            kv("service.name", service), kv("service.version", version), kv("deployment.environment", "production"),
-            kv("service.instance.id", f"{service}-{rng.randrange(16**8):08x}"),
-            kv("host.name", f"ip-10-0-{rng.randrange(256)}-{rng.randrange(256)}"),
-            kv("telemetry.sdk.language", _SDK[language][0]), kv("telemetry.sdk.name", "opentelemetry"),
-            kv("telemetry.sdk.version", _SDK[language][1]), kv("workspace.id", WORKSPACE),
-        ])
+        rs.resource.attributes.extend(
+            [
+                kv("service.name", service),
+                kv("service.version", version),
+                kv("deployment.environment", "production"),
+                kv("service.instance.id", f"{service}-{rng.randrange(16**8):08x}"),
+                kv("host.name", f"ip-10-0-{rng.randrange(256)}-{rng.randrange(256)}"),
+                kv("telemetry.sdk.language", _SDK[language][0]),
+                kv("telemetry.sdk.name", "opentelemetry"),
+                kv("telemetry.sdk.version", _SDK[language][1]),
+                kv("workspace.id", WORKSPACE),
+            ]
+        )
         agent_scope = rs.scope_spans.add()
         agent_scope.scope.name = "openinference.instrumentation.agents"
         http_scope = rs.scope_spans.add()
@@ -328,8 +452,14 @@ def build_templates(count: int, spans_per_request: int, error_rate: float, seed:
             agent = rng.choice(["triage", "researcher", "planner", "refunds", "scheduler"])
 
             def new(name: str, scope: Any, depth: int, parent: int, kind: int, t: int, dur: int) -> int:
-                s = Span(trace_id=trace_id, span_id=secrets.token_bytes(8), name=name, kind=kind,
-                         start_time_unix_nano=t, end_time_unix_nano=t + dur)
+                s = Span(
+                    trace_id=trace_id,
+                    span_id=secrets.token_bytes(8),
+                    name=name,
+                    kind=kind,
+                    start_time_unix_nano=t,
+                    end_time_unix_nano=t + dur,
+                )
                 if parent >= 0:
                     s.parent_span_id = spans[parent][0].span_id
                 spans.append((s, scope, depth, parent))
@@ -337,69 +467,119 @@ def build_templates(count: int, spans_per_request: int, error_rate: float, seed:
 
             root = new(f"invoke_agent {agent}", agent_scope, 0, -1, Span.SPAN_KIND_INTERNAL, t0, 9_000_000_000)
             roots.append(root)
-            attrs(spans[root][0], {
-                "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": agent,
-                "gen_ai.agent.id": f"agt_{agent}_{rng.randrange(4)}", "user.id": f"usr_{rng.randrange(5000):05d}",
-                "session.id": f"ses_{rng.randrange(16**12):012x}", "credits.used": round(rng.uniform(0.1, 40), 2),
-                "gen_ai.conversation.id": f"conv_{rng.randrange(16**12):012x}", "gen_ai.system": "openai",
-                "gen_ai.request.model": "gpt-4o", "agent.step.count": rng.randint(2, 12),
-            })
+            attrs(
+                spans[root][0],
+                {
+                    "gen_ai.operation.name": "invoke_agent",
+                    "gen_ai.agent.name": agent,
+                    "gen_ai.agent.id": f"agt_{agent}_{rng.randrange(4)}",
+                    "user.id": f"usr_{rng.randrange(5000):05d}",
+                    "session.id": f"ses_{rng.randrange(16**12):012x}",
+                    "credits.used": round(rng.uniform(0.1, 40), 2),
+                    "gen_ai.conversation.id": f"conv_{rng.randrange(16**12):012x}",
+                    "gen_ai.system": "openai",
+                    "gen_ai.request.model": "gpt-4o",
+                    "agent.step.count": rng.randint(2, 12),
+                },
+            )
             t = t0 + 5_000_000
             while len(spans) - root < size:
                 kind = rng.random()
                 remaining = size - (len(spans) - root)
                 if kind < 0.4 or remaining < 2:
                     chat = new("chat gpt-4o", agent_scope, 1, root, Span.SPAN_KIND_CLIENT, t, 800_000_000)
-                    attrs(spans[chat][0], {
-                        "gen_ai.operation.name": "chat", "gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o",
-                        "gen_ai.response.model": "gpt-4o-2024-08-06", "gen_ai.usage.input_tokens": rng.randint(500, 9000),
-                        "gen_ai.usage.output_tokens": rng.randint(20, 900), "gen_ai.request.temperature": 0.2,
-                        "gen_ai.response.finish_reasons": "tool_calls", "gen_ai.response.id":
-                            f"chatcmpl-{rng.randrange(16**16):016x}", "server.address": "api.openai.com",
-                    })
+                    attrs(
+                        spans[chat][0],
+                        {
+                            "gen_ai.operation.name": "chat",
+                            "gen_ai.system": "openai",
+                            "gen_ai.request.model": "gpt-4o",
+                            "gen_ai.response.model": "gpt-4o-2024-08-06",
+                            "gen_ai.usage.input_tokens": rng.randint(500, 9000),
+                            "gen_ai.usage.output_tokens": rng.randint(20, 900),
+                            "gen_ai.request.temperature": 0.2,
+                            "gen_ai.response.finish_reasons": "tool_calls",
+                            "gen_ai.response.id": f"chatcmpl-{rng.randrange(16**16):016x}",
+                            "server.address": "api.openai.com",
+                        },
+                    )
                     if remaining >= 2:
                         http = new("POST", http_scope, 2, chat, Span.SPAN_KIND_CLIENT, t + 1_000_000, 790_000_000)
-                        attrs(spans[http][0], {
-                            "http.request.method": "POST", "url.full": "https://api.openai.com/v1/chat/completions",
-                            "server.address": "api.openai.com", "server.port": 443,
-                            "http.response.status_code": 200, "network.protocol.version": "1.1",
-                            "user_agent.original": "AsyncOpenAI/Python 1.54.3", "http.request.body.size": 18211,
-                            "http.response.body.size": rng.randint(400, 4000), "url.scheme": "https",
-                        })
+                        attrs(
+                            spans[http][0],
+                            {
+                                "http.request.method": "POST",
+                                "url.full": "https://api.openai.com/v1/chat/completions",
+                                "server.address": "api.openai.com",
+                                "server.port": 443,
+                                "http.response.status_code": 200,
+                                "network.protocol.version": "1.1",
+                                "user_agent.original": "AsyncOpenAI/Python 1.54.3",
+                                "http.request.body.size": 18211,
+                                "http.response.body.size": rng.randint(400, 4000),
+                                "url.scheme": "https",
+                            },
+                        )
                     t += 810_000_000
                 else:
                     tool_name = rng.choice(["search", "lookup_order", "send_email", "calendar", "crm"])
-                    tool = new(f"execute_tool {tool_name}", agent_scope, 1, root, Span.SPAN_KIND_INTERNAL, t,
-                               300_000_000)
-                    attrs(spans[tool][0], {
-                        "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": tool_name,
-                        "gen_ai.tool.call.id": f"call_{rng.randrange(16**12):012x}", "gen_ai.tool.type": "function",
-                        "gen_ai.tool.description": f"{tool_name} tool", "gen_ai.system": "openai",
-                        "tool.args.size": rng.randint(20, 400), "tool.result.size": rng.randint(50, 9000),
-                        "tool.cached": rng.random() < 0.3, "tool.attempt": 1,
-                    })
+                    tool = new(
+                        f"execute_tool {tool_name}", agent_scope, 1, root, Span.SPAN_KIND_INTERNAL, t, 300_000_000
+                    )
+                    attrs(
+                        spans[tool][0],
+                        {
+                            "gen_ai.operation.name": "execute_tool",
+                            "gen_ai.tool.name": tool_name,
+                            "gen_ai.tool.call.id": f"call_{rng.randrange(16**12):012x}",
+                            "gen_ai.tool.type": "function",
+                            "gen_ai.tool.description": f"{tool_name} tool",
+                            "gen_ai.system": "openai",
+                            "tool.args.size": rng.randint(20, 400),
+                            "tool.result.size": rng.randint(50, 9000),
+                            "tool.cached": rng.random() < 0.3,
+                            "tool.attempt": 1,
+                        },
+                    )
                     for _ in range(min(rng.randint(1, 2), size - (len(spans) - root))):
                         if rng.random() < 0.5:
-                            db = new("SELECT orders", db_scope, 2, tool, Span.SPAN_KIND_CLIENT, t + 2_000_000,
-                                     15_000_000)
-                            attrs(spans[db][0], {
-                                "db.system.name": "postgresql", "db.namespace": "shop", "db.operation.name": "SELECT",
-                                "db.collection.name": "orders", "db.query.text":
-                                    "SELECT id, status, total FROM orders WHERE customer_id = $1 LIMIT 50",
-                                "server.address": "db.internal", "server.port": 5432,
-                                "db.response.returned_rows": rng.randint(0, 50), "network.peer.address": "10.0.3.17",
-                                "db.client.connection.pool.name": "shop",
-                            })
+                            db = new(
+                                "SELECT orders", db_scope, 2, tool, Span.SPAN_KIND_CLIENT, t + 2_000_000, 15_000_000
+                            )
+                            attrs(
+                                spans[db][0],
+                                {
+                                    "db.system.name": "postgresql",
+                                    "db.namespace": "shop",
+                                    "db.operation.name": "SELECT",
+                                    "db.collection.name": "orders",
+                                    "db.query.text": (
+                                        "SELECT id, status, total FROM orders WHERE customer_id = $1 LIMIT 50"
+                                    ),
+                                    "server.address": "db.internal",
+                                    "server.port": 5432,
+                                    "db.response.returned_rows": rng.randint(0, 50),
+                                    "network.peer.address": "10.0.3.17",
+                                    "db.client.connection.pool.name": "shop",
+                                },
+                            )
                         else:
                             http = new("GET", http_scope, 2, tool, Span.SPAN_KIND_CLIENT, t + 2_000_000, 120_000_000)
-                            attrs(spans[http][0], {
-                                "http.request.method": "GET", "url.full":
-                                    f"https://search.internal/v2/query?q=item{rng.randrange(10**6)}",
-                                "server.address": "search.internal", "server.port": 443,
-                                "http.response.status_code": 200, "network.protocol.version": "2",
-                                "user_agent.original": "python-httpx/0.27.2", "url.scheme": "https",
-                                "http.response.body.size": rng.randint(400, 40000), "url.path": "/v2/query",
-                            })
+                            attrs(
+                                spans[http][0],
+                                {
+                                    "http.request.method": "GET",
+                                    "url.full": f"https://search.internal/v2/query?q=item{rng.randrange(10**6)}",
+                                    "server.address": "search.internal",
+                                    "server.port": 443,
+                                    "http.response.status_code": 200,
+                                    "network.protocol.version": "2",
+                                    "user_agent.original": "python-httpx/0.27.2",
+                                    "url.scheme": "https",
+                                    "http.response.body.size": rng.randint(400, 40000),
+                                    "url.path": "/v2/query",
+                                },
+                            )
                     t += 310_000_000
 
         # 5% of the spans record an exception (status ERROR); never a span next to another one, so nothing is a
@@ -429,13 +609,20 @@ def build_templates(count: int, spans_per_request: int, error_rate: float, seed:
             if "{tok}" in bug.message:
                 tokens.append(token)
             stack = bug.stack(rng.randrange(3), message)
-            s.status.CopyFrom(Status(code=Status.STATUS_CODE_ERROR,
-                                     message=f"{bug.exc_type.rsplit('.', 1)[-1]}: {message}"))
+            s.status.CopyFrom(
+                Status(code=Status.STATUS_CODE_ERROR, message=f"{bug.exc_type.rsplit('.', 1)[-1]}: {message}")
+            )
             event = s.events.add()
             event.name = "exception"
             event.time_unix_nano = s.end_time_unix_nano - 1000
-            event.attributes.extend([kv("exception.type", bug.exc_type), kv("exception.message", message),
-                                     kv("exception.stacktrace", stack), kv("exception.escaped", True)])
+            event.attributes.extend(
+                [
+                    kv("exception.type", bug.exc_type),
+                    kv("exception.message", message),
+                    kv("exception.stacktrace", stack),
+                    kv("exception.escaped", True),
+                ]
+            )
             if depth == 1 and rng.random() < 0.5:
                 root = spans[parent][0]
                 root.status.CopyFrom(Status(code=Status.STATUS_CODE_ERROR, message="agent run failed"))
@@ -466,11 +653,11 @@ def render(template: Template, nonce: int) -> bytes:
     buf = bytearray(template.payload)
     suffix = nonce.to_bytes(8, "big")
     for at in template.trace_id_offsets:
-        buf[at:at + 8] = suffix
+        buf[at : at + 8] = suffix
     for k, where in enumerate(template.token_offsets):
         token = b"%012x" % ((nonce * 0x9E3779B97F4A7C15 + k) & 0xFFFFFFFFFFFF)
         for at in where:
-            buf[at:at + TOKEN_LEN] = token
+            buf[at : at + TOKEN_LEN] = token
     return bytes(buf)
 
 
@@ -478,13 +665,26 @@ def render(template: Template, nonce: int) -> bytes:
 # Load generator (client processes)
 # ---------------------------------------------------------------------------------------------------------------
 
-def _client_process(index: int, templates: list[Template], target: str, concurrency: int, channels: int,
-                    schedule: Any, ready: Any, go: Any, results: Any) -> None:
+
+def _client_process(
+    index: int,
+    templates: list[Template],
+    target: str,
+    concurrency: int,
+    channels: int,
+    schedule: Any,
+    ready: Any,
+    go: Any,
+    results: Any,
+) -> None:
     import grpc
 
     async def run() -> dict[str, Any]:
-        options = [("grpc.max_send_message_length", MAX_MESSAGE), ("grpc.max_receive_message_length", MAX_MESSAGE),
-                   ("grpc.use_local_subchannel_pool", 1)]  # one TCP connection per channel (spread over workers)
+        options = [
+            ("grpc.max_send_message_length", MAX_MESSAGE),
+            ("grpc.max_receive_message_length", MAX_MESSAGE),
+            ("grpc.use_local_subchannel_pool", 1),
+        ]  # one TCP connection per channel (spread over workers)
         chans = [grpc.aio.insecure_channel(target, options=options) for _ in range(channels)]
         for ch in chans:
             await asyncio.wait_for(ch.channel_ready(), 30)
@@ -535,7 +735,7 @@ def _client_process(index: int, templates: list[Template], target: str, concurre
 
     try:
         results.put((index, asyncio.run(run())))
-    except BaseException as exc:  # report, never hang the parent
+    except BaseException as exc:  # noqa: BLE001 - report, never hang the parent
         ready.put(index)
         results.put((index, {"error": repr(exc)}))
 
@@ -550,17 +750,23 @@ class LoadResult:
     busy: float  # machine CPU busy over the window, in cores
 
 
-def drive(target: str, templates: list[Template], args: argparse.Namespace, watch: dict[str, Any],
-          on_start: Any = None) -> LoadResult:
+def drive(
+    target: str, templates: list[Template], args: argparse.Namespace, watch: dict[str, Any], on_start: Any = None
+) -> LoadResult:
     """Run the client processes against `target`; sample CPU of the `watch` process groups over the window."""
     import psutil
 
     ctx = mp.get_context("spawn")
     schedule = ctx.Array("d", 2)
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=_client_process, args=(i, templates, target, args.concurrency, args.channels,
-                                                        schedule, ready, go, results), daemon=True)
-             for i in range(args.clients)]
+    procs = [
+        ctx.Process(
+            target=_client_process,
+            args=(i, templates, target, args.concurrency, args.channels, schedule, ready, go, results),
+            daemon=True,
+        )
+        for i in range(args.clients)
+    ]
     for p in procs:
         p.start()
     for _ in procs:
@@ -578,8 +784,10 @@ def drive(target: str, templates: list[Template], args: argparse.Namespace, watc
     time.sleep(max(0.0, schedule[1] - time.time()))
     after = {name: _cpu(fn()) for name, fn in groups.items()}
     machine_after, wall = psutil.cpu_times(), time.monotonic() - wall_before
-    busy = ((sum(machine_after) - machine_after.idle - machine_after.iowait)
-            - (sum(machine_before) - machine_before.idle - machine_before.iowait)) / wall
+    busy = (
+        (sum(machine_after) - machine_after.idle - machine_after.iowait)
+        - (sum(machine_before) - machine_before.idle - machine_before.iowait)
+    ) / wall
     steal = (getattr(machine_after, "steal", 0.0) - getattr(machine_before, "steal", 0.0)) / wall
     kernel_net = (getattr(machine_after, "softirq", 0.0) - getattr(machine_before, "softirq", 0.0)) / wall
     stats = {p: collections.Counter() for p in ("warmup", "measure", "tail")}
@@ -606,7 +814,7 @@ def _cpu(processes: list[Any]) -> float:
         try:
             t = p.cpu_times()
             total += t.user + t.system
-        except Exception:  # gone, or not ours to read
+        except Exception:  # noqa: BLE001 - gone, or not ours to read
             pass
     return total
 
@@ -638,6 +846,7 @@ def _postgres() -> list[Any]:
 # Servers under test
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -649,13 +858,20 @@ class Server:
         self.workers = workers
         self.grpc_port, self.http_port, self.api_port = free_port(), free_port(), free_port()
         self.log_path = workdir / f"serve-w{workers}.log"
-        env = dict(os.environ, OTEL_ERRORS_DATABASE_URL=database_url, OTEL_ERRORS_GRPC_PORT=str(self.grpc_port),
-                   OTEL_ERRORS_HTTP_PORT=str(self.http_port), OTEL_ERRORS_API_PORT=str(self.api_port),
-                   OTEL_ERRORS_WORKERS=str(workers), OTEL_ERRORS_DATA_DIR=str(workdir / "data"),
-                   OTEL_ERRORS_LOG_LEVEL="info")
+        env = dict(
+            os.environ,
+            OTEL_ERRORS_DATABASE_URL=database_url,
+            OTEL_ERRORS_GRPC_PORT=str(self.grpc_port),
+            OTEL_ERRORS_HTTP_PORT=str(self.http_port),
+            OTEL_ERRORS_API_PORT=str(self.api_port),
+            OTEL_ERRORS_WORKERS=str(workers),
+            OTEL_ERRORS_DATA_DIR=str(workdir / "data"),
+            OTEL_ERRORS_LOG_LEVEL="info",
+        )
         self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "otel_errors.cli.main", "serve"], env=env,
-                                        stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "otel_errors.cli.main", "serve"], env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
 
     @property
     def target(self) -> str:
@@ -684,8 +900,11 @@ class Server:
 
         if self.workers == 1:
             return [self.process.pid]
-        return [c.pid for c in psutil.Process(self.process.pid).children()
-                if "multiprocessing" in " ".join(c.cmdline()) or c.name().startswith("python")]
+        return [
+            c.pid
+            for c in psutil.Process(self.process.pid).children()
+            if "multiprocessing" in " ".join(c.cmdline()) or c.name().startswith("python")
+        ]
 
     def stop(self, timeout: float = 30) -> None:
         if self.process.poll() is None:
@@ -698,7 +917,7 @@ class Server:
         self._log.close()
 
 
-_RAW_SERVER = r'''
+_RAW_SERVER = r"""
 import asyncio, sys, grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -722,12 +941,13 @@ except ImportError:
     asyncio.run(main(int(sys.argv[1])))
 else:
     uvloop.run(main(int(sys.argv[1])))
-'''
+"""
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Database
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def create_database(url: str) -> tuple[str, str]:
     import psycopg
@@ -773,25 +993,49 @@ def db_counts(url: str) -> dict[str, int]:
             "SELECT (SELECT coalesce(sum(occurrences), 0) FROM errors WHERE workspace_id = %(w)s),"
             " (SELECT count(*) FROM error_occurrences WHERE workspace_id = %(w)s),"
             " (SELECT count(*) FROM errors WHERE workspace_id = %(w)s),"
-            " (SELECT count(*) FROM executions WHERE workspace_id = %(w)s)", {"w": WORKSPACE}).fetchone()
+            " (SELECT count(*) FROM executions WHERE workspace_id = %(w)s)",
+            {"w": WORKSPACE},
+        ).fetchone()
         version = conn.execute("SHOW server_version").fetchone()[0]
     assert row is not None
-    return {"occurrences": int(row[0]), "occurrence_rows": int(row[1]), "errors": int(row[2]),
-            "executions": int(row[3]), "version": version}
+    return {
+        "occurrences": int(row[0]),
+        "occurrence_rows": int(row[1]),
+        "errors": int(row[2]),
+        "executions": int(row[3]),
+        "version": version,
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Profiling (optional, py-spy)
 # ---------------------------------------------------------------------------------------------------------------
 
+
 def start_profile(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | None:
     exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(exe).exists():
         print("  (py-spy not found: pip install py-spy; profile skipped)")
         return None
-    return subprocess.Popen([exe, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
-                             "--format", "raw", "--output", str(out), "--nonblocking"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [
+            exe,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def summarize_profile(path: Path, top: int) -> str:
@@ -833,6 +1077,7 @@ def _short_fn(frame: str) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------------------------------------------
+
 
 def in_process_rates(templates: list[Template], seconds: float) -> tuple[float, float]:
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -881,11 +1126,16 @@ def machine_ceiling(row: dict[str, Any], cpus: int) -> str:
     others = (row["cpu"]["postgres"] + row["cpu"]["clients"]) / row["spans"]
     per_span = server + others
     budget = cpus / GOAL_SPANS_S - others
-    goal = (f"{GOAL_SPANS_S:,} would need the server at <= {100_000 * budget:.2f} CPU-s/100k" if budget > 0 else
-            f"{GOAL_SPANS_S:,} is beyond these CPUs: PostgreSQL and the load generator alone would need them all")
-    return (f"machine ceiling (workers={row['workers']}): {100_000 * per_span:.2f} CPU-s per 100k spans in all "
-            f"(server {100_000 * server:.2f}, PostgreSQL and load generator "
-            f"{100_000 * others:.2f}) -> at most {cpus / per_span:,.0f} spans/s on {cpus} CPUs; {goal}")
+    goal = (
+        f"{GOAL_SPANS_S:,} would need the server at <= {100_000 * budget:.2f} CPU-s/100k"
+        if budget > 0
+        else f"{GOAL_SPANS_S:,} is beyond these CPUs: PostgreSQL and the load generator alone would need them all"
+    )
+    return (
+        f"machine ceiling (workers={row['workers']}): {100_000 * per_span:.2f} CPU-s per 100k spans in all "
+        f"(server {100_000 * server:.2f}, PostgreSQL and load generator "
+        f"{100_000 * others:.2f}) -> at most {cpus / per_span:,.0f} spans/s on {cpus} CPUs; {goal}"
+    )
 
 
 def report_load(name: str, r: LoadResult) -> dict[str, Any]:
@@ -897,16 +1147,28 @@ def report_load(name: str, r: LoadResult) -> dict[str, Any]:
     def pct(q: float) -> float:
         return 1000 * lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
 
-    return {"name": name, "spans_s": spans_s, "exc_s": m["exceptions"] / r.seconds, "req_s": m["ok"] / r.seconds,
-            "failed": failed, "p50": pct(0.5), "p99": pct(0.99), "cpu": r.cpu, "busy": r.busy,
-            "seconds": r.seconds, "spans": m["spans"]}
+    return {
+        "name": name,
+        "spans_s": spans_s,
+        "exc_s": m["exceptions"] / r.seconds,
+        "req_s": m["ok"] / r.seconds,
+        "failed": failed,
+        "p50": pct(0.5),
+        "p99": pct(0.99),
+        "cpu": r.cpu,
+        "busy": r.busy,
+        "seconds": r.seconds,
+        "spans": m["spans"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=os.environ.get("OTEL_ERRORS_BENCH_DATABASE_URL",
-                                                                 DEFAULT_DATABASE_URL),
-                        help="PostgreSQL server to use; a scratch database is created on it and dropped after")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("OTEL_ERRORS_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL),
+        help="PostgreSQL server to use; a scratch database is created on it and dropped after",
+    )
     parser.add_argument("--seconds", type=float, default=20, help="measured window of every phase")
     parser.add_argument("--warmup", type=float, default=3, help="load before the measured window")
     parser.add_argument("--workers", default="1", help="comma-separated `serve --workers` counts, e.g. 1,2")
@@ -917,35 +1179,46 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spans-per-request", type=int, default=512)
     parser.add_argument("--error-rate", type=float, default=0.05, help="share of spans carrying an exception")
     parser.add_argument("--skip-raw", action="store_true", help="skip the receive-and-parse-only phase")
-    parser.add_argument("--profile", type=Path, help="py-spy the (first) worker during the workers=1 phase; "
-                                                     "collapsed stacks written here, a summary printed")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy the (first) worker during the workers=1 phase; collapsed stacks written here, a summary printed",
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop the scratch database")
-    parser.add_argument("--history-days", type=int, default=0,
-                        help="create this many past daily partitions first (90: a store at its default retention)")
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=0,
+        help="create this many past daily partitions first (90: a store at its default retention)",
+    )
     args = parser.parse_args(argv)
     worker_counts = [int(w) for w in args.workers.split(",") if w.strip()]
 
     import grpc
-    import psutil
     from google.protobuf.internal import api_implementation
 
     t_build = time.perf_counter()
     templates = build_templates(args.payloads, args.spans_per_request, args.error_rate)
     sizes = [len(t.payload) for t in templates]
     exc_share = sum(t.exceptions for t in templates) / sum(t.spans for t in templates)
-    print(f"payloads: {len(templates)} templates, {args.spans_per_request} spans each, "
-          f"{sum(sizes) / len(sizes) / 1024:.0f} KiB average, {100 * exc_share:.1f}% of spans with an exception, "
-          f"~{sum(t.traces for t in templates) / len(templates):.0f} traces each "
-          f"(built in {time.perf_counter() - t_build:.1f}s)")
-    print(f"load: {args.clients} client processes x {args.concurrency} in flight x {args.channels} connections; "
-          f"warm-up {args.warmup:g}s, measured {args.seconds:g}s per phase")
+    print(
+        f"payloads: {len(templates)} templates, {args.spans_per_request} spans each, "
+        f"{sum(sizes) / len(sizes) / 1024:.0f} KiB average, {100 * exc_share:.1f}% of spans with an exception, "
+        f"~{sum(t.traces for t in templates) / len(templates):.0f} traces each "
+        f"(built in {time.perf_counter() - t_build:.1f}s)"
+    )
+    print(
+        f"load: {args.clients} client processes x {args.concurrency} in flight x {args.channels} connections; "
+        f"warm-up {args.warmup:g}s, measured {args.seconds:g}s per phase"
+    )
 
     workdir = Path(tempfile.mkdtemp(prefix="otel-errors-bench-"))
     db_name, db_url = create_database(args.database_url)
     if args.history_days:
         add_history(db_url, args.history_days)
-    print(f"scratch database: {db_name}" + (f", {args.history_days} past days of partitions"
-                                            if args.history_days else ""))
+    print(
+        f"scratch database: {db_name}" + (f", {args.history_days} past days of partitions" if args.history_days else "")
+    )
     rows: list[dict[str, Any]] = []
     checks: list[str] = []
     pg_version = "?"
@@ -961,10 +1234,17 @@ def main(argv: list[str] | None = None) -> int:
                 on_start = None
                 prof_holder: dict[str, Any] = {}
                 if args.profile and workers == worker_counts[0]:
+
                     def on_start() -> None:
                         prof_holder["p"] = start_profile(pids[0], args.seconds, args.profile)
-                result = drive(server.target, templates, args,
-                               {"server": _tree(server.process.pid), "postgres": _postgres}, on_start)
+
+                result = drive(
+                    server.target,
+                    templates,
+                    args,
+                    {"server": _tree(server.process.pid), "postgres": _postgres},
+                    on_start,
+                )
                 prof = prof_holder.get("p")
                 if prof is not None:
                     prof.wait(timeout=args.seconds + 30)
@@ -993,7 +1273,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"(rows {counts['occurrence_rows']:,}, {counts['errors']} error groups); exception events "
                 f"acknowledged={acked_exc_total:,}, in failed requests={failed_exc_total:,} -> "
                 + ("OK, exact" if exact else ("OK (failed requests may have committed)" if ok else "MISMATCH"))
-                + f"; executions {counts['executions']:,} vs traces acknowledged {acked_traces_total:,}")
+                + f"; executions {counts['executions']:,} vs traces acknowledged {acked_traces_total:,}"
+            )
             print("  " + checks[-1])
             if server.process.returncode not in (0, None):
                 print(f"  server exit code {server.process.returncode}; log tail:\n{server.log()[-2000:]}")
@@ -1009,8 +1290,7 @@ def main(argv: list[str] | None = None) -> int:
                 if raw.stdout.readline().strip() != b"ready":
                     raise RuntimeError("raw server did not start")
                 print(f"\n[raw receive+parse] pid {raw.pid}")
-                result = drive(f"127.0.0.1:{port}", templates, args, {"server": _tree(raw.pid),
-                                                                      "postgres": _postgres})
+                result = drive(f"127.0.0.1:{port}", templates, args, {"server": _tree(raw.pid), "postgres": _postgres})
             finally:
                 raw.terminate()
                 raw.wait(10)
@@ -1031,44 +1311,62 @@ def main(argv: list[str] | None = None) -> int:
 
     # -- the table ------------------------------------------------------------------------------------------------
     print("\n" + "=" * 118)
-    print(f"machine: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
-          f"Python {platform.python_version()}, protobuf {api_implementation.Type()}, grpcio {grpc.__version__}, "
-          f"PostgreSQL {pg_version}; server, PostgreSQL and the load generator share these CPUs")
-    print(f"payload: {args.spans_per_request} spans/request, {100 * exc_share:.1f}% with an exception "
-          f"(~2 KB stack), {sum(sizes) / len(sizes) / 1024:.0f} KiB; {args.clients} clients x {args.concurrency} "
-          f"in flight; {args.seconds:g}s measured")
+    print(
+        f"machine: {os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), "
+        f"Python {platform.python_version()}, protobuf {api_implementation.Type()}, grpcio {grpc.__version__}, "
+        f"PostgreSQL {pg_version}; server, PostgreSQL and the load generator share these CPUs"
+    )
+    print(
+        f"payload: {args.spans_per_request} spans/request, {100 * exc_share:.1f}% with an exception "
+        f"(~2 KB stack), {sum(sizes) / len(sizes) / 1024:.0f} KiB; {args.clients} clients x {args.concurrency} "
+        f"in flight; {args.seconds:g}s measured"
+    )
     print("=" * 118)
-    head = (f"{'phase':<40} {'spans/s':>10} {'exc ev/s':>9} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
-            f"{'srv CPU':>8} {'CPU s/100k':>10} {'PG CPU':>7} {'cli CPU':>7} {'busy':>5}")
+    head = (
+        f"{'phase':<40} {'spans/s':>10} {'exc ev/s':>9} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'srv CPU':>8} {'CPU s/100k':>10} {'PG CPU':>7} {'cli CPU':>7} {'busy':>5}"
+    )
     print(head)
     print("-" * len(head))
     notes: list[str] = []
     for r in rows:
         cpu_s = r["cpu"]["server"]
         per_100k = 100_000 * cpu_s / r["spans"] if r["spans"] else float("nan")
-        print(f"{r['name']:<40} {r['spans_s']:>10,.0f} {r['exc_s']:>9,.0f} {r['req_s']:>7,.1f} {r['p50']:>7.1f} "
-              f"{r['p99']:>7.1f} {cpu_s / r['seconds']:>7.2f}c {per_100k:>10.3f} "
-              f"{r['cpu']['postgres'] / r['seconds']:>6.2f}c {r['cpu']['clients'] / r['seconds']:>6.2f}c "
-              f"{r['busy']:>4.2f}c")
-        notes.append(f"  {r['name']}: machine busy {r['busy']:.2f}c of which steal {r['cpu']['steal'] / r['seconds']:.2f}c, "
-                     f"softirq {r['cpu']['softirq'] / r['seconds']:.2f}c; p50/p99 are per-request latencies")
+        print(
+            f"{r['name']:<40} {r['spans_s']:>10,.0f} {r['exc_s']:>9,.0f} {r['req_s']:>7,.1f} {r['p50']:>7.1f} "
+            f"{r['p99']:>7.1f} {cpu_s / r['seconds']:>7.2f}c {per_100k:>10.3f} "
+            f"{r['cpu']['postgres'] / r['seconds']:>6.2f}c {r['cpu']['clients'] / r['seconds']:>6.2f}c "
+            f"{r['busy']:>4.2f}c"
+        )
+        notes.append(
+            f"  {r['name']}: machine busy {r['busy']:.2f}c of which steal {r['cpu']['steal'] / r['seconds']:.2f}c, "
+            f"softirq {r['cpu']['softirq'] / r['seconds']:.2f}c; p50/p99 are per-request latencies"
+        )
     print(f"{'in-process FromString only (1 thread)':<40} {parse_rate:>10,.0f}")
     print(f"{'in-process process_traces (bytes)':<40} {process_rate:>10,.0f}")
     print("-" * len(head))
     print("\n".join(notes))
-    print("CPU columns are cores used over the measured window (c = CPU-seconds per second); 'CPU s/100k' is the "
-          "server's CPU-seconds per 100k spans;\n'busy' is the whole machine. Failures are listed below, "
-          "never dropped.")
+    print(
+        "CPU columns are cores used over the measured window (c = CPU-seconds per second); 'CPU s/100k' is the "
+        "server's CPU-seconds per 100k spans;\n'busy' is the whole machine. Failures are listed below, "
+        "never dropped."
+    )
     e2e = [r for r in rows if r["workers"] > 0]
     raw_rows = [r for r in rows if r["workers"] == 0]
     if e2e and raw_rows and raw_rows[0]["spans_s"]:
         for r in e2e:
-            print(f"ratio end-to-end (workers={r['workers']}) / raw receive+parse: "
-                  f"{r['spans_s'] / raw_rows[0]['spans_s']:.2f}")
+            print(
+                f"ratio end-to-end (workers={r['workers']}) / raw receive+parse: "
+                f"{r['spans_s'] / raw_rows[0]['spans_s']:.2f}"
+            )
     if len(e2e) > 1:
         base = e2e[0]["spans_s"]
-        print("scaling: " + ", ".join(f"workers={r['workers']}: {r['spans_s']:,.0f} spans/s "
-                                      f"(x{r['spans_s'] / base:.2f})" for r in e2e))
+        print(
+            "scaling: "
+            + ", ".join(
+                f"workers={r['workers']}: {r['spans_s']:,.0f} spans/s (x{r['spans_s'] / base:.2f})" for r in e2e
+            )
+        )
     per_process = [r["spans_s"] / r["workers"] for r in e2e]
     if per_process:
         print(f"goal: >= {GOAL_SPANS_S:,} spans/s per receiver process; measured {per_process[0]:,.0f} with 1 worker")

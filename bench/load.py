@@ -74,34 +74,105 @@ _TYPES = [
     ("KeyError", "'{field}'", 6, 1, "unknown"),
     ("PermissionError", "User {id} is not allowed to use tool {tool}", 4, 2, "auth"),
     ("AuthenticationError", "Invalid API key for integration {svc} (key id {id})", 4, 4, "auth"),
-    ("psycopg.OperationalError", "connection to server at \"10.0.{n}.4\", port 5432 failed: timeout expired", 5, 3,
-     "database"),
-    ("sqlalchemy.exc.IntegrityError", "duplicate key value violates unique constraint \"{field}_pkey\" ({id})", 3, 3,
-     "database"),
+    (
+        "psycopg.OperationalError",
+        'connection to server at "10.0.{n}.4", port 5432 failed: timeout expired',
+        5,
+        3,
+        "database",
+    ),
+    (
+        "sqlalchemy.exc.IntegrityError",
+        'duplicate key value violates unique constraint "{field}_pkey" ({id})',
+        3,
+        3,
+        "database",
+    ),
     ("MemoryError", "Unable to allocate {n} MiB for embeddings batch", 5, 5, "system"),
     ("RuntimeError", "Tool {tool} returned malformed JSON at position {n}", 6, 1, "unknown"),
     ("TypeError", "Cannot read properties of undefined (reading '{field}')", 6, 1, "unknown"),
     ("java.net.SocketTimeoutException", "Read timed out after {n}ms calling {svc}", 2, 4, "timeout"),
-    ("java.lang.NullPointerException", "Cannot invoke \"{field}.get()\" because value is null", 6, 1, "unknown"),
+    ("java.lang.NullPointerException", 'Cannot invoke "{field}.get()" because value is null', 6, 1, "unknown"),
     ("ContextWindowExceededError", "This model's maximum context length is {n} tokens ({model})", 3, 1, "validation"),
 ]
 _SOURCES = {"timeout": 4, "api": 2, "validation": 1, "unknown": 1, "auth": 2, "database": 3, "system": 5}
-_SVCS = ["billing-api", "search-api", "crm.salesforce", "vector-store", "github", "slack", "jira", "weather",
-         "payments", "geocoder", "calendar", "s3", "postgres", "redis", "kafka"]
+_SVCS = [
+    "billing-api",
+    "search-api",
+    "crm.salesforce",
+    "vector-store",
+    "github",
+    "slack",
+    "jira",
+    "weather",
+    "payments",
+    "geocoder",
+    "calendar",
+    "s3",
+    "postgres",
+    "redis",
+    "kafka",
+]
 _MODELS = ["gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "claude-haiku", "o3-mini", "llama-3-70b"]
-_TOOLS = ["search_docs", "run_sql", "send_email", "create_ticket", "fetch_url", "summarize", "book_meeting",
-          "read_file", "write_file", "call_api"]
+_TOOLS = [
+    "search_docs",
+    "run_sql",
+    "send_email",
+    "create_ticket",
+    "fetch_url",
+    "summarize",
+    "book_meeting",
+    "read_file",
+    "write_file",
+    "call_api",
+]
 _FIELDS = ["customer_id", "order", "invoice", "items", "user", "thread", "document", "embedding", "payload", "meta"]
 _ENVIRONMENTS = [("production", 0.85), ("staging", 0.12), ("development", 0.03)]
 _MODULES = ["agents", "tools", "retrieval", "planner", "memory", "integrations", "billing", "workflows", "llm", "api"]
-_VERBS = ["run", "execute", "handle", "fetch", "parse", "dispatch", "invoke", "load", "resolve", "call", "render",
-          "validate", "plan", "step", "retry", "process", "submit", "lookup", "encode", "stream"]
-_NOUNS = ["tool", "request", "step", "plan", "result", "document", "chunk", "message", "batch", "task", "context",
-          "response", "query", "record", "payload", "session"]
+_VERBS = [
+    "run",
+    "execute",
+    "handle",
+    "fetch",
+    "parse",
+    "dispatch",
+    "invoke",
+    "load",
+    "resolve",
+    "call",
+    "render",
+    "validate",
+    "plan",
+    "step",
+    "retry",
+    "process",
+    "submit",
+    "lookup",
+    "encode",
+    "stream",
+]
+_NOUNS = [
+    "tool",
+    "request",
+    "step",
+    "plan",
+    "result",
+    "document",
+    "chunk",
+    "message",
+    "batch",
+    "task",
+    "context",
+    "response",
+    "query",
+    "record",
+    "payload",
+    "session",
+]
 
 
 def _zipf_cum(n: int, s: float) -> list[float]:
-    return list(itertools.accumulate(1.0 / (k ** s) for k in range(1, n + 1)))
+    return list(itertools.accumulate(1.0 / (k**s) for k in range(1, n + 1)))
 
 
 def _python_stack(rng: random.Random, exc: str, msg: str) -> str:
@@ -127,8 +198,10 @@ def _js_stack(rng: random.Random, exc: str, msg: str) -> str:
     lines = [f"{exc}: {msg}"]
     for _ in range(rng.randint(14, 22)):
         mod, verb, noun = rng.choice(_MODULES), rng.choice(_VERBS), rng.choice(_NOUNS)
-        lines.append(f"    at {noun.capitalize()}Service.{verb}{noun.capitalize()} "
-                     f"(/app/dist/{mod}/{noun}-{verb}.js:{rng.randint(10, 900)}:{rng.randint(3, 60)})")
+        lines.append(
+            f"    at {noun.capitalize()}Service.{verb}{noun.capitalize()} "
+            f"(/app/dist/{mod}/{noun}-{verb}.js:{rng.randint(10, 900)}:{rng.randint(3, 60)})"
+        )
     return "\n".join(lines)
 
 
@@ -150,8 +223,14 @@ class Bug:
 
 
 def _fill(template: str, rng: random.Random) -> str:
-    return template.format(svc=rng.choice(_SVCS), n=rng.randint(2, 30000), model=rng.choice(_MODELS),
-                           id=f"{rng.getrandbits(40):010x}", field=rng.choice(_FIELDS), tool=rng.choice(_TOOLS))
+    return template.format(
+        svc=rng.choice(_SVCS),
+        n=rng.randint(2, 30000),
+        model=rng.choice(_MODELS),
+        id=f"{rng.getrandbits(40):010x}",
+        field=rng.choice(_FIELDS),
+        tool=rng.choice(_TOOLS),
+    )
 
 
 def build_bugs(n: int, agents: int, seed: int) -> list[Bug]:
@@ -168,16 +247,35 @@ def build_bugs(n: int, agents: int, seed: int) -> list[Bug]:
         make = _java_stack if exc.startswith("java.") or lang < 0.15 else _js_stack if lang < 0.3 else _python_stack
         first_msg = _fill(template, rng)
         stacks = [make(rng, exc, first_msg) for _ in range(rng.choice((1, 1, 2, 3)))]
-        frames = [{"function": f"{rng.choice(_VERBS)}_{rng.choice(_NOUNS)}", "module": f"{mod}.{noun}",
-                   "filename": f"/app/src/{mod}/{noun}_{verb}.py", "lineno": rng.randint(10, 900), "colno": None,
-                   "inApp": True} for _ in range(rng.randint(3, 8))]
+        frames = [
+            {
+                "function": f"{rng.choice(_VERBS)}_{rng.choice(_NOUNS)}",
+                "module": f"{mod}.{noun}",
+                "filename": f"/app/src/{mod}/{noun}_{verb}.py",
+                "lineno": rng.randint(10, 900),
+                "colno": None,
+                "inApp": True,
+            }
+            for _ in range(rng.randint(3, 8))
+        ]
         grouping = json.dumps({"configId": "newstyle:2026-01", "frames": frames, "chain": [exc], "component": None})
-        bugs.append(Bug(
-            fingerprint=hashlib.md5(f"bench/{seed}/{i}".encode()).hexdigest(),
-            type=exc, template=template, title=f"{exc}: {template.split('{')[0].strip() or exc}"[:200],
-            culprit=culprit, stacks=stacks, grouping_json=grouping, severity=severity,
-            category=categories[kind], source=_SOURCES[kind], agent=rng.randrange(agents),
-            handled=rng.random() < 0.25, span_name=f"execute_tool {rng.choice(_TOOLS)}"))
+        bugs.append(
+            Bug(
+                fingerprint=hashlib.md5(f"bench/{seed}/{i}".encode()).hexdigest(),
+                type=exc,
+                template=template,
+                title=f"{exc}: {template.split('{')[0].strip() or exc}"[:200],
+                culprit=culprit,
+                stacks=stacks,
+                grouping_json=grouping,
+                severity=severity,
+                category=categories[kind],
+                source=_SOURCES[kind],
+                agent=rng.randrange(agents),
+                handled=rng.random() < 0.25,
+                span_name=f"execute_tool {rng.choice(_TOOLS)}",
+            )
+        )
     return bugs
 
 
@@ -337,8 +435,11 @@ def _produce(args: argparse.Namespace, plan: Plan, hours: list[int], out: Any) -
                 e.environment = env
                 e.version = version
                 e.credits = credits if failed else 0.0
-                e.attributes_json = ('{"gen_ai.request.model": "%s", "http.status_code": %d, "retry": %d}'
-                                     % (_MODELS[b % len(_MODELS)], 500 + (b % 5), getrandbits(2)))
+                e.attributes_json = '{"gen_ai.request.model": "%s", "http.status_code": %d, "retry": %d}' % (
+                    _MODELS[b % len(_MODELS)],
+                    500 + (b % 5),
+                    getrandbits(2),
+                )
                 e.chain_types.append(bug.type)
                 if args.error_spans:
                     s = batch.error_spans.add()
@@ -424,17 +525,22 @@ def prepare_database(url: str, database: str, drop: bool) -> None:
 async def drive(args: argparse.Namespace, url: str) -> None:
     now_ns = time.time_ns()
     plan = make_plan(args.occurrences, args.hours or args.days * 24, now_ns, args.fingerprints, args.seed)
-    print(f"plan: {args.occurrences:,} occurrences over {plan.hours} hours from "
-          f"{dt.datetime.fromtimestamp(plan.start_ns / 1e9, dt.UTC):%Y-%m-%d %H:%M} UTC; "
-          f"{len(plan.spike_hours)} spike hours (max {max(plan.counts):,}/h vs median "
-          f"{sorted(plan.counts)[len(plan.counts) // 2]:,}/h); deploy at hour {plan.deploy_hour} "
-          f"(day {plan.deploy_hour / 24:.1f}) with {len(plan.new_bugs)} new fingerprints", flush=True)
+    print(
+        f"plan: {args.occurrences:,} occurrences over {plan.hours} hours from "
+        f"{dt.datetime.fromtimestamp(plan.start_ns / 1e9, dt.UTC):%Y-%m-%d %H:%M} UTC; "
+        f"{len(plan.spike_hours)} spike hours (max {max(plan.counts):,}/h vs median "
+        f"{sorted(plan.counts)[len(plan.counts) // 2]:,}/h); deploy at hour {plan.deploy_hour} "
+        f"(day {plan.deploy_hour / 24:.1f}) with {len(plan.new_bugs)} new fingerprints",
+        flush=True,
+    )
 
     if args.credits_fix:
         # Experiment (bench/README.md): the planner-proof form of the credit check, to measure the write rate.
         from otel_errors.exporter import _write_sql
+
         fixed = _write_sql.CREDITS_FROM_KNOWN_EXECUTIONS.replace(
-            "AND o.error_id = n.error_id", "AND o.error_id IS NOT DISTINCT FROM n.error_id")
+            "AND o.error_id = n.error_id", "AND o.error_id IS NOT DISTINCT FROM n.error_id"
+        )
         if fixed == _write_sql.CREDITS_FROM_KNOWN_EXECUTIONS:
             print("--credits-fix: the query changed, nothing patched", flush=True)
         _write_sql.CREDITS_FROM_KNOWN_EXECUTIONS = fixed
@@ -449,10 +555,16 @@ async def drive(args: argparse.Namespace, url: str) -> None:
             return conn
 
         PostgresExporter._connect_writer = connect_writer  # type: ignore[method-assign]
-    store = PostgresExporter(StoreConfig(
-        database_url=url, writers=args.writers, max_items_per_commit=args.max_items_per_commit,
-        max_pending_items=args.max_pending_items, write_timeout_seconds=120.0,
-        maintenance_interval_seconds=3600.0))
+    store = PostgresExporter(
+        StoreConfig(
+            database_url=url,
+            writers=args.writers,
+            max_items_per_commit=args.max_items_per_commit,
+            max_pending_items=args.max_pending_items,
+            write_timeout_seconds=120.0,
+            maintenance_interval_seconds=3600.0,
+        )
+    )
     await store.start()
 
     # Producers take interleaved chunks of consecutive hours, so the database is filled roughly in time order.
@@ -460,9 +572,9 @@ async def drive(args: argparse.Namespace, url: str) -> None:
     queue: Any = ctx.Queue(maxsize=args.in_flight * 4)
     chunk = 6
     all_hours = list(range(plan.hours))
-    slices = [all_hours[i:i + chunk] for i in range(0, plan.hours, chunk)]
+    slices = [all_hours[i : i + chunk] for i in range(0, plan.hours, chunk)]
     # One process per producer, each with an ordered list of chunks (round-robin).
-    per = [[h for s in slices[p::args.producers] for h in s] for p in range(args.producers)]
+    per = [[h for s in slices[p :: args.producers] for h in s] for p in range(args.producers)]
     procs = [ctx.Process(target=_producer, args=(args, plan, hours, queue), daemon=True) for hours in per if hours]
     for p in procs:
         p.start()
@@ -526,9 +638,11 @@ async def drive(args: argparse.Namespace, url: str) -> None:
                 el = now - started
                 ev = written["events"]
                 eta = (args.occurrences - ev) / (ev / el) if ev else float("nan")
-                print(f"{el:7.0f}s  {ev:>11,} occurrences  {ev / el:8,.0f}/s  executions {written['executions']:,}"
-                      f"  spans {written['spans']:,}  commits {store.stats['commits']:,}  eta {eta / 60:5.1f} min",
-                      flush=True)
+                print(
+                    f"{el:7.0f}s  {ev:>11,} occurrences  {ev / el:8,.0f}/s  executions {written['executions']:,}"
+                    f"  spans {written['spans']:,}  commits {store.stats['commits']:,}  eta {eta / 60:5.1f} min",
+                    flush=True,
+                )
         if in_flight:
             for pending in asyncio.as_completed(in_flight):
                 await pending
@@ -539,10 +653,13 @@ async def drive(args: argparse.Namespace, url: str) -> None:
         await analyze_conn.close()
     elapsed = time.monotonic() - started
     items = written["events"] + written["executions"] + written["spans"]
-    print(f"done: {written['events']:,} occurrences, {written['executions']:,} executions, {written['spans']:,} "
-          f"error spans in {elapsed:,.0f}s: {written['events'] / elapsed:,.0f} occurrences/s, {items / elapsed:,.0f}"
-          f" items/s; {store.stats['commits']:,} commits of {written['batches']:,} batches; "
-          f"{written['retries']} overload retries", flush=True)
+    print(
+        f"done: {written['events']:,} occurrences, {written['executions']:,} executions, {written['spans']:,} "
+        f"error spans in {elapsed:,.0f}s: {written['events'] / elapsed:,.0f} occurrences/s, {items / elapsed:,.0f}"
+        f" items/s; {store.stats['commits']:,} commits of {written['batches']:,} batches; "
+        f"{written['retries']} overload retries",
+        flush=True,
+    )
 
 
 def report_sizes(url: str) -> None:
@@ -567,16 +684,23 @@ def report_sizes(url: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--database-url", default=os.environ.get("OTEL_ERRORS_DATABASE_URL", DEFAULT_URL),
-                   help="server URL; its database is used only to CREATE/DROP --database")
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get("OTEL_ERRORS_DATABASE_URL", DEFAULT_URL),
+        help="server URL; its database is used only to CREATE/DROP --database",
+    )
     p.add_argument("--database", default="otel_errors_bench", help="database the data go to (kept)")
     p.add_argument("--drop", action="store_true", help="drop --database first")
     p.add_argument("--drop-only", action="store_true", help="drop --database and exit")
     p.add_argument("--workspace", default="bench10m")
     p.add_argument("--occurrences", type=int, default=10_000_000)
     p.add_argument("--days", type=int, default=30)
-    p.add_argument("--hours", type=int, default=0,
-                   help="range in hours instead of --days (e.g. a top-up of the last 2 hours before query.py)")
+    p.add_argument(
+        "--hours",
+        type=int,
+        default=0,
+        help="range in hours instead of --days (e.g. a top-up of the last 2 hours before query.py)",
+    )
     p.add_argument("--executions-per-occurrence", type=float, default=2.0)
     p.add_argument("--no-error-spans", dest="error_spans", action="store_false")
     p.add_argument("--fingerprints", type=int, default=5_000)
@@ -589,12 +713,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-pending-items", type=int, default=100_000)
     p.add_argument("--producers", type=int, default=1, help="generator processes")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--no-prepare", action="store_true",
-                   help="experiment: writer connections never use server-side prepared statements")
-    p.add_argument("--credits-fix", action="store_true",
-                   help="experiment: run the write path with the suggested CREDITS_FROM_KNOWN_EXECUTIONS rewrite")
-    p.add_argument("--analyze-every", type=int, default=50_000,
-                   help="ANALYZE the partitions being filled every N occurrences (0: leave it to autovacuum)")
+    p.add_argument(
+        "--no-prepare",
+        action="store_true",
+        help="experiment: writer connections never use server-side prepared statements",
+    )
+    p.add_argument(
+        "--credits-fix",
+        action="store_true",
+        help="experiment: run the write path with the suggested CREDITS_FROM_KNOWN_EXECUTIONS rewrite",
+    )
+    p.add_argument(
+        "--analyze-every",
+        type=int,
+        default=50_000,
+        help="ANALYZE the partitions being filled every N occurrences (0: leave it to autovacuum)",
+    )
     p.add_argument("--progress-seconds", type=float, default=15.0)
     args = p.parse_args(argv)
     if args.drop_only:

@@ -34,11 +34,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest import build_templates, make_bugs, render  # noqa: E402
+from ingest import build_templates, make_bugs, render
 
 
-def _run(templates: list[Any], seconds: float, start: int, processor: Any,
-         fingerprints: set[str] | None = None) -> tuple[float, float, int]:
+def _run(
+    templates: list[Any], seconds: float, start: int, processor: Any, fingerprints: set[str] | None = None
+) -> tuple[float, float, int]:
     """Returns (spans/s, µs per request, requests), timing process_traces only."""
     busy, spans, n = 0.0, 0, 0
     while busy < seconds:
@@ -56,9 +57,7 @@ def _run(templates: list[Any], seconds: float, start: int, processor: Any,
 
 def _cold_grouping_us(rounds: int) -> tuple[float, float]:
     """µs to group one never-seen ~2 KB stack (memos emptied before each), median over the 50 bugs; and warm."""
-    from otel_errors.grouping import ExceptionInput, compute_grouping
-
-    from otel_errors.grouping import _stack
+    from otel_errors.grouping import ExceptionInput, _stack, compute_grouping
 
     inputs = []
     for i, bug in enumerate(make_bugs()):
@@ -103,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     cold, warm = _cold_grouping_us(3)
 
     print(f"payloads: {len(templates)} x {args.spans_per_request} spans, {exceptions:.1f} exceptions per request")
-    print(f"process_traces (warm, with exceptions):  {rate:>10,.0f} spans/s  {us_req:>8,.0f} µs/request  ({n} requests)")
+    print(
+        f"process_traces (warm, with exceptions):  {rate:>10,.0f} spans/s  {us_req:>8,.0f} µs/request  ({n} requests)"
+    )
     print(f"process_traces (same spans, no exception): {clean_rate:>8,.0f} spans/s  {clean_us:>8,.0f} µs/request")
     print(f"per exception event: {per_exc:,.1f} µs   ({us_req / exceptions:,.1f} µs/exception counting all work)")
     print(f"error groups produced: {len(fingerprints)} (bugs: {len(make_bugs())})")

@@ -27,7 +27,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
@@ -61,7 +60,7 @@ def start_server(database_url: str, log_path: Path) -> tuple[subprocess.Popen[by
     cmd = [sys.executable, "-m", "otel_errors.cli.main", "serve", "--host", "127.0.0.1"]
     for flag, port in ports.items():
         cmd += [flag, str(port)]
-    log = open(log_path, "wb")  # noqa: SIM115 - kept open for the child's life
+    log = open(log_path, "wb")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     base = f"http://127.0.0.1:{ports['--api-port']}"
     deadline = time.monotonic() + 600  # start-up applies pending migrations (index builds on a big database)
@@ -90,14 +89,24 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 def pick_errors(database_url: str, workspace: str) -> dict[str, str]:
     """The hottest error, one at rank ~100 (middling) and the one first seen last (a post-deploy newcomer)."""
     with psycopg.connect(database_url, autocommit=True) as conn:
-        hot = conn.execute("SELECT error_id FROM errors WHERE workspace_id = %s ORDER BY occurrences DESC LIMIT 1",
-                           (workspace,)).fetchone()
+        hot = conn.execute(
+            "SELECT error_id FROM errors WHERE workspace_id = %s ORDER BY occurrences DESC LIMIT 1", (workspace,)
+        ).fetchone()
         if hot is None:
             raise SystemExit(f"workspace {workspace!r} has no errors in this database; run bench/load.py first")
-        mid = conn.execute("SELECT error_id FROM errors WHERE workspace_id = %s ORDER BY occurrences DESC"
-                           " OFFSET 100 LIMIT 1", (workspace,)).fetchone() or hot
-        new = conn.execute("SELECT error_id FROM errors WHERE workspace_id = %s ORDER BY first_seen DESC LIMIT 1",
-                           (workspace,)).fetchone() or hot
+        mid = (
+            conn.execute(
+                "SELECT error_id FROM errors WHERE workspace_id = %s ORDER BY occurrences DESC OFFSET 100 LIMIT 1",
+                (workspace,),
+            ).fetchone()
+            or hot
+        )
+        new = (
+            conn.execute(
+                "SELECT error_id FROM errors WHERE workspace_id = %s ORDER BY first_seen DESC LIMIT 1", (workspace,)
+            ).fetchone()
+            or hot
+        )
         occ = conn.execute("SELECT count(*) FROM error_occurrences WHERE workspace_id = %s", (workspace,)).fetchone()
     print(f"workspace {workspace}: {occ[0] if occ else 0:,} occurrences stored", flush=True)
     return {"hot": str(hot[0]), "mid": str(mid[0]), "new": str(new[0])}
@@ -111,7 +120,7 @@ def openapi_params(base: str) -> dict[str, set[str]]:
     for path, ops in doc.get("paths", {}).items():
         if not path.startswith(prefix) or "get" not in ops:
             continue
-        rel = path[len(prefix):] or "/"
+        rel = path[len(prefix) :] or "/"
         out[rel] = {p["name"] for p in ops["get"].get("parameters", []) if p.get("in") == "query"}
     return out
 
@@ -131,8 +140,13 @@ def build_cases(ids: dict[str, str], params: dict[str, set[str]]) -> list[Case]:
     listing("errors (default)", {})
     listing("errors severity=critical", {"severity": "critical"})
     listing("errors status=new severity=high", {"status": "new", "severity": "high"})
-    for flt, value in (("agentId", "agent-03"), ("userId", "user-00042"), ("environment", "staging"),
-                       ("category", "timeout"), ("q", "timeout")):
+    for flt, value in (
+        ("agentId", "agent-03"),
+        ("userId", "user-00042"),
+        ("environment", "staging"),
+        ("category", "timeout"),
+        ("q", "timeout"),
+    ):
         case_params = {flt: value}
         if flt in errors_q:
             listing(f"errors {flt}={value}", case_params)
@@ -156,8 +170,11 @@ def build_cases(ids: dict[str, str], params: dict[str, set[str]]) -> list[Case]:
             cases.append(Case("error-tracking", "/error-tracking", {"timeframe": tf}, tf))
     for tf in TIMEFRAMES:
         if tracking is not None and "severity" in tracking:
-            cases.append(Case("error-tracking severity=critical", "/error-tracking",
-                              {"timeframe": tf, "severity": "critical"}, tf))
+            cases.append(
+                Case(
+                    "error-tracking severity=critical", "/error-tracking", {"timeframe": tf, "severity": "critical"}, tf
+                )
+            )
     # Any other GET endpoint of the workspace the server has (alerts, ...), timed with its defaults.
     known = {"/errors", "/errors/{error_id}", "/errors/{error_id}/occurrences", "/error-tracking"}
     for rel, names in sorted(params.items()):
@@ -241,16 +258,21 @@ def print_table(cases: list[Case], budget: float) -> None:
         p50, p95, mx = pct(c.times_ms, 50), pct(c.times_ms, 95), max(c.times_ms)
         flag = f"  > {budget:g} ms" if p95 > budget else ""
         over += p95 > budget
-        print(f"{c.name:<{width}}  {c.timeframe:>4}  {p50:8.1f}  {p95:8.1f}  {mx:8.1f}  {c.size / 1024:6.0f}  "
-              f"{c.note}{flag}")
+        print(
+            f"{c.name:<{width}}  {c.timeframe:>4}  {p50:8.1f}  {p95:8.1f}  {mx:8.1f}  {c.size / 1024:6.0f}  "
+            f"{c.note}{flag}"
+        )
     timed = sum(1 for c in cases if c.times_ms)
     print(f"\n{timed} cases timed, {over} with p95 over {budget:g} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--database-url", default=os.environ.get("OTEL_ERRORS_BENCH_DATABASE_URL", DEFAULT_URL),
-                   help="the database load.py filled")
+    p.add_argument(
+        "--database-url",
+        default=os.environ.get("OTEL_ERRORS_BENCH_DATABASE_URL", DEFAULT_URL),
+        help="the database load.py filled",
+    )
     p.add_argument("--workspace", default="bench10m")
     p.add_argument("--runs", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
@@ -264,11 +286,24 @@ def main(argv: list[str] | None = None) -> int:
     print_table(cases, args.budget_ms)
     print(f"({time.monotonic() - started:.0f}s)")
     if args.json:
-        Path(args.json).write_text(json.dumps([{
-            "endpoint": c.name, "path": c.path, "params": c.params, "timeframe": c.timeframe,
-            "p50_ms": pct(c.times_ms, 50) if c.times_ms else None,
-            "p95_ms": pct(c.times_ms, 95) if c.times_ms else None, "times_ms": c.times_ms, "note": c.note}
-            for c in cases], indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                [
+                    {
+                        "endpoint": c.name,
+                        "path": c.path,
+                        "params": c.params,
+                        "timeframe": c.timeframe,
+                        "p50_ms": pct(c.times_ms, 50) if c.times_ms else None,
+                        "p95_ms": pct(c.times_ms, 95) if c.times_ms else None,
+                        "times_ms": c.times_ms,
+                        "note": c.note,
+                    }
+                    for c in cases
+                ],
+                indent=2,
+            )
+        )
     return 0
 
 

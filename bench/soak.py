@@ -43,21 +43,34 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import ingest  # noqa: E402  (bench/ingest.py: payload templates, server process, scratch database)
+import ingest
 
 WORKSPACE = ingest.WORKSPACE
 
 
 # -- load generator -------------------------------------------------------------------------------------------------
 
-def _client(index: int, templates: list[ingest.Template], target: str, rate: float, max_in_flight: int,
-            t_start: float, t_end: float, closed_loop: bool, results: Any) -> None:
+
+def _client(
+    index: int,
+    templates: list[ingest.Template],
+    target: str,
+    rate: float,
+    max_in_flight: int,
+    t_start: float,
+    t_end: float,
+    closed_loop: bool,
+    results: Any,
+) -> None:
     """One client process: `rate` requests/s on a fixed schedule (or closed loop) from t_start to t_end."""
     import grpc
 
     async def run() -> dict[str, Any]:
-        options = [("grpc.max_send_message_length", ingest.MAX_MESSAGE),
-                   ("grpc.max_receive_message_length", ingest.MAX_MESSAGE), ("grpc.use_local_subchannel_pool", 1)]
+        options = [
+            ("grpc.max_send_message_length", ingest.MAX_MESSAGE),
+            ("grpc.max_receive_message_length", ingest.MAX_MESSAGE),
+            ("grpc.use_local_subchannel_pool", 1),
+        ]
         channel = grpc.aio.insecure_channel(target, options=options)
         await asyncio.wait_for(channel.channel_ready(), 30)
         call = channel.unary_unary(ingest.TRACE_EXPORT, request_serializer=None, response_deserializer=None)
@@ -116,19 +129,31 @@ def _client(index: int, templates: list[ingest.Template], target: str, rate: flo
 
     try:
         results.put((index, asyncio.run(run())))
-    except BaseException as exc:  # report, never hang the parent
+    except BaseException as exc:  # noqa: BLE001 - report, never hang the parent
         results.put((index, {"error": repr(exc)}))
 
 
-def drive(target: str, templates: list[ingest.Template], clients: int, rate: float, seconds: float,
-          max_in_flight: int, closed_loop: bool) -> tuple[collections.Counter[str], list[tuple[float, float]],
-                                                          list[str]]:
+def drive(
+    target: str,
+    templates: list[ingest.Template],
+    clients: int,
+    rate: float,
+    seconds: float,
+    max_in_flight: int,
+    closed_loop: bool,
+) -> tuple[collections.Counter[str], list[tuple[float, float]], list[str]]:
     ctx = mp.get_context("spawn")
     results = ctx.Queue()
     t_start = time.time() + 5.0  # time for the processes to start and connect
     t_end = t_start + seconds
-    procs = [ctx.Process(target=_client, args=(i, templates, target, rate / clients, max_in_flight, t_start,
-                                                t_end, closed_loop, results), daemon=True) for i in range(clients)]
+    procs = [
+        ctx.Process(
+            target=_client,
+            args=(i, templates, target, rate / clients, max_in_flight, t_start, t_end, closed_loop, results),
+            daemon=True,
+        )
+        for i in range(clients)
+    ]
     for p in procs:
         p.start()
     counts: collections.Counter[str] = collections.Counter()
@@ -147,6 +172,7 @@ def drive(target: str, templates: list[ingest.Template], clients: int, rate: flo
 
 
 # -- observers ------------------------------------------------------------------------------------------------------
+
 
 class ApiPoller(threading.Thread):
     """Queries the API every second the way a dashboard would; records latency and status per endpoint."""
@@ -210,7 +236,7 @@ def slope_mb_per_min(samples: list[tuple[float, float]]) -> float:
     xs, ys = [s / 60 for s, _ in samples], [m for _, m in samples]
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     den = sum((x - mx) ** 2 for x in xs)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else float("nan")
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else float("nan")
 
 
 def api_occurrences(api: str) -> int:
@@ -234,14 +260,18 @@ def pct(values: list[float], q: float) -> float:
 
 # -- main -----------------------------------------------------------------------------------------------------------
 
+
 def _interrupt(_signum: int, _frame: Any) -> None:
     raise KeyboardInterrupt
 
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=os.environ.get("OTEL_ERRORS_DATABASE_URL",
-                                                                 ingest.DEFAULT_DATABASE_URL),
-                        help="PostgreSQL server; a scratch database is created on it and dropped after")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("OTEL_ERRORS_DATABASE_URL", ingest.DEFAULT_DATABASE_URL),
+        help="PostgreSQL server; a scratch database is created on it and dropped after",
+    )
     parser.add_argument("--minutes", type=float, default=3.0)
     parser.add_argument("--rate", type=float, help="requests/s over all clients (default: --load x capacity)")
     parser.add_argument("--load", type=float, default=0.7, help="share of the measured capacity to offer")
@@ -260,8 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     templates = ingest.build_templates(args.payloads, args.spans_per_request, args.error_rate)
     size = statistics.fmean(len(t.payload) for t in templates) / 1024
-    print(f"payloads: {len(templates)} templates x {args.spans_per_request} spans ({size:.0f} KiB), "
-          f"{statistics.fmean(t.exceptions for t in templates):.1f} exceptions each")
+    print(
+        f"payloads: {len(templates)} templates x {args.spans_per_request} spans ({size:.0f} KiB), "
+        f"{statistics.fmean(t.exceptions for t in templates):.1f} exceptions each"
+    )
     workdir = Path(tempfile.mkdtemp(prefix="otel-errors-soak-"))
     db_name, db_url = ingest.create_database(args.database_url)
     server = ingest.Server(db_url, args.workers, workdir)
@@ -272,13 +304,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"server: pid {server.process.pid}, {args.workers} worker(s), database {db_name}")
         rate = args.rate
         if rate is None:
-            counts, _lat, errors = drive(server.target, templates, args.clients, 0, args.probe_seconds,
-                                         args.max_in_flight, closed_loop=True)
+            counts, _lat, errors = drive(
+                server.target, templates, args.clients, 0, args.probe_seconds, args.max_in_flight, closed_loop=True
+            )
             capacity = counts["code:OK"] / args.probe_seconds
             rate = max(1.0, args.load * capacity)
-            print(f"capacity (closed loop, {args.probe_seconds:g}s): {capacity:.1f} req/s "
-                  f"({capacity * args.spans_per_request:,.0f} spans/s); soak rate {args.load:.0%}: {rate:.1f} req/s"
-                  + (f"; client errors {errors}" if errors else ""))
+            print(
+                f"capacity (closed loop, {args.probe_seconds:g}s): {capacity:.1f} req/s "
+                f"({capacity * args.spans_per_request:,.0f} spans/s); soak rate {args.load:.0%}: {rate:.1f} req/s"
+                + (f"; client errors {errors}" if errors else "")
+            )
             probe_exceptions = counts["exceptions"]
         else:
             probe_exceptions = 0
@@ -287,8 +322,9 @@ def main(argv: list[str] | None = None) -> int:
         poller.start()
         sampler.start()
         t0 = time.monotonic()
-        counts, latencies, errors = drive(server.target, templates, args.clients, rate, seconds,
-                                          args.max_in_flight, closed_loop=False)
+        counts, latencies, errors = drive(
+            server.target, templates, args.clients, rate, seconds, args.max_in_flight, closed_loop=False
+        )
         elapsed = time.monotonic() - t0 - 5.0
         poller.stop.set()
         sampler.stop.set()
@@ -314,30 +350,41 @@ def main(argv: list[str] | None = None) -> int:
 
         print()
         print(f"soak: {args.minutes:g} min at {rate:.1f} req/s offered from {args.clients} client processes")
-        print(f"  throughput: {ok_requests / seconds:.1f} req/s acknowledged, "
-              f"{counts['spans'] / seconds:,.0f} spans/s, {counts['exceptions'] / seconds:.1f} exceptions/s "
-              f"({ok_requests} requests, {counts['spans']:,} spans, {counts['exceptions']:,} exception events)")
-        print(f"  ack latency: p50 {1000 * pct(lat, .5):.1f} ms, p95 {1000 * pct(lat, .95):.1f} ms, "
-              f"p99 {1000 * pct(lat, .99):.1f} ms, max {1000 * max(lat, default=float('nan')):.1f} ms; "
-              f"p95 first minute {1000 * pct(first, .95):.1f} ms, last minute {1000 * pct(last, .95):.1f} ms")
-        print(f"  error responses: {failed or 'none'}; client saturated (schedule behind): "
-              f"{counts['client_saturated']}; client failures: {errors or 'none'}")
+        print(
+            f"  throughput: {ok_requests / seconds:.1f} req/s acknowledged, "
+            f"{counts['spans'] / seconds:,.0f} spans/s, {counts['exceptions'] / seconds:.1f} exceptions/s "
+            f"({ok_requests} requests, {counts['spans']:,} spans, {counts['exceptions']:,} exception events)"
+        )
+        print(
+            f"  ack latency: p50 {1000 * pct(lat, 0.5):.1f} ms, p95 {1000 * pct(lat, 0.95):.1f} ms, "
+            f"p99 {1000 * pct(lat, 0.99):.1f} ms, max {1000 * max(lat, default=float('nan')):.1f} ms; "
+            f"p95 first minute {1000 * pct(first, 0.95):.1f} ms, last minute {1000 * pct(last, 0.95):.1f} ms"
+        )
+        print(
+            f"  error responses: {failed or 'none'}; client saturated (schedule behind): "
+            f"{counts['client_saturated']}; client failures: {errors or 'none'}"
+        )
         for name in ("list", "details", "occurrences", "error-tracking"):
             values = poller.latencies.get(name, [])
-            print(f"  API {name:>14}: {len(values)} calls, p50 {1000 * pct(values, .5):.1f} ms, "
-                  f"p95 {1000 * pct(values, .95):.1f} ms, max {1000 * max(values, default=float('nan')):.1f} ms, "
-                  f"statuses {dict(poller.statuses.get(name, {}))}")
+            print(
+                f"  API {name:>14}: {len(values)} calls, p50 {1000 * pct(values, 0.5):.1f} ms, "
+                f"p95 {1000 * pct(values, 0.95):.1f} ms, max {1000 * max(values, default=float('nan')):.1f} ms, "
+                f"statuses {dict(poller.statuses.get(name, {}))}"
+            )
         if rss:
             series = ", ".join(f"{m:.0f}" for _t, m in rss)
-            print(f"  server RSS (MB, every 5 s): first {rss[0][1]:.1f}, last {rss[-1][1]:.1f}, "
-                  f"max {max(m for _t, m in rss):.1f}; slope {slope_mb_per_min(rss):+.2f} MB/min over the run, "
-                  f"{slope_mb_per_min(half):+.2f} MB/min over the second half")
+            print(
+                f"  server RSS (MB, every 5 s): first {rss[0][1]:.1f}, last {rss[-1][1]:.1f}, "
+                f"max {max(m for _t, m in rss):.1f}; slope {slope_mb_per_min(rss):+.2f} MB/min over the run, "
+                f"{slope_mb_per_min(half):+.2f} MB/min over the second half"
+            )
             print(f"    series: {series}")
-        print(f"  count check: exception events acknowledged {acked:,} (incl. {probe_exceptions:,} of the capacity "
-              f"probe), occurrences in the API {stored:,}: {'OK' if stored == acked else 'MISMATCH'}")
+        print(
+            f"  count check: exception events acknowledged {acked:,} (incl. {probe_exceptions:,} of the capacity "
+            f"probe), occurrences in the API {stored:,}: {'OK' if stored == acked else 'MISMATCH'}"
+        )
         print(f"  elapsed {elapsed:.0f}s")
-        ok = stored == acked and not errors and not failed and all(
-            set(c) <= {200} for c in poller.statuses.values())
+        ok = stored == acked and not errors and not failed and all(set(c) <= {200} for c in poller.statuses.values())
         hist = server.log()
         if "Traceback" in hist:
             print("  server log has tracebacks:\n" + hist[-3000:])

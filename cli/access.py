@@ -72,8 +72,16 @@ async def _act(url: str, args: argparse.Namespace) -> int:
                 new = await access.create_api_key(conn, args.workspace, args.role, args.name, "cli")
             else:
                 new = await access.create_ingest_token(conn, args.workspace, args.name, "cli")
-            print(json.dumps({"id": new.credential.id, "workspace": args.workspace, "role": new.credential.role,
-                              "secret": new.secret}))
+            print(
+                json.dumps(
+                    {
+                        "id": new.credential.id,
+                        "workspace": args.workspace,
+                        "role": new.credential.role,
+                        "secret": new.secret,
+                    }
+                )
+            )
             return 0
         if args.action == "list":
             for c in await access.list_credentials(conn, args.workspace):

@@ -22,8 +22,12 @@ def add_commands(subparsers: Any) -> None:
         description='Each input line: {"type", "message", "stacktrace", "attributes"} (all optional). '
         'Each output line: {"fingerprint", "title", "culprit"}, or {"error"} for a bad line.',
     )
-    fp.add_argument("--config", default=DEFAULT_CONFIG.config_id, choices=sorted(CONFIGS),
-                    help="grouping config id (default: %(default)s)")
+    fp.add_argument(
+        "--config",
+        default=DEFAULT_CONFIG.config_id,
+        choices=sorted(CONFIGS),
+        help="grouping config id (default: %(default)s)",
+    )
     fp.add_argument("--explain", action="store_true", help="also write the config id and the component tree")
     fp.set_defaults(func=run_fingerprint)
 
@@ -104,8 +108,14 @@ def run_eval(args: argparse.Namespace, stdout: TextIO | None = None) -> int:
 
 def _as_dict(s: Scores) -> dict[str, float | int]:
     return {
-        "bcubed_precision": s.bcubed_precision, "bcubed_recall": s.bcubed_recall, "bcubed_f1": s.bcubed_f1,
-        "pairwise_precision": s.pairwise_precision, "pairwise_recall": s.pairwise_recall,
-        "pairwise_f1": s.pairwise_f1, "adjusted_rand": s.adjusted_rand, "groups_made": s.groups_made,
-        "groups_true": s.groups_true, "items": s.items,
+        "bcubed_precision": s.bcubed_precision,
+        "bcubed_recall": s.bcubed_recall,
+        "bcubed_f1": s.bcubed_f1,
+        "pairwise_precision": s.pairwise_precision,
+        "pairwise_recall": s.pairwise_recall,
+        "pairwise_f1": s.pairwise_f1,
+        "adjusted_rand": s.adjusted_rand,
+        "groups_made": s.groups_made,
+        "groups_true": s.groups_true,
+        "items": s.items,
     }

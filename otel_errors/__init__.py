@@ -9,5 +9,5 @@ from .classify import Category, Severity, Source
 from .config import ProcessorConfig, WorkspaceRules
 from .processor import TRUNCATION_MARKER, Processor
 
-__all__ = ["Category", "Processor", "ProcessorConfig", "Severity", "Source", "TRUNCATION_MARKER", "WorkspaceRules"]
+__all__ = ["TRUNCATION_MARKER", "Category", "Processor", "ProcessorConfig", "Severity", "Source", "WorkspaceRules"]
 __version__ = "0.1.0"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from ._otlp import AttrValue
 from .proto_types import ORIGIN_LOG_RECORD, ORIGIN_SPAN_EVENT, ORIGIN_SPAN_STATUS
 
-__all__ = ["Candidate", "ORIGIN_LOG_RECORD", "ORIGIN_SPAN_EVENT", "ORIGIN_SPAN_STATUS"]
+__all__ = ["ORIGIN_LOG_RECORD", "ORIGIN_SPAN_EVENT", "ORIGIN_SPAN_STATUS", "Candidate"]
 
 
 @dataclass(slots=True)

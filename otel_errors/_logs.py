@@ -61,12 +61,19 @@ def _candidate(record: Any, workspace: str, resource: dict[str, AttrValue]) -> C
         body = any_value(record.body) if record.HasField("body") else None
         message = body if isinstance(body, str) else ""
     return Candidate(
-        workspace=workspace, origin=ORIGIN_LOG_RECORD, trace_id=record.trace_id, span_id=record.span_id,
-        parent_span_id=b"", span_name="", span_start_ns=record.time_unix_nano or record.observed_time_unix_nano,
+        workspace=workspace,
+        origin=ORIGIN_LOG_RECORD,
+        trace_id=record.trace_id,
+        span_id=record.span_id,
+        parent_span_id=b"",
+        span_name="",
+        span_start_ns=record.time_unix_nano or record.observed_time_unix_nano,
         time_ns=record.time_unix_nano or record.observed_time_unix_nano,
         exc_type=exc_type if isinstance(exc_type, str) else "",
         message=message,
         stacktrace=stacktrace if isinstance(stacktrace, str) else "",
-        attrs=attrs, resource=resource, log_severity=int(record.severity_number),
+        attrs=attrs,
+        resource=resource,
+        log_severity=int(record.severity_number),
         extra={"log.severity_text": record.severity_text} if record.severity_text else {},
     )

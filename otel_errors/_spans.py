@@ -63,8 +63,12 @@ def is_exception_event(name: str) -> bool:
     return name == "exception" or name.endswith(".exception")
 
 
-def walk_traces(request: Any, workspace_of: Callable[[dict[str, AttrValue]], str | None],
-                execution_keys: frozenset[str] = frozenset(), wire: bytes | None = None) -> SpanWalk:
+def walk_traces(
+    request: Any,
+    workspace_of: Callable[[dict[str, AttrValue]], str | None],
+    execution_keys: frozenset[str] = frozenset(),
+    wire: bytes | None = None,
+) -> SpanWalk:
     """`workspace_of(resource_attributes)` names the workspace, or None to reject the resource's spans.
 
     `execution_keys`: the attributes an execution span without an error needs (its identity and credits); only
@@ -157,15 +161,28 @@ def _visit(out: SpanWalk, state: _ResourceState, span: Any, keys: frozenset[str]
     failed = status_code == STATUS_ERROR
     exception_events = [event for event in events if is_exception_event(event.name)] if events else []
     # A span that records no error only matters as an execution: convert just what an execution reads.
-    attrs = attributes(span.attributes) if failed or exception_events \
-        else selected_attributes(span.attributes, keys)
-    _interesting_span(out, workspace, state, span.trace_id, span.span_id, parent, name, span.start_time_unix_nano,
-                      span.end_time_unix_nano, status_code, span.status.message if failed or exception_events else "",
-                      agent_invocation, attrs, [(e.time_unix_nano, attributes(e.attributes)) for e in exception_events])
+    attrs = attributes(span.attributes) if failed or exception_events else selected_attributes(span.attributes, keys)
+    _interesting_span(
+        out,
+        workspace,
+        state,
+        span.trace_id,
+        span.span_id,
+        parent,
+        name,
+        span.start_time_unix_nano,
+        span.end_time_unix_nano,
+        status_code,
+        span.status.message if failed or exception_events else "",
+        agent_invocation,
+        attrs,
+        [(e.time_unix_nano, attributes(e.attributes)) for e in exception_events],
+    )
 
 
-def _visit_wire(out: SpanWalk, state: _ResourceState, reader: WireReader, start: int, end: int,
-                keys: frozenset[str]) -> bool:
+def _visit_wire(
+    out: SpanWalk, state: _ResourceState, reader: WireReader, start: int, end: int, keys: frozenset[str]
+) -> bool:
     """One span, read from its bytes `[start:end]`; False (nothing done) when they need protobuf's objects."""
     span = reader.span(start, end)
     if span is None:
@@ -189,8 +206,22 @@ def _visit_wire(out: SpanWalk, state: _ResourceState, reader: WireReader, start:
         return False
     workspace = _workspace(out, state)
     if workspace is not None:
-        _interesting_span(out, workspace, state, span.trace_id, span.span_id, parent, name, span.start_ns,
-                          span.end_ns, status_code, span.status_message, agent_invocation, attrs, exception_events)
+        _interesting_span(
+            out,
+            workspace,
+            state,
+            span.trace_id,
+            span.span_id,
+            parent,
+            name,
+            span.start_ns,
+            span.end_ns,
+            status_code,
+            span.status_message,
+            agent_invocation,
+            attrs,
+            exception_events,
+        )
     return True
 
 
@@ -216,10 +247,22 @@ def _workspace(out: SpanWalk, state: _ResourceState) -> str | None:
 _WALK_KEYS = frozenset({"gen_ai.operation.name"})
 
 
-def _interesting_span(out: SpanWalk, workspace: str, state: _ResourceState, trace_id: bytes, span_id: bytes,
-                      parent: bytes, name: str, start_ns: int, end_ns: int, status_code: int, status_message: str,
-                      agent_invocation: bool, attrs: dict[str, AttrValue],
-                      exception_events: list[tuple[int, dict[str, AttrValue]]]) -> None:
+def _interesting_span(
+    out: SpanWalk,
+    workspace: str,
+    state: _ResourceState,
+    trace_id: bytes,
+    span_id: bytes,
+    parent: bytes,
+    name: str,
+    start_ns: int,
+    end_ns: int,
+    status_code: int,
+    status_message: str,
+    agent_invocation: bool,
+    attrs: dict[str, AttrValue],
+    exception_events: list[tuple[int, dict[str, AttrValue]]],
+) -> None:
     """What a span worth a look yields, however it was read: an execution, candidates, an error span.
     `exception_events`: (time, attributes) of its exception events; `status_message` is needed only when it
     failed or has one."""
@@ -230,8 +273,9 @@ def _interesting_span(out: SpanWalk, workspace: str, state: _ResourceState, trac
     if not agent_invocation and attrs.get("gen_ai.operation.name") == "invoke_agent":
         agent_invocation = is_execution = True
     if is_execution:
-        out.executions.append(ExecutionSpan(workspace, trace_id, span_id, start_ns, end_ns, failed,
-                                            agent_invocation, attrs, resource))
+        out.executions.append(
+            ExecutionSpan(workspace, trace_id, span_id, start_ns, end_ns, failed, agent_invocation, attrs, resource)
+        )
     index = 0
     for event_time_ns, event_attrs in exception_events:
         exc_type = event_attrs.get("exception.type")
@@ -239,30 +283,55 @@ def _interesting_span(out: SpanWalk, workspace: str, state: _ResourceState, trac
         stacktrace = event_attrs.get("exception.stacktrace")
         escaped = event_attrs.get("exception.escaped")
         extra = {k: v for k, v in event_attrs.items() if k not in _EXCEPTION_KEYS}
-        out.candidates.append(Candidate(
-            workspace=workspace, origin=ORIGIN_SPAN_EVENT, trace_id=trace_id, span_id=span_id,
-            parent_span_id=parent, span_name=name, span_start_ns=start_ns,
-            time_ns=event_time_ns or end_ns or start_ns,
-            exc_type=exc_type if isinstance(exc_type, str) else "",
-            message=message if isinstance(message, str) else "",
-            stacktrace=stacktrace if isinstance(stacktrace, str) else "",
-            attrs=attrs, resource=resource,
-            escaped_span=failed or escaped is True,
-            escaped_execution=is_execution and (failed or escaped is True),
-            index=index, extra=extra,
-        ))
+        out.candidates.append(
+            Candidate(
+                workspace=workspace,
+                origin=ORIGIN_SPAN_EVENT,
+                trace_id=trace_id,
+                span_id=span_id,
+                parent_span_id=parent,
+                span_name=name,
+                span_start_ns=start_ns,
+                time_ns=event_time_ns or end_ns or start_ns,
+                exc_type=exc_type if isinstance(exc_type, str) else "",
+                message=message if isinstance(message, str) else "",
+                stacktrace=stacktrace if isinstance(stacktrace, str) else "",
+                attrs=attrs,
+                resource=resource,
+                escaped_span=failed or escaped is True,
+                escaped_execution=is_execution and (failed or escaped is True),
+                index=index,
+                extra=extra,
+            )
+        )
         index += 1
     if failed or index:
-        out.error_spans.append(ErrorSpanInfo(workspace, trace_id, span_id, parent, name, start_ns, end_ns,
-                                             status_code, status_message, index > 0))
+        out.error_spans.append(
+            ErrorSpanInfo(
+                workspace, trace_id, span_id, parent, name, start_ns, end_ns, status_code, status_message, index > 0
+            )
+        )
     if failed and index == 0:
         exc_type, message = status_error(attrs.get("error.type"), status_message, name)
-        out.candidates.append(Candidate(
-            workspace=workspace, origin=ORIGIN_SPAN_STATUS, trace_id=trace_id, span_id=span_id,
-            parent_span_id=parent, span_name=name, span_start_ns=start_ns, time_ns=end_ns or start_ns,
-            exc_type=exc_type, message=message, stacktrace="", attrs=attrs, resource=resource,
-            escaped_span=True, escaped_execution=is_execution,
-        ))
+        out.candidates.append(
+            Candidate(
+                workspace=workspace,
+                origin=ORIGIN_SPAN_STATUS,
+                trace_id=trace_id,
+                span_id=span_id,
+                parent_span_id=parent,
+                span_name=name,
+                span_start_ns=start_ns,
+                time_ns=end_ns or start_ns,
+                exc_type=exc_type,
+                message=message,
+                stacktrace="",
+                attrs=attrs,
+                resource=resource,
+                escaped_span=True,
+                escaped_execution=is_execution,
+            )
+        )
 
 
 _TYPED_STATUS = re.compile(r"^([A-Za-z_][\w.$]*(?:::[\w$]+)*): (.*)$", re.S)

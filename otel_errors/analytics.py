@@ -52,7 +52,7 @@ _FRAMES: dict[str, tuple[Grain, dt.timedelta, int]] = {
 
 
 def _floor(t: dt.datetime, step: dt.timedelta) -> dt.datetime:
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     seconds = int((t - epoch).total_seconds())
     size = int(step.total_seconds())
     return epoch + dt.timedelta(seconds=seconds - seconds % size)
@@ -115,7 +115,7 @@ def spikes(counts: Sequence[int]) -> list[Spike]:
         j = i
         while j + 1 < len(counts) and flagged[j + 1]:
             j += 1
-        part = counts[i:j + 1]
+        part = counts[i : j + 1]
         found.append(Spike(i, j, max(part), sum(part), resolved=j < len(counts) - 1))
         i = j + 1
     return found
@@ -130,8 +130,9 @@ def priority(severity: int, occurrences: int, users: int, fresh: bool) -> int:
     return round(40 * s + 30 * o + 20 * u + (10 if fresh else 0))
 
 
-def system_impact(error_rate: float, critical: int, high: int,
-                  user_impact: float) -> Literal["low", "medium", "high", "critical"]:
+def system_impact(
+    error_rate: float, critical: int, high: int, user_impact: float
+) -> Literal["low", "medium", "high", "critical"]:
     """critical: error rate >= 25%, or critical errors reaching >= 10% of active users; high: error rate >= 10%
     or any critical error; medium: error rate >= 2% or any high error; else low."""
     if error_rate >= 25.0 or (critical > 0 and user_impact >= 10.0):
@@ -168,7 +169,7 @@ def recurring_hours(hourly: Sequence[tuple[dt.datetime, int]]) -> list[Recurring
     for at, count in hourly:
         if count <= 0:
             continue
-        h = at.astimezone(dt.timezone.utc)
+        h = at.astimezone(dt.UTC)
         totals[h.hour] += count
         days[h.hour].add(h.date())
         previous = last[h.hour]

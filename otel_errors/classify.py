@@ -56,13 +56,30 @@ SOURCE_BY_LABEL = {s.label: s for s in Source}
 # Ordered: the first pattern that matches the exception type (or `error.type`) decides the category.
 _TYPE_CATEGORY_RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
     (Category.TIMEOUT, re.compile(r"timeout|timedout|deadline", re.I)),
-    (Category.AUTH, re.compile(r"auth|permission|forbidden|unauthori[sz]ed|credential|accessdenied|token.*expired", re.I)),
-    (Category.API, re.compile(r"api|http|ratelimit|rate_limit|connection|request|response|grpc|rpc|unavailable|server", re.I)),
-    (Category.VALIDATION, re.compile(
-        r"valu|type|key|index|attribute|invalid|validat|schema|pars|decode|format|notfound|not_found|"
-        r"argument|assert|illegal|contextlength|context_length", re.I)),
-    (Category.SYSTEM, re.compile(r"memory|oserror|ioerror|system|runtime|recursion|overflow|segfault|panic|"
-                                 r"nullpointer|zerodivision|os\.|disk|process", re.I)),
+    (
+        Category.AUTH,
+        re.compile(r"auth|permission|forbidden|unauthori[sz]ed|credential|accessdenied|token.*expired", re.I),
+    ),
+    (
+        Category.API,
+        re.compile(r"api|http|ratelimit|rate_limit|connection|request|response|grpc|rpc|unavailable|server", re.I),
+    ),
+    (
+        Category.VALIDATION,
+        re.compile(
+            r"valu|type|key|index|attribute|invalid|validat|schema|pars|decode|format|notfound|not_found|"
+            r"argument|assert|illegal|contextlength|context_length",
+            re.I,
+        ),
+    ),
+    (
+        Category.SYSTEM,
+        re.compile(
+            r"memory|oserror|ioerror|system|runtime|recursion|overflow|segfault|panic|"
+            r"nullpointer|zerodivision|os\.|disk|process",
+            re.I,
+        ),
+    ),
 )
 
 # gRPC status codes (rpc.grpc.status_code) that say what went wrong.
@@ -82,7 +99,9 @@ _GRPC_CATEGORY = {
 
 _FATAL_TYPES = re.compile(
     r"memoryerror|outofmemory|stackoverflow|segmentation|sigsegv|sigabrt|fatal|panic|systemexit|"
-    r"keyboardinterrupt|crash", re.I)
+    r"keyboardinterrupt|crash",
+    re.I,
+)
 
 
 def http_status_category(status: int) -> Category | None:
@@ -97,8 +116,13 @@ def http_status_category(status: int) -> Category | None:
     return None
 
 
-_CATEGORY_KEYS = ("error.category", "http.response.status_code", "http.status_code", "rpc.grpc.status_code",
-                  "error.type")
+_CATEGORY_KEYS = (
+    "error.category",
+    "http.response.status_code",
+    "http.status_code",
+    "rpc.grpc.status_code",
+    "error.type",
+)
 _category_memo: dict[tuple[object, ...], Category] = {}
 
 

@@ -53,19 +53,27 @@ class WorkspaceRules:
             raise ValueError("scrub must be an object")
 
         def config(config_id: str) -> GroupingConfig:
-            return replace(CONFIGS[config_id], in_app_include=prefixes["in_app_include"],
-                           in_app_exclude=prefixes["in_app_exclude"])
+            return replace(
+                CONFIGS[config_id], in_app_include=prefixes["in_app_include"], in_app_exclude=prefixes["in_app_exclude"]
+            )
 
         previous = ids["previous_config_id"]
-        return cls(grouping=config(ids["config_id"]), scrub=ScrubConfig.from_dict(scrub),
-                   previous_grouping=config(previous) if previous and previous != ids["config_id"] else None)
+        return cls(
+            grouping=config(ids["config_id"]),
+            scrub=ScrubConfig.from_dict(scrub),
+            previous_grouping=config(previous) if previous and previous != ids["config_id"] else None,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"scrub": self.scrub.to_dict(),
-                "grouping": {"config_id": self.grouping.config_id,
-                             "previous_config_id": self.previous_grouping.config_id if self.previous_grouping else "",
-                             "in_app_include": list(self.grouping.in_app_include),
-                             "in_app_exclude": list(self.grouping.in_app_exclude)}}
+        return {
+            "scrub": self.scrub.to_dict(),
+            "grouping": {
+                "config_id": self.grouping.config_id,
+                "previous_config_id": self.previous_grouping.config_id if self.previous_grouping else "",
+                "in_app_include": list(self.grouping.in_app_include),
+                "in_app_exclude": list(self.grouping.in_app_exclude),
+            },
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +100,16 @@ class ProcessorConfig:
             raise ValueError(f"default_workspace {self.default_workspace!r} must match {WORKSPACE_ID_PATTERN.pattern}")
         if not self.credits_attribute:
             raise ValueError("credits_attribute must not be empty")
-        for name in ("max_type_length", "max_message_length", "max_stacktrace_length",
-                     "max_attribute_value_length", "max_attributes", "max_id_length",
-                     "trace_state_traces", "trace_state_spans_per_trace"):
+        for name in (
+            "max_type_length",
+            "max_message_length",
+            "max_stacktrace_length",
+            "max_attribute_value_length",
+            "max_attributes",
+            "max_id_length",
+            "trace_state_traces",
+            "trace_state_spans_per_trace",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.max_clock_skew_seconds < 0 or self.max_age_seconds < 60:

@@ -84,7 +84,7 @@ _INTERNAL = Disposition(True, "INTERNAL", 500)
 
 def disposition(exc: BaseException) -> Disposition:
     for cls in type(exc).__mro__:
-        found = DISPOSITIONS.get(cls)  # type: ignore[call-overload]
+        found = DISPOSITIONS.get(cls)
         if found is not None:
             return found
     return _INTERNAL

@@ -53,8 +53,9 @@ def _short_type(exc_type: str) -> str:
 class Processor:
     """Turns OTLP exports into error events. One instance per receiver process; not thread-safe."""
 
-    def __init__(self, config: ProcessorConfig | None = None,
-                 rules_for: Callable[[str], WorkspaceRules] | None = None) -> None:
+    def __init__(
+        self, config: ProcessorConfig | None = None, rules_for: Callable[[str], WorkspaceRules] | None = None
+    ) -> None:
         self.config = config or ProcessorConfig()
         self._rules_for = rules_for or (lambda _workspace: _DEFAULT_RULES)
         self._scrubbers: dict[int, Scrubber] = {}
@@ -68,13 +69,22 @@ class Processor:
         self._skew_ns = self.config.max_clock_skew_seconds * 1_000_000_000
         self._age_ns = self.config.max_age_seconds * 1_000_000_000
         # What `_remember` and `_emit_executions` read of an execution span's attributes.
-        self._execution_keys = frozenset((*USER_KEYS, *AGENT_ID_KEYS, *AGENT_NAME_KEYS, *ENVIRONMENT_KEYS,
-                                          *VERSION_KEYS, self.config.credits_attribute))
+        self._execution_keys = frozenset(
+            (
+                *USER_KEYS,
+                *AGENT_ID_KEYS,
+                *AGENT_NAME_KEYS,
+                *ENVIRONMENT_KEYS,
+                *VERSION_KEYS,
+                self.config.credits_attribute,
+            )
+        )
 
     # -- entry points -------------------------------------------------------------------------------------------
 
-    def process_traces(self, request: Any, workspace_id: str | None = None,
-                       received_ns: int | None = None, wire: bytes | None = None) -> Any:
+    def process_traces(
+        self, request: Any, workspace_id: str | None = None, received_ns: int | None = None, wire: bytes | None = None
+    ) -> Any:
         """`wire`: the request's protobuf bytes, when the receiver has them (a faster span walk). `request` may then
         be None: it is parsed from `wire` only if the walk needs protobuf's objects, and malformed bytes raise
         `google.protobuf.message.DecodeError` (see `_wire`)."""
@@ -122,8 +132,9 @@ class Processor:
 
         return resolve
 
-    def _remember(self, error_spans: list[ErrorSpanInfo], executions: list[ExecutionSpan]
-                  ) -> tuple[dict[tuple[str, bytes], TraceMemory], list[ExecutionIdentity]]:
+    def _remember(
+        self, error_spans: list[ErrorSpanInfo], executions: list[ExecutionSpan]
+    ) -> tuple[dict[tuple[str, bytes], TraceMemory], list[ExecutionIdentity]]:
         """The trace memories of this export, and each execution's own identity (in `executions` order)."""
         memories: dict[tuple[str, bytes], TraceMemory] = {}
         touch, add_span = self._state.touch, self._state.add_span
@@ -140,9 +151,12 @@ class Processor:
             # first_str(keys, attrs, resource) == first_str(keys, attrs) or the resource's (computed once).
             user_id, agent_id, agent_name, environment, version, _service = resource_identity(execution.resource)
             identity = ExecutionIdentity(
-                first_str(USER_KEYS, attrs) or user_id, first_str(AGENT_ID_KEYS, attrs) or agent_id,
-                first_str(AGENT_NAME_KEYS, attrs) or agent_name, first_str(ENVIRONMENT_KEYS, attrs) or environment,
-                first_str(VERSION_KEYS, attrs) or version)
+                first_str(USER_KEYS, attrs) or user_id,
+                first_str(AGENT_ID_KEYS, attrs) or agent_id,
+                first_str(AGENT_NAME_KEYS, attrs) or agent_name,
+                first_str(ENVIRONMENT_KEYS, attrs) or environment,
+                first_str(VERSION_KEYS, attrs) or version,
+            )
             identities.append(identity)
             if execution.is_agent_invocation:
                 memory.has_agent_invocation = True
@@ -150,10 +164,16 @@ class Processor:
                 memory.identity = identity  # never mutated: shared with `identities`
         return memories, identities
 
-    def _emit_executions(self, batch: Any, executions: list[ExecutionSpan], identities: list[ExecutionIdentity],
-                         memories: dict[tuple[str, bytes], TraceMemory], now: int) -> None:
+    def _emit_executions(
+        self,
+        batch: Any,
+        executions: list[ExecutionSpan],
+        identities: list[ExecutionIdentity],
+        memories: dict[tuple[str, bytes], TraceMemory],
+        now: int,
+    ) -> None:
         limit = self.config.max_id_length
-        for execution, own in zip(executions, identities):
+        for execution, own in zip(executions, identities, strict=True):
             memory = memories[(execution.workspace, execution.trace_id)]
             # A root that merely wraps agent invocations is not an execution of its own (counted once, per agent).
             if not execution.is_agent_invocation and memory.has_agent_invocation:
@@ -166,8 +186,9 @@ class Processor:
             row.start_time_unix_nano = self._bounded_time(execution.start_ns, now)
             row.end_time_unix_nano = self._bounded_end(execution.end_ns, now)
             row.failed = execution.failed
-            row.agent_id = truncate(own.agent_id or identity.agent_id
-                                    or self._resource_identity(execution.resource)[5], limit)
+            row.agent_id = truncate(
+                own.agent_id or identity.agent_id or self._resource_identity(execution.resource)[5], limit
+            )
             row.agent_name = truncate(own.agent_name, limit)
             row.user_id = truncate(own.user_id or identity.user_id, limit)
             row.environment = truncate(own.environment, limit)
@@ -175,8 +196,9 @@ class Processor:
 
     # -- occurrences --------------------------------------------------------------------------------------------
 
-    def _emit_events(self, batch: Any, candidates: list[Candidate],
-                     memories: dict[tuple[str, bytes], TraceMemory], now: int) -> set[bytes]:
+    def _emit_events(
+        self, batch: Any, candidates: list[Candidate], memories: dict[tuple[str, bytes], TraceMemory], now: int
+    ) -> set[bytes]:
         """Emit one event per real occurrence; returns the span ids whose records were propagation."""
         propagated: set[bytes] = set()
         emitted: dict[tuple[bytes, str, str], Any] = {}
@@ -187,8 +209,9 @@ class Processor:
             exc_type = truncate(candidate.exc_type, cfg.max_type_length)
             # Cut to twice the stored limit first: scrubbing costs grow with the text, and a secret straddling the
             # final cut is still seen whole. A 5 MB message then costs what a 16 KiB one does.
-            message, stacktrace = scrubber.exception(candidate.message[: 2 * cfg.max_message_length],
-                                                     candidate.stacktrace[: 2 * cfg.max_stacktrace_length])
+            message, stacktrace = scrubber.exception(
+                candidate.message[: 2 * cfg.max_message_length], candidate.stacktrace[: 2 * cfg.max_stacktrace_length]
+            )
             message = truncate(message, cfg.max_message_length)
             stacktrace = truncate(stacktrace, cfg.max_stacktrace_length)
             memory = memories.get((candidate.workspace, candidate.trace_id)) if candidate.trace_id else None
@@ -198,8 +221,9 @@ class Processor:
                 self._propagated(propagated, emitted, candidate, (_short_type(exc_type), message))
                 continue
             attrs = scrubber.attributes(candidate.attrs)
-            grouping = compute_grouping(ExceptionInput(type=exc_type, message=message, stacktrace=stacktrace,
-                                                       attributes=attrs), rules.grouping)
+            grouping = compute_grouping(
+                ExceptionInput(type=exc_type, message=message, stacktrace=stacktrace, attributes=attrs), rules.grouping
+            )
             if not exc_type:
                 exc_type = grouping.chain_types[0] if grouping.chain_types else ("Error" if message else "SpanError")
             key = (_short_type(exc_type), message)
@@ -212,23 +236,27 @@ class Processor:
                     memory.exceptions.append((key, frames_key, candidate.span_id))
             event = self._event(batch, candidate, exc_type, message, stacktrace, attrs, grouping, memory, now)
             if rules.previous_grouping is not None:
-                previous = compute_grouping(ExceptionInput(type=exc_type, message=message, stacktrace=stacktrace,
-                                                           attributes=attrs), rules.previous_grouping)
+                previous = compute_grouping(
+                    ExceptionInput(type=exc_type, message=message, stacktrace=stacktrace, attributes=attrs),
+                    rules.previous_grouping,
+                )
                 if previous.fingerprint != grouping.fingerprint:
                     event.previous_fingerprint = previous.fingerprint
             emitted[(candidate.trace_id, *key)] = event
         return propagated
 
     @staticmethod
-    def _propagated(propagated: set[bytes], emitted: dict[tuple[bytes, str, str], Any], candidate: Candidate,
-                    key: tuple[str, str]) -> None:
+    def _propagated(
+        propagated: set[bytes], emitted: dict[tuple[bytes, str, str], Any], candidate: Candidate, key: tuple[str, str]
+    ) -> None:
         propagated.add(candidate.span_id)
         kept = emitted.get((candidate.trace_id, *key))
         if kept is not None and candidate.escaped_execution:
             kept.severity = max(kept.severity, int(classify.Severity.HIGH))
 
-    def _is_propagation(self, memory: TraceMemory, candidate: Candidate, key: tuple[str, str],
-                        frames_key: tuple[tuple[str, str], ...]) -> bool:
+    def _is_propagation(
+        self, memory: TraceMemory, candidate: Candidate, key: tuple[str, str], frames_key: tuple[tuple[str, str], ...]
+    ) -> bool:
         if candidate.origin == ORIGIN_SPAN_STATUS:
             return _status_is_propagation(memory, candidate)
         for other_key, other_frames, span_id in memory.exceptions:
@@ -246,8 +274,18 @@ class Processor:
                 continue  # several exception events on one span are several occurrences
         return False
 
-    def _event(self, batch: Any, c: Candidate, exc_type: str, message: str, stacktrace: str,
-               attrs: dict[str, AttrValue], grouping: GroupingResult, memory: TraceMemory | None, now: int) -> Any:
+    def _event(
+        self,
+        batch: Any,
+        c: Candidate,
+        exc_type: str,
+        message: str,
+        stacktrace: str,
+        attrs: dict[str, AttrValue],
+        grouping: GroupingResult,
+        memory: TraceMemory | None,
+        now: int,
+    ) -> Any:
         cfg = self.config
         identity = (memory.identity if memory is not None else None) or _NO_IDENTITY
         event = batch.events.add()
@@ -263,9 +301,15 @@ class Processor:
         event.culprit = truncate(grouping.culprit, 512)
         event.grouping_json = self._grouping_details(grouping)
         context = attrs if not c.extra else {**attrs, **c.extra}
-        event.severity = int(classify.severity(exc_type, context, escaped_span=c.escaped_span,
-                                               escaped_execution=c.escaped_execution,
-                                               log_severity_number=c.log_severity))
+        event.severity = int(
+            classify.severity(
+                exc_type,
+                context,
+                escaped_span=c.escaped_span,
+                escaped_execution=c.escaped_execution,
+                log_severity_number=c.log_severity,
+            )
+        )
         event.category = int(classify.category(exc_type, context))
         event.source = int(classify.source(context))
         event.origin = c.origin
@@ -282,10 +326,10 @@ class Processor:
         agent_id = first_str(AGENT_ID_KEYS, span_attrs) or agent_id or identity.agent_id
         event.service_name = service_name = truncate(service, limit)
         event.agent_id = truncate(agent_id or service_name, limit)
-        event.agent_name = truncate(first_str(AGENT_NAME_KEYS, span_attrs) or agent_name or identity.agent_name,
-                                    limit)
-        event.environment = truncate(first_str(ENVIRONMENT_KEYS, span_attrs) or environment
-                                     or identity.environment, limit)
+        event.agent_name = truncate(first_str(AGENT_NAME_KEYS, span_attrs) or agent_name or identity.agent_name, limit)
+        event.environment = truncate(
+            first_str(ENVIRONMENT_KEYS, span_attrs) or environment or identity.environment, limit
+        )
         event.version = truncate(first_str(VERSION_KEYS, span_attrs) or version or identity.version, limit)
         event.credits = first_number(self._credits_keys, span_attrs)
         event.attributes_json = self._context_json(context)
@@ -298,9 +342,14 @@ class Processor:
         cached = self._resources.get(id(resource))
         if cached is not None and cached[0] is resource:  # the entry holds the dict: its id is not reused
             return cached[1]
-        found = (first_str(USER_KEYS, resource), first_str(AGENT_ID_KEYS, resource),
-                 first_str(AGENT_NAME_KEYS, resource), first_str(ENVIRONMENT_KEYS, resource),
-                 first_str(VERSION_KEYS, resource), first_str(SERVICE_KEYS, resource))
+        found = (
+            first_str(USER_KEYS, resource),
+            first_str(AGENT_ID_KEYS, resource),
+            first_str(AGENT_NAME_KEYS, resource),
+            first_str(ENVIRONMENT_KEYS, resource),
+            first_str(VERSION_KEYS, resource),
+            first_str(SERVICE_KEYS, resource),
+        )
         if len(self._resources) >= 64:
             self._resources.clear()
         self._resources[id(resource)] = (resource, found)
@@ -368,12 +417,19 @@ class Processor:
                 self._grouping_json.clear()
             # Bounded and NUL-free like every stored text: the explanation quotes attribute values
             # (`error.fingerprint`, `error.type`) as they came.
-            cached = self._grouping_json[grouping.fingerprint] = json.dumps(_bounded_value({
-                "configId": grouping.config_id,
-                "frames": [f.to_dict() for f in grouping.frames[:64]],
-                "chain": list(grouping.chain_types),
-                "component": grouping.component.to_dict() if grouping.component else None,
-            }, self.config.max_attribute_value_length, items=None), ensure_ascii=False)
+            cached = self._grouping_json[grouping.fingerprint] = json.dumps(
+                _bounded_value(
+                    {
+                        "configId": grouping.config_id,
+                        "frames": [f.to_dict() for f in grouping.frames[:64]],
+                        "chain": list(grouping.chain_types),
+                        "component": grouping.component.to_dict() if grouping.component else None,
+                    },
+                    self.config.max_attribute_value_length,
+                    items=None,
+                ),
+                ensure_ascii=False,
+            )
         return cached
 
 
@@ -384,8 +440,10 @@ _FRAMES_KEYS_MAX = 4096
 
 def _status_is_propagation(memory: TraceMemory, candidate: Candidate) -> bool:
     """An ERROR span is not a new error when an exception was recorded on it or below it."""
-    return any(TraceState.related(memory, candidate.span_id, span_id) or span_id == candidate.span_id
-               for _key, _frames, span_id in memory.exceptions)
+    return any(
+        TraceState.related(memory, candidate.span_id, span_id) or span_id == candidate.span_id
+        for _key, _frames, span_id in memory.exceptions
+    )
 
 
 def _frames_key(grouping: GroupingResult) -> tuple[tuple[str, str], ...]:
@@ -399,14 +457,22 @@ def _frames_contain(a: tuple[tuple[str, str], ...], b: tuple[tuple[str, str], ..
     short, long = (a, b) if len(a) <= len(b) else (b, a)
     if not short:
         return True
-    return long[-len(short):] == short or long[: len(short)] == short
+    return long[-len(short) :] == short or long[: len(short)] == short
 
 
 def _occurrence_id(c: Candidate, exc_type: str, time_ns: int) -> bytes:
     """Deterministic, so a retried export of the same record maps to the same stored occurrence."""
     h = hashlib.blake2b(digest_size=16)
-    for part in (c.workspace.encode(), c.trace_id, c.span_id, str(c.origin).encode(), str(c.index).encode(),
-                 str(time_ns).encode(), exc_type.encode(), c.message[:256].encode("utf-8", "replace")):
+    for part in (
+        c.workspace.encode(),
+        c.trace_id,
+        c.span_id,
+        str(c.origin).encode(),
+        str(c.index).encode(),
+        str(time_ns).encode(),
+        exc_type.encode(),
+        c.message[:256].encode("utf-8", "replace"),
+    ):
         h.update(len(part).to_bytes(4, "little"))
         h.update(part)
     return h.digest()
@@ -442,6 +508,7 @@ def _plain_json_encoder() -> Callable[[dict[str, AttrValue]], str]:
 
     def plain_json(context: dict[str, AttrValue]) -> str:
         return "".join(encode(context, 0))
+
     return plain_json
 
 

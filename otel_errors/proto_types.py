@@ -18,5 +18,13 @@ ORIGIN_SPAN_STATUS: int = _pb.ORIGIN_SPAN_STATUS
 
 ORIGIN_LABELS = {ORIGIN_SPAN_EVENT: "span_event", ORIGIN_LOG_RECORD: "log_record", ORIGIN_SPAN_STATUS: "span_status"}
 
-__all__ = ["ErrorEvent", "ErrorSpan", "Execution", "ErrorEventBatch", "ORIGIN_SPAN_EVENT", "ORIGIN_LOG_RECORD",
-           "ORIGIN_SPAN_STATUS", "ORIGIN_LABELS"]
+__all__ = [
+    "ORIGIN_LABELS",
+    "ORIGIN_LOG_RECORD",
+    "ORIGIN_SPAN_EVENT",
+    "ORIGIN_SPAN_STATUS",
+    "ErrorEvent",
+    "ErrorEventBatch",
+    "ErrorSpan",
+    "Execution",
+]

@@ -19,8 +19,12 @@ def header_message_at(message: str, stacktrace: str) -> int:
         return -1
     at = stacktrace.find(message)
     end = at + len(message)
-    if at < 2 or stacktrace[at - 2:at] != ": " or stacktrace.find(message, at + 1) >= 0 \
-            or stacktrace[end:end + 1] not in ("", "\n", "\r"):
+    if (
+        at < 2
+        or stacktrace[at - 2 : at] != ": "
+        or stacktrace.find(message, at + 1) >= 0
+        or stacktrace[end : end + 1] not in ("", "\n", "\r")
+    ):
         return -1
     return at
 
@@ -39,6 +43,6 @@ def header_cut_at(message: str, stacktrace: str) -> int:
     if at >= 2 and stacktrace.startswith(message, at) and stacktrace.startswith(": ", at - 2):
         return at  # followed by the final line break, or by nothing
     at = stacktrace.find(": ") + 2
-    if at >= 2 and stacktrace.startswith(message, at) and stacktrace[at + k:at + k + 1] in ("", "\n", "\r"):
+    if at >= 2 and stacktrace.startswith(message, at) and stacktrace[at + k : at + k + 1] in ("", "\n", "\r"):
         return at
     return header_message_at(message, stacktrace)

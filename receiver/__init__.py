@@ -6,5 +6,15 @@ from .config import ReceiverConfig
 from .grpc_server import GrpcReceiver
 from .http_server import OtlpHttpApp
 
-__all__ = ["Authenticator", "BatchSink", "GrpcReceiver", "LOGS", "OtlpHttpApp", "Pipeline", "ReceiverConfig",
-           "TRACES", "TokenAuthenticator", "token_hash"]
+__all__ = [
+    "LOGS",
+    "TRACES",
+    "Authenticator",
+    "BatchSink",
+    "GrpcReceiver",
+    "OtlpHttpApp",
+    "Pipeline",
+    "ReceiverConfig",
+    "TokenAuthenticator",
+    "token_hash",
+]

@@ -20,8 +20,14 @@ def token_hash(token: str) -> bytes:
 
 
 class TokenAuthenticator:
-    def __init__(self, lookup: TokenLookup, *, ttl_seconds: float = 30.0, negative_ttl_seconds: float = 5.0,
-                 max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        lookup: TokenLookup,
+        *,
+        ttl_seconds: float = 30.0,
+        negative_ttl_seconds: float = 5.0,
+        max_entries: int = 10_000,
+    ) -> None:
         self._lookup = lookup
         self._ttl, self._negative_ttl, self._max = ttl_seconds, negative_ttl_seconds, max_entries
         self._cache: OrderedDict[bytes, tuple[str | None, float]] = OrderedDict()

@@ -65,8 +65,9 @@ class Pipeline:
         """A decoded export (OTLP/JSON)."""
         return await self._export(signal, request, authorization, None)
 
-    async def _export(self, signal: Signal, request: Message | None, authorization: str | None,
-                      wire: bytes | None) -> Message:
+    async def _export(
+        self, signal: Signal, request: Message | None, authorization: str | None, wire: bytes | None
+    ) -> Message:
         workspace = await self.authenticate(authorization)
         received = time.time_ns()
         if signal is TRACES:

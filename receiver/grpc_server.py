@@ -39,10 +39,12 @@ class GrpcReceiver:
             ("grpc.so_reuseport", 1),  # several worker processes share the port (serve --workers N)
         ]
         server = grpc.aio.server(options=options, maximum_concurrent_rpcs=self.config.max_concurrent_rpcs)
-        server.add_generic_rpc_handlers((
-            grpc.method_handlers_generic_handler(_TRACE_SERVICE, {"Export": self._handler(TRACES)}),
-            grpc.method_handlers_generic_handler(_LOGS_SERVICE, {"Export": self._handler(LOGS)}),
-        ))
+        server.add_generic_rpc_handlers(
+            (
+                grpc.method_handlers_generic_handler(_TRACE_SERVICE, {"Export": self._handler(TRACES)}),
+                grpc.method_handlers_generic_handler(_LOGS_SERVICE, {"Export": self._handler(LOGS)}),
+            )
+        )
         self.port = server.add_insecure_port(f"{_host(self.config.grpc_host)}:{self.config.grpc_port}")
         if not self.port:
             raise OSError(f"cannot bind OTLP/gRPC to {self.config.grpc_host}:{self.config.grpc_port}")

@@ -48,15 +48,21 @@ class OtlpHttpApp:
             await _reply(send, 404, _JSON, json.dumps({"code": 5, "message": "not found"}).encode())
             return
         if scope["method"] != "POST":
-            await _reply(send, 405, _JSON, json.dumps({"code": 12, "message": "use POST"}).encode(),
-                         [(b"allow", b"POST")])
+            await _reply(
+                send, 405, _JSON, json.dumps({"code": 12, "message": "use POST"}).encode(), [(b"allow", b"POST")]
+            )
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in (_PROTOBUF, _JSON):
-            await _reply(send, 415, _JSON, json.dumps({
-                "code": 3, "message": f"unsupported content type {content_type!r}; "
-                                      f"use {_PROTOBUF} or {_JSON}"}).encode())
+            await _reply(
+                send,
+                415,
+                _JSON,
+                json.dumps(
+                    {"code": 3, "message": f"unsupported content type {content_type!r}; use {_PROTOBUF} or {_JSON}"}
+                ).encode(),
+            )
             return
         try:
             body = await self._read_body(receive, headers)
@@ -110,8 +116,14 @@ class OtlpHttpApp:
         await _reply(send, d.http_status, content_type, body, extra)
 
 
-_GRPC_NUMBERS = {"INVALID_ARGUMENT": 3, "PERMISSION_DENIED": 7, "UNAUTHENTICATED": 16, "UNAVAILABLE": 14,
-                 "INTERNAL": 13, "RESOURCE_EXHAUSTED": 8}
+_GRPC_NUMBERS = {
+    "INVALID_ARGUMENT": 3,
+    "PERMISSION_DENIED": 7,
+    "UNAUTHENTICATED": 16,
+    "UNAVAILABLE": 14,
+    "INTERNAL": 13,
+    "RESOURCE_EXHAUSTED": 8,
+}
 
 
 def _status_proto(code: int, message: str) -> bytes:
@@ -161,8 +173,9 @@ def _encode(response: Message, content_type: str) -> bytes:
     return json.dumps(json_format.MessageToDict(response)).encode()
 
 
-async def _reply(send: Send, status: int, content_type: str, body: bytes,
-                 extra: list[tuple[bytes, bytes]] | None = None) -> None:
+async def _reply(
+    send: Send, status: int, content_type: str, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
     await send({"type": "http.response.body", "body": body})

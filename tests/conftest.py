@@ -27,8 +27,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     stale = build_info.stale_modules()
     if stale:
-        pytest.exit(f"compiled modules are older than their source: {', '.join(stale)}; run `make install`",
-                    returncode=2)
+        pytest.exit(
+            f"compiled modules are older than their source: {', '.join(stale)}; run `make install`", returncode=2
+        )
 
 
 @pytest.fixture(scope="session")
@@ -67,8 +68,9 @@ def free_port() -> int:
 
 
 class RunningServer:
-    def __init__(self, process: subprocess.Popen[bytes], grpc_port: int, http_port: int, api_port: int,
-                 log_path: Path) -> None:
+    def __init__(
+        self, process: subprocess.Popen[bytes], grpc_port: int, http_port: int, api_port: int, log_path: Path
+    ) -> None:
         self.process, self.grpc_port, self.http_port, self.api_port = process, grpc_port, http_port, api_port
         self.log_path = log_path
 
@@ -88,18 +90,31 @@ class RunningServer:
         return self.log_path.read_text(errors="replace")
 
 
-def start_server(database_url: str, log_path: Path, extra_env: dict[str, str] | None = None,
-                 args: list[str] | None = None) -> RunningServer:
+def start_server(
+    database_url: str, log_path: Path, extra_env: dict[str, str] | None = None, args: list[str] | None = None
+) -> RunningServer:
     """Start the real `otel-errors serve` command and wait until /healthz answers."""
     extra_env = extra_env or {}
     grpc_port = int(extra_env.get("OTEL_ERRORS_GRPC_PORT") or free_port())
     http_port = int(extra_env.get("OTEL_ERRORS_HTTP_PORT") or free_port())
     api_port = int(extra_env.get("OTEL_ERRORS_API_PORT") or free_port())
-    env = {**os.environ, "OTEL_ERRORS_DATABASE_URL": database_url, "OTEL_ERRORS_RULES_REFRESH_SECONDS": "1", "OTEL_ERRORS_GRPC_PORT": str(grpc_port),
-           "OTEL_ERRORS_HTTP_PORT": str(http_port), "OTEL_ERRORS_API_PORT": str(api_port), **extra_env}
+    env = {
+        **os.environ,
+        "OTEL_ERRORS_DATABASE_URL": database_url,
+        "OTEL_ERRORS_RULES_REFRESH_SECONDS": "1",
+        "OTEL_ERRORS_GRPC_PORT": str(grpc_port),
+        "OTEL_ERRORS_HTTP_PORT": str(http_port),
+        "OTEL_ERRORS_API_PORT": str(api_port),
+        **extra_env,
+    }
     log_file = log_path.open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "otel_errors.cli.main", "serve", *(args or [])],
-                               env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "otel_errors.cli.main", "serve", *(args or [])],
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
     server = RunningServer(process, grpc_port, http_port, api_port, log_path)
     deadline = time.monotonic() + 60
     last: object = None

@@ -41,12 +41,28 @@ def new_id(n: int) -> bytes:
     return os.urandom(n)
 
 
-def span(name: str = "step", *, trace_id: bytes, span_id: bytes | None = None, parent: bytes = b"",
-         error: bool = False, status_message: str = "", attrs: dict[str, Any] | None = None,
-         exceptions: list[dict[str, Any]] | None = None, start: int = NOW - 2_000_000_000,
-         end: int = NOW - 1_000_000_000) -> Span:
-    s = Span(name=name, trace_id=trace_id, span_id=span_id or new_id(8), parent_span_id=parent,
-             start_time_unix_nano=start, end_time_unix_nano=end, attributes=kvs(attrs))
+def span(
+    name: str = "step",
+    *,
+    trace_id: bytes,
+    span_id: bytes | None = None,
+    parent: bytes = b"",
+    error: bool = False,
+    status_message: str = "",
+    attrs: dict[str, Any] | None = None,
+    exceptions: list[dict[str, Any]] | None = None,
+    start: int = NOW - 2_000_000_000,
+    end: int = NOW - 1_000_000_000,
+) -> Span:
+    s = Span(
+        name=name,
+        trace_id=trace_id,
+        span_id=span_id or new_id(8),
+        parent_span_id=parent,
+        start_time_unix_nano=start,
+        end_time_unix_nano=end,
+        attributes=kvs(attrs),
+    )
     if error:
         s.status.CopyFrom(Status(code=Status.STATUS_CODE_ERROR, message=status_message))
     for i, exc in enumerate(exceptions or []):

@@ -39,12 +39,22 @@ WORKSPACE = "schema-ws"
 @pytest.fixture(scope="module")
 def known_error(server: RunningServer) -> str:
     """One stored error in WORKSPACE (its id), so generated requests can reach real rows."""
-    request = traces(span(trace_id=new_id(16), parent=new_id(8), error=True, attrs={"user.id": "u-1"}, exceptions=[
-        {"exception.type": "ValueError", "exception.message": "bad query 1", "exception.stacktrace": PY_TRACE}]),
-        resource={"service.name": "svc", "workspace.id": WORKSPACE})
+    request = traces(
+        span(
+            trace_id=new_id(16),
+            parent=new_id(8),
+            error=True,
+            attrs={"user.id": "u-1"},
+            exceptions=[
+                {"exception.type": "ValueError", "exception.message": "bad query 1", "exception.stacktrace": PY_TRACE}
+            ],
+        ),
+        resource={"service.name": "svc", "workspace.id": WORKSPACE},
+    )
     with grpc.insecure_channel(server.otlp_grpc) as channel:
         channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")(
-            request.SerializeToString(), timeout=10)
+            request.SerializeToString(), timeout=10
+        )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         items = httpx.get(f"{server.api}/api/v1/workspaces/{WORKSPACE}/errors", timeout=10).json()["items"]
@@ -63,8 +73,14 @@ def session() -> Iterator[requests.Session]:
 def _run(operation: Any, strategy: Any, server: RunningServer, session: requests.Session) -> list[str]:
     failures: list[str] = []
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=strategy)
     def check(case: Any) -> None:
         response = case.call(base_url=server.api, session=session, timeout=15)
@@ -82,15 +98,18 @@ def _run(operation: Any, strategy: Any, server: RunningServer, session: requests
 
 
 @pytest.mark.parametrize("name", sorted(OPERATIONS))
-def test_no_generated_request_gets_a_server_error(name: str, server: RunningServer, known_error: str,
-                                                   session: requests.Session) -> None:
+def test_no_generated_request_gets_a_server_error(
+    name: str, server: RunningServer, known_error: str, session: requests.Session
+) -> None:
     operation = OPERATIONS[name]
     fixed = {"workspace_id": WORKSPACE}
     if "{error_id}" in operation.path:
         fixed["error_id"] = known_error
     failures = []
-    strategies = [operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
-                  operation.as_strategy(generation_mode=GenerationMode.NEGATIVE)]
+    strategies = [
+        operation.as_strategy(generation_mode=GenerationMode.POSITIVE),
+        operation.as_strategy(generation_mode=GenerationMode.NEGATIVE),
+    ]
     if "{workspace_id}" in operation.path:
         strategies.append(operation.as_strategy(generation_mode=GenerationMode.POSITIVE, path_parameters=fixed))
     for strategy in strategies:
@@ -100,19 +119,24 @@ def test_no_generated_request_gets_a_server_error(name: str, server: RunningServ
     assert "unhandled API error" not in log, log[-3000:]
 
 
-@pytest.mark.parametrize("query,status", [
-    ("firstSeenFrom=0210-08-27T01%3A28%3A53%2B17%3A30", 200),  # found by schemathesis: a 500 before
-    ("lastSeenTo=2030-01-01T00%3A00%3A00-23%3A59", 200),
-    ("firstSeenTo=0001-01-01T00%3A00%3A00%2B10%3A00", 400),  # before year 1 in UTC
-    ("lastSeenFrom=2020-01-01T00%3A00%3A00", 200),  # naive: UTC
-])
-def test_time_filters_with_offsets_postgresql_refuses_are_not_500(server: RunningServer, query: str,
-                                                                   status: int) -> None:
+@pytest.mark.parametrize(
+    "query,status",
+    [
+        ("firstSeenFrom=0210-08-27T01%3A28%3A53%2B17%3A30", 200),  # found by schemathesis: a 500 before
+        ("lastSeenTo=2030-01-01T00%3A00%3A00-23%3A59", 200),
+        ("firstSeenTo=0001-01-01T00%3A00%3A00%2B10%3A00", 400),  # before year 1 in UTC
+        ("lastSeenFrom=2020-01-01T00%3A00%3A00", 200),  # naive: UTC
+    ],
+)
+def test_time_filters_with_offsets_postgresql_refuses_are_not_500(
+    server: RunningServer, query: str, status: int
+) -> None:
     """Python parses UTC offsets up to ±23:59, PostgreSQL refuses more than ±15:59: the API now converts filter
     and cursor times to UTC first (out of range: 400) instead of answering 500."""
     response = httpx.get(f"{server.api}/api/v1/workspaces/{WORKSPACE}/errors?{query}", timeout=10)
     assert response.status_code == status, response.text
-    cursor = base64.urlsafe_b64encode(json.dumps(
-        ["lastSeen", "0210-08-27T01:28:53+17:30", "00000000-0000-0000-0000-000000000000"]).encode()).decode()
+    cursor = base64.urlsafe_b64encode(
+        json.dumps(["lastSeen", "0210-08-27T01:28:53+17:30", "00000000-0000-0000-0000-000000000000"]).encode()
+    ).decode()
     response = httpx.get(f"{server.api}/api/v1/workspaces/{WORKSPACE}/errors", params={"cursor": cursor}, timeout=10)
     assert response.status_code == 200, response.text

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import grpc
 import httpx
@@ -24,8 +23,14 @@ TRACE_METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 
 def cli(database_url: str, *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "otel_errors.cli.main", *args], cwd=ROOT, check=True,
-                            capture_output=True, text=True, env={**os.environ, "OTEL_ERRORS_DATABASE_URL": database_url})
+    result = subprocess.run(
+        [sys.executable, "-m", "otel_errors.cli.main", *args],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OTEL_ERRORS_DATABASE_URL": database_url},
+    )
     return result.stdout
 
 
@@ -48,30 +53,45 @@ def _export(server: RunningServer, payload: bytes, token: str | None) -> bytes:
 
 
 def _payload(claimed_workspace: str) -> bytes:
-    return traces(span(trace_id=new_id(16), parent=new_id(8), error=True, exceptions=[
-        {"exception.type": "RuntimeError", "exception.message": "x"}]),
-        resource={"workspace.id": claimed_workspace}).SerializeToString()
+    return traces(
+        span(
+            trace_id=new_id(16),
+            parent=new_id(8),
+            error=True,
+            exceptions=[{"exception.type": "RuntimeError", "exception.message": "x"}],
+        ),
+        resource={"workspace.id": claimed_workspace},
+    ).SerializeToString()
 
 
-def test_ingest_needs_a_valid_token_and_lands_in_the_tokens_workspace(auth_server: RunningServer, migrated: str,
-                                                                      workspace: str) -> None:
+def test_ingest_needs_a_valid_token_and_lands_in_the_tokens_workspace(
+    auth_server: RunningServer, migrated: str, workspace: str
+) -> None:
     token = json.loads(cli(migrated, "token", "create", "--workspace", workspace, "--name", "agents"))["secret"]
     for bad in (None, "nope"):
         with pytest.raises(grpc.RpcError) as info:
             _export(auth_server, _payload(workspace), bad)
         assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    http = httpx.post(f"{auth_server.otlp_http}/v1/traces", content=_payload(workspace),
-                      headers={"content-type": "application/x-protobuf"})
+    http = httpx.post(
+        f"{auth_server.otlp_http}/v1/traces",
+        content=_payload(workspace),
+        headers={"content-type": "application/x-protobuf"},
+    )
     assert http.status_code == 401
     ExportTraceServiceResponse.FromString(_export(auth_server, _payload("someone-else"), token))
-    ok = httpx.post(f"{auth_server.otlp_http}/v1/traces", content=_payload("someone-else"),
-                    headers={"content-type": "application/x-protobuf", "authorization": f"Bearer {token}"})
+    ok = httpx.post(
+        f"{auth_server.otlp_http}/v1/traces",
+        content=_payload("someone-else"),
+        headers={"content-type": "application/x-protobuf", "authorization": f"Bearer {token}"},
+    )
     assert ok.status_code == 200
     with psycopg.connect(migrated) as conn:
-        rows = conn.execute("SELECT workspace_id, occurrences FROM errors WHERE workspace_id IN (%s, 'someone-else')",
-                            (workspace,)).fetchall()
-        stored_hash = conn.execute("SELECT count(*) FROM ingest_tokens WHERE token_hash = sha256(%s::bytea)",
-                                   (token.encode(),)).fetchone()
+        rows = conn.execute(
+            "SELECT workspace_id, occurrences FROM errors WHERE workspace_id IN (%s, 'someone-else')", (workspace,)
+        ).fetchall()
+        stored_hash = conn.execute(
+            "SELECT count(*) FROM ingest_tokens WHERE token_hash = sha256(%s::bytea)", (token.encode(),)
+        ).fetchone()
     assert rows == [(workspace, 2)]  # the token decides the workspace, not the resource attribute
     assert stored_hash == (1,)  # stored hashed
     token_id = cli(migrated, "token", "list", "--workspace", workspace).split()[0]
@@ -86,8 +106,9 @@ def test_api_keys_roles_and_revocation(auth_server: RunningServer, migrated: str
     assert httpx.get(f"{base}/errors", headers={"authorization": f"Bearer {viewer}"}).status_code == 200
     denied = httpx.post(f"{base}/api-keys", json={"role": "admin"}, headers={"authorization": f"Bearer {viewer}"})
     assert denied.status_code == 403 and denied.json()["error"]["code"] == "forbidden"
-    created = httpx.post(f"{base}/api-keys", json={"role": "member", "name": "ci"},
-                         headers={"authorization": f"Bearer {admin}"})
+    created = httpx.post(
+        f"{base}/api-keys", json={"role": "member", "name": "ci"}, headers={"authorization": f"Bearer {admin}"}
+    )
     assert created.status_code == 201
     member = created.json()
     assert member["role"] == "member" and member["secret"].startswith("oek_")
@@ -98,16 +119,24 @@ def test_api_keys_roles_and_revocation(auth_server: RunningServer, migrated: str
     assert revoked.status_code == 204
     assert httpx.get(f"{base}/errors", headers={"authorization": f"Bearer {member['secret']}"}).status_code == 401
     with psycopg.connect(migrated) as conn:
-        actions = [r[0] for r in conn.execute("SELECT action FROM audit_log WHERE workspace_id = %s ORDER BY entry_id",
-                                              (workspace,))]
+        actions = [
+            r[0]
+            for r in conn.execute(
+                "SELECT action FROM audit_log WHERE workspace_id = %s ORDER BY entry_id", (workspace,)
+            )
+        ]
     assert actions == ["api_key.create", "api_key.create", "api_key.create", "api_key.revoke"]
 
 
 def _workspace_routes() -> list[tuple[str, str]]:
     """Every workspace endpoint, read from the app's own OpenAPI document (new endpoints are covered too)."""
     paths = create_app(ApiConfig(database_url="postgresql://unused")).openapi()["paths"]
-    return [(method.upper(), path) for path, operations in paths.items() if "{workspace_id}" in path
-            for method in operations]
+    return [
+        (method.upper(), path)
+        for path, operations in paths.items()
+        if "{workspace_id}" in path
+        for method in operations
+    ]
 
 
 def test_no_endpoint_lets_one_workspace_touch_another(auth_server: RunningServer, migrated: str) -> None:
@@ -116,22 +145,39 @@ def test_no_endpoint_lets_one_workspace_touch_another(auth_server: RunningServer
     routes = _workspace_routes()
     assert len(routes) >= 6  # every workspace endpoint, found from the app itself (new ones are covered too)
     for method, path in routes:
-        url = auth_server.api + path.replace("{workspace_id}", theirs).replace("{error_id}", str(uuid.uuid4())) \
-            .replace("{credential_id}", "abc123")
-        response = httpx.request(method, url, headers={"authorization": f"Bearer {my_admin}"},
-                                 json={"role": "admin", "status": "acknowledged", "resolvedBy": "x",
-                                       "resolution": "y"})
+        url = auth_server.api + path.replace("{workspace_id}", theirs).replace("{error_id}", str(uuid.uuid4())).replace(
+            "{credential_id}", "abc123"
+        )
+        response = httpx.request(
+            method,
+            url,
+            headers={"authorization": f"Bearer {my_admin}"},
+            json={"role": "admin", "status": "acknowledged", "resolvedBy": "x", "resolution": "y"},
+        )
         assert response.status_code == 401, (method, path, response.status_code, response.text)
 
 
-def test_viewers_see_in_app_frames_without_local_paths(auth_server: RunningServer, migrated: str,
-                                                       workspace: str) -> None:
+def test_viewers_see_in_app_frames_without_local_paths(
+    auth_server: RunningServer, migrated: str, workspace: str
+) -> None:
     from otlp_builders import PY_TRACE
 
     token = json.loads(cli(migrated, "token", "create", "--workspace", workspace))["secret"]
-    payload = traces(span(trace_id=new_id(16), parent=new_id(8), error=True, exceptions=[
-        {"exception.type": "ValueError", "exception.message": "bad query 123",
-         "exception.stacktrace": PY_TRACE + '  File "/usr/lib/python3.11/site-packages/lib/x.py", line 9, in y\n'}]))
+    payload = traces(
+        span(
+            trace_id=new_id(16),
+            parent=new_id(8),
+            error=True,
+            exceptions=[
+                {
+                    "exception.type": "ValueError",
+                    "exception.message": "bad query 123",
+                    "exception.stacktrace": PY_TRACE
+                    + '  File "/usr/lib/python3.11/site-packages/lib/x.py", line 9, in y\n',
+                }
+            ],
+        )
+    )
     _export(auth_server, payload.SerializeToString(), token)
     base = f"{auth_server.api}/api/v1/workspaces/{workspace}"
     viewer, admin = new_key(migrated, workspace, "viewer"), new_key(migrated, workspace, "admin")

@@ -29,9 +29,15 @@ def run_tool(tracer: Any, order: str) -> int:
 
 
 def run_agent(tracer: Any, user: str, order: str) -> None:
-    with tracer.start_as_current_span("invoke_agent orders", attributes={
-            "gen_ai.operation.name": "invoke_agent", "gen_ai.agent.id": "orders-agent", "user.id": user,
-            "credits.used": 1.5}):
+    with tracer.start_as_current_span(
+        "invoke_agent orders",
+        attributes={
+            "gen_ai.operation.name": "invoke_agent",
+            "gen_ai.agent.id": "orders-agent",
+            "user.id": user,
+            "credits.used": 1.5,
+        },
+    ):
         run_tool(tracer, order)
 
 
@@ -49,9 +55,16 @@ def errors(server: RunningServer, workspace: str, expected_occurrences: int, tim
 
 
 def _traces(exporter: Any, workspace: str, users: list[str], orders: list[str]) -> None:
-    provider = TracerProvider(resource=Resource.create({
-        "service.name": "orders-svc", "service.version": "2.0.1", "deployment.environment.name": "prod",
-        "workspace.id": workspace}))
+    provider = TracerProvider(
+        resource=Resource.create(
+            {
+                "service.name": "orders-svc",
+                "service.version": "2.0.1",
+                "deployment.environment.name": "prod",
+                "workspace.id": workspace,
+            }
+        )
+    )
     provider.add_span_processor(BatchSpanProcessor(exporter))
     tracer = provider.get_tracer("e2e")
     for user, order in zip(users, orders, strict=True):
@@ -79,11 +92,17 @@ def _check_grouped(server: RunningServer, workspace: str) -> None:
     assert details["samples"] and "Traceback" in details["samples"][0]["stackTrace"]
     explanation = json.dumps(details["grouping"])  # the fingerprint explains itself
     assert details["grouping"]["contributes"] and "ignored: site-packages" in explanation
-    occurrences = httpx.get(f"{server.api}/api/v1/workspaces/{workspace}/errors/{error['errorId']}/occurrences",
-                            params={"limit": 2}, timeout=5).json()
+    occurrences = httpx.get(
+        f"{server.api}/api/v1/workspaces/{workspace}/errors/{error['errorId']}/occurrences",
+        params={"limit": 2},
+        timeout=5,
+    ).json()
     assert len(occurrences["items"]) == 2 and occurrences["nextCursor"]
-    rest = httpx.get(f"{server.api}/api/v1/workspaces/{workspace}/errors/{error['errorId']}/occurrences",
-                     params={"limit": 2, "cursor": occurrences["nextCursor"]}, timeout=5).json()
+    rest = httpx.get(
+        f"{server.api}/api/v1/workspaces/{workspace}/errors/{error['errorId']}/occurrences",
+        params={"limit": 2, "cursor": occurrences["nextCursor"]},
+        timeout=5,
+    ).json()
     assert len(rest["items"]) == 1 and rest["nextCursor"] is None
     ids = {o["occurrenceId"] for o in occurrences["items"] + rest["items"]}
     assert len(ids) == 3
@@ -91,21 +110,30 @@ def _check_grouped(server: RunningServer, workspace: str) -> None:
 
 
 def test_sdk_span_exporter_over_grpc(server: RunningServer, workspace: str) -> None:
-    _traces(GrpcSpanExporter(endpoint=server.otlp_grpc, insecure=True), workspace,
-            ["u-1", "u-2", "u-1", "u-2"], ["x17", "42", "y99", "z3"])
+    _traces(
+        GrpcSpanExporter(endpoint=server.otlp_grpc, insecure=True),
+        workspace,
+        ["u-1", "u-2", "u-1", "u-2"],
+        ["x17", "42", "y99", "z3"],
+    )
     _check_grouped(server, workspace)
 
 
 def test_sdk_span_exporter_over_http(server: RunningServer, workspace: str) -> None:
-    _traces(HttpSpanExporter(endpoint=f"{server.otlp_http}/v1/traces"), workspace,
-            ["u-1", "u-2", "u-2"], ["x17", "y99", "z3"])
+    _traces(
+        HttpSpanExporter(endpoint=f"{server.otlp_http}/v1/traces"),
+        workspace,
+        ["u-1", "u-2", "u-2"],
+        ["x17", "y99", "z3"],
+    )
     _check_grouped(server, workspace)
 
 
 def test_sdk_logging_handler_logger_exception(server: RunningServer, workspace: str) -> None:
     provider = LoggerProvider(resource=Resource.create({"service.name": "billing", "workspace.id": workspace}))
-    provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter(endpoint=server.otlp_grpc,
-                                                                              insecure=True)))
+    provider.add_log_record_processor(
+        BatchLogRecordProcessor(OTLPLogExporter(endpoint=server.otlp_grpc, insecure=True))
+    )
     logger = logging.getLogger(f"e2e-{workspace}")
     logger.propagate = False
     logger.addHandler(LoggingHandler(logger_provider=provider))
@@ -123,8 +151,9 @@ def test_sdk_logging_handler_logger_exception(server: RunningServer, workspace: 
     error = items[0]
     assert error["type"].endswith("KeyError") and error["occurrences"] == 2
     assert error["affectedUsers"] == ["payer-7"] and error["affectedAgents"] == ["billing"]
-    occurrences = httpx.get(f"{server.api}/api/v1/workspaces/{workspace}/errors/{error['errorId']}/occurrences",
-                            timeout=5).json()["items"]
+    occurrences = httpx.get(
+        f"{server.api}/api/v1/workspaces/{workspace}/errors/{error['errorId']}/occurrences", timeout=5
+    ).json()["items"]
     assert {o["origin"] for o in occurrences} == {"log_record"}
 
 

@@ -58,8 +58,13 @@ def wait_for_errors(server: RunningServer, workspace: str, occurrences: int, tim
 
 def test_example_agent_errors_are_grouped_counted_and_attributed(server: RunningServer, workspace: str) -> None:
     example = load_example()
-    run = subprocess.run([sys.executable, str(EXAMPLE), "--endpoint", server.otlp_grpc, "--workspace", workspace,
-                          *ARGS], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    run = subprocess.run(
+        [sys.executable, str(EXAMPLE), "--endpoint", server.otlp_grpc, "--workspace", workspace, *ARGS],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout.strip().splitlines()[-1])
     raised = Counter(summary["by_type"])

@@ -23,16 +23,26 @@ from otel_errors.exporter.embedded import EmbeddedPostgres
 
 
 def fail_step(tracer: object, i: int) -> None:
-    with tracer.start_as_current_span("invoke_agent faulty", attributes={  # type: ignore[attr-defined]
-            "gen_ai.agent.id": "faulty", "user.id": f"user-{i % 5}"}):
+    with tracer.start_as_current_span(
+        "invoke_agent faulty",
+        attributes={  # type: ignore[attr-defined]
+            "gen_ai.agent.id": "faulty",
+            "user.id": f"user-{i % 5}",
+        },
+    ):
         raise ConnectionError(f"upstream refused request {i}")
 
 
 def send_steadily(endpoint: str, workspace: str, total: int, seconds: float, done: threading.Event) -> None:
     """`total` failing executions over `seconds`, each recording one exception; retries are the SDK's own."""
     provider = TracerProvider(resource=Resource.create({"service.name": "faults", "workspace.id": workspace}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=True, timeout=60),
-                                                   schedule_delay_millis=100, max_export_batch_size=20))
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            OTLPSpanExporter(endpoint=endpoint, insecure=True, timeout=60),
+            schedule_delay_millis=100,
+            max_export_batch_size=20,
+        )
+    )
     tracer = provider.get_tracer("faults")
     for i in range(total):
         try:
@@ -84,8 +94,9 @@ def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
     pg.stop()
 
 
-def test_postgres_stopped_and_restarted_while_exporting(own_postgres: EmbeddedPostgres, tmp_path: Path,
-                                                        workspace: str) -> None:
+def test_postgres_stopped_and_restarted_while_exporting(
+    own_postgres: EmbeddedPostgres, tmp_path: Path, workspace: str
+) -> None:
     server = start_server(own_postgres.url, tmp_path / "server.log")
     try:
         total, done = 60, threading.Event()
@@ -108,8 +119,11 @@ def test_postgres_stopped_and_restarted_while_exporting(own_postgres: EmbeddedPo
 
 def test_receiver_killed_and_restarted_while_exporting(migrated: str, tmp_path: Path, workspace: str) -> None:
     server = start_server(migrated, tmp_path / "first.log")
-    ports = {"OTEL_ERRORS_GRPC_PORT": str(server.grpc_port), "OTEL_ERRORS_HTTP_PORT": str(server.http_port),
-             "OTEL_ERRORS_API_PORT": str(server.api_port)}
+    ports = {
+        "OTEL_ERRORS_GRPC_PORT": str(server.grpc_port),
+        "OTEL_ERRORS_HTTP_PORT": str(server.http_port),
+        "OTEL_ERRORS_API_PORT": str(server.api_port),
+    }
     total, done = 60, threading.Event()
     sender = threading.Thread(target=send_steadily, args=(server.otlp_grpc, workspace, total, 6.0, done))
     sender.start()

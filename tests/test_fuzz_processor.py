@@ -54,6 +54,7 @@ AGE_NS = CONFIG.max_age_seconds * 1_000_000_000
 U64 = 2**64 - 1
 I64 = 2**63 - 1
 
+
 @pytest.fixture(scope="module", autouse=True)
 def _cold_memos() -> Iterator[None]:
     """Start from empty grouping memos: what earlier tests left there (thousands of parsed traces) only makes
@@ -69,24 +70,46 @@ def _cold_memos() -> Iterator[None]:
 
 # -- strategies ---------------------------------------------------------------------------------------------------
 
-SPECIAL_TEXT = ["", "\x00", "a\x00b", "😀", "\U0010ffff", "\u202e", "\ufeff", "\u0301", "\r\n", "\\u0000",
-                "null", "{}", "user@example.com", "Bearer abc.def.ghi", "4111 1111 1111 1111", "   ", "\t"]
+SPECIAL_TEXT = [
+    "",
+    "\x00",
+    "a\x00b",
+    "😀",
+    "\U0010ffff",
+    "\u202e",
+    "\ufeff",
+    "\u0301",
+    "\r\n",
+    "\\u0000",
+    "null",
+    "{}",
+    "user@example.com",
+    "Bearer abc.def.ghi",
+    "4111 1111 1111 1111",
+    "   ",
+    "\t",
+]
 
 small_text = st.one_of(
     st.sampled_from(SPECIAL_TEXT),
     st.text(alphabet=st.characters(codec="utf-8"), max_size=40),
 )
-huge_text = st.builds(lambda unit, n: unit * n,
-                      st.sampled_from(["x", "é", "😀", "\x00", "ab\n", "  File \"a.py\", line 1, in f\n"]),
-                      st.sampled_from([1_100, 9_000, 70_000, 70_000, 200_000]))
+huge_text = st.builds(
+    lambda unit, n: unit * n,
+    st.sampled_from(["x", "é", "😀", "\x00", "ab\n", '  File "a.py", line 1, in f\n']),
+    st.sampled_from([1_100, 9_000, 70_000, 70_000, 200_000]),
+)
 texts = st.one_of(small_text, small_text, small_text, huge_text)
 int64s = st.one_of(st.sampled_from([0, 1, -1, I64, -(2**63), 2**31]), st.integers(-(2**63), I64))
 doubles = st.one_of(st.sampled_from([float("nan"), float("inf"), float("-inf"), -0.0, 1e308]), st.floats())
-u64s = st.one_of(st.sampled_from([0, 1, NOW, NOW + 10**18, I64, I64 + 1, U64, NOW - 200 * 86_400 * 10**9]),
-                 st.integers(0, U64))
-ids = st.one_of(st.sampled_from([b"", b"\x00" * 16, b"\xff" * 8]),
-                st.binary(min_size=0, max_size=33),
-                st.integers(1, 33).map(os.urandom))
+u64s = st.one_of(
+    st.sampled_from([0, 1, NOW, NOW + 10**18, I64, I64 + 1, U64, NOW - 200 * 86_400 * 10**9]), st.integers(0, U64)
+)
+ids = st.one_of(
+    st.sampled_from([b"", b"\x00" * 16, b"\xff" * 8]),
+    st.binary(min_size=0, max_size=33),
+    st.integers(1, 33).map(os.urandom),
+)
 
 
 def _scalar_value() -> st.SearchStrategy[AnyValue]:
@@ -106,27 +129,57 @@ def _array(children: st.SearchStrategy[AnyValue]) -> st.SearchStrategy[AnyValue]
 
 def _kvlist(children: st.SearchStrategy[AnyValue]) -> st.SearchStrategy[AnyValue]:
     return st.lists(st.tuples(small_text, children), max_size=4).map(
-        lambda kvs: AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key=k, value=v) for k, v in kvs])))
+        lambda kvs: AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key=k, value=v) for k, v in kvs]))
+    )
 
 
 scalar_values = _scalar_value()
-nested_values = st.recursive(scalar_values, lambda children: st.one_of(_array(children), _kvlist(children)),
-                             max_leaves=6)
+nested_values = st.recursive(
+    scalar_values, lambda children: st.one_of(_array(children), _kvlist(children)), max_leaves=6
+)
 any_values = st.one_of(scalar_values, scalar_values, nested_values)
 
-INTERESTING_KEYS = ["user.id", "enduser.id", "gen_ai.agent.id", "gen_ai.agent.name", "service.name",
-                    "service.version", "deployment.environment", "deployment.environment.name", "credits.used",
-                    "workspace.id", "gen_ai.operation.name", "error.type", "error.fingerprint",
-                    "http.response.status_code", "exception.type", "exception.message", "exception.stacktrace",
-                    "exception.escaped", "log.severity_text", "db.system.name", "url.full"]
+INTERESTING_KEYS = [
+    "user.id",
+    "enduser.id",
+    "gen_ai.agent.id",
+    "gen_ai.agent.name",
+    "service.name",
+    "service.version",
+    "deployment.environment",
+    "deployment.environment.name",
+    "credits.used",
+    "workspace.id",
+    "gen_ai.operation.name",
+    "error.type",
+    "error.fingerprint",
+    "http.response.status_code",
+    "exception.type",
+    "exception.message",
+    "exception.stacktrace",
+    "exception.escaped",
+    "log.severity_text",
+    "db.system.name",
+    "url.full",
+]
 keys = st.one_of(st.sampled_from(INTERESTING_KEYS), small_text)
 key_values = st.lists(st.tuples(keys, any_values), max_size=6).map(
-    lambda kvs: [KeyValue(key=k, value=v) for k, v in kvs])
+    lambda kvs: [KeyValue(key=k, value=v) for k, v in kvs]
+)
 
 EXCEPTION_VALUE = st.one_of(
     texts.map(lambda v: AnyValue(string_value=v)),
-    st.sampled_from(["ValueError", "json.decoder.JSONDecodeError", "java.lang.IllegalStateException",
-                     "Error", "", "a::b::C", PY_TRACE]).map(lambda v: AnyValue(string_value=v)),
+    st.sampled_from(
+        [
+            "ValueError",
+            "json.decoder.JSONDecodeError",
+            "java.lang.IllegalStateException",
+            "Error",
+            "",
+            "a::b::C",
+            PY_TRACE,
+        ]
+    ).map(lambda v: AnyValue(string_value=v)),
     any_values,
 )
 
@@ -139,17 +192,25 @@ def exception_attributes(draw: st.DrawFn) -> list[KeyValue]:
             out.append(KeyValue(key=key, value=draw(EXCEPTION_VALUE)))
     if draw(st.booleans()):
         out.append(KeyValue(key="exception.stacktrace", value=AnyValue(string_value=PY_TRACE)))
-    out.extend(draw(st.lists(st.tuples(keys, any_values), max_size=3).map(
-        lambda kvs: [KeyValue(key=k, value=v) for k, v in kvs])))
+    out.extend(
+        draw(
+            st.lists(st.tuples(keys, any_values), max_size=3).map(
+                lambda kvs: [KeyValue(key=k, value=v) for k, v in kvs]
+            )
+        )
+    )
     return draw(st.permutations(out)) if out else out
 
 
-span_events = st.lists(st.builds(
-    dict,
-    name=st.sampled_from(["exception", "exception", "gen_ai.client.operation.exception", "log", "", ".exception"]),
-    time=u64s,
-    attributes=exception_attributes(),
-), max_size=3)
+span_events = st.lists(
+    st.builds(
+        dict,
+        name=st.sampled_from(["exception", "exception", "gen_ai.client.operation.exception", "log", "", ".exception"]),
+        time=u64s,
+        attributes=exception_attributes(),
+    ),
+    max_size=3,
+)
 
 STATUS_CODES = st.sampled_from([0, 1, 2, 2, 2, 3, 99_999, -1, 2**31 - 1, -(2**31)])
 
@@ -157,11 +218,16 @@ STATUS_CODES = st.sampled_from([0, 1, 2, 2, 2, 3, 99_999, -1, 2**31 - 1, -(2**31
 @st.composite
 def spans(draw: st.DrawFn) -> dict[str, Any]:
     return {
-        "trace_id": draw(ids), "span_id": draw(ids), "parent": draw(st.one_of(st.just(b""), ids)),
+        "trace_id": draw(ids),
+        "span_id": draw(ids),
+        "parent": draw(st.one_of(st.just(b""), ids)),
         "name": draw(st.one_of(st.sampled_from(["invoke_agent planner", "step", "", "invoke_agent"]), texts)),
-        "status": draw(STATUS_CODES), "status_message": draw(st.one_of(
-            st.sampled_from(["", "ValueError: boom", "RuntimeError: "]), texts)),
-        "start": draw(u64s), "end": draw(u64s), "attributes": draw(key_values), "events": draw(span_events),
+        "status": draw(STATUS_CODES),
+        "status_message": draw(st.one_of(st.sampled_from(["", "ValueError: boom", "RuntimeError: "]), texts)),
+        "start": draw(u64s),
+        "end": draw(u64s),
+        "attributes": draw(key_values),
+        "events": draw(span_events),
     }
 
 
@@ -177,8 +243,11 @@ def resources(draw: st.DrawFn) -> list[KeyValue]:
     attrs = draw(key_values)
     workspace = draw(workspace_ids)
     if workspace is not None:
-        value = draw(st.one_of(st.just(AnyValue(string_value=workspace)), any_values)) \
-            if draw(st.integers(0, 4)) == 0 else AnyValue(string_value=workspace)
+        value = (
+            draw(st.one_of(st.just(AnyValue(string_value=workspace)), any_values))
+            if draw(st.integers(0, 4)) == 0
+            else AnyValue(string_value=workspace)
+        )
         attrs.append(KeyValue(key="workspace.id", value=value))
     return attrs
 
@@ -201,8 +270,16 @@ def trace_requests(draw: st.DrawFn) -> ExportTraceServiceRequest:
                 parent = b""
                 for i in range(depth):
                     span_id = i.to_bytes(8, "big")
-                    specs.append({**base, "trace_id": trace_id, "span_id": span_id, "parent": parent,
-                                  "events": base["events"] if i % 50 == 0 else [], "status": 2 if i % 3 else 0})
+                    specs.append(
+                        {
+                            **base,
+                            "trace_id": trace_id,
+                            "span_id": span_id,
+                            "parent": parent,
+                            "events": base["events"] if i % 50 == 0 else [],
+                            "status": 2 if i % 3 else 0,
+                        }
+                    )
                     parent = span_id
             for spec in specs:
                 s = ss.spans.add()
@@ -243,6 +320,7 @@ def log_requests(draw: st.DrawFn) -> ExportLogsServiceRequest:
 
 # -- the properties -------------------------------------------------------------------------------------------------
 
+
 def _in_window(time_ns: int) -> bool:
     return RECEIVED - AGE_NS <= time_ns <= RECEIVED + SKEW_NS
 
@@ -282,8 +360,20 @@ def check_batch(batch: Any) -> None:
         assert len(e.title) <= 512 and len(e.culprit) <= 512
         for value in (e.span_name, e.user_id, e.agent_id, e.agent_name, e.service_name, e.environment, e.version):
             assert len(value) <= cfg.max_id_length
-        _no_nul(e.type, e.message, e.stacktrace, e.title, e.culprit, e.span_name, e.user_id, e.agent_id,
-                e.agent_name, e.environment, e.version, e.fingerprint_config)
+        _no_nul(
+            e.type,
+            e.message,
+            e.stacktrace,
+            e.title,
+            e.culprit,
+            e.span_name,
+            e.user_id,
+            e.agent_id,
+            e.agent_name,
+            e.environment,
+            e.version,
+            e.fingerprint_config,
+        )
         attributes = _check_json(e.attributes_json)
         assert isinstance(attributes, dict) and len(attributes) <= cfg.max_attributes
         for key, value in attributes.items():
@@ -293,8 +383,11 @@ def check_batch(batch: Any) -> None:
         _check_json(e.grouping_json)
         assert len(e.chain_types) <= 16
         for text in (e.message, e.stacktrace, e.type):
-            if TRUNCATION_MARKER in text and len(text) in (cfg.max_message_length, cfg.max_stacktrace_length,
-                                                           cfg.max_type_length):
+            if TRUNCATION_MARKER in text and len(text) in (
+                cfg.max_message_length,
+                cfg.max_stacktrace_length,
+                cfg.max_type_length,
+            ):
                 assert text.endswith(TRUNCATION_MARKER)
     for x in batch.executions:
         assert WORKSPACE_ID_PATTERN.match(x.workspace_id)
@@ -317,8 +410,14 @@ def _sentinel_span(request: ExportTraceServiceRequest) -> None:
     """One well-formed exception in a valid resource: whatever else is in the request, it must come out."""
     rs = request.resource_spans.add()
     rs.resource.attributes.add(key="workspace.id", value=AnyValue(string_value="sentinel"))
-    s = rs.scope_spans.add().spans.add(trace_id=b"\xfe" * 16, span_id=b"\xfd" * 8, parent_span_id=b"\xfc" * 8,
-                                       name="tool", start_time_unix_nano=NOW - 10**9, end_time_unix_nano=NOW)
+    s = rs.scope_spans.add().spans.add(
+        trace_id=b"\xfe" * 16,
+        span_id=b"\xfd" * 8,
+        parent_span_id=b"\xfc" * 8,
+        name="tool",
+        start_time_unix_nano=NOW - 10**9,
+        end_time_unix_nano=NOW,
+    )
     event = s.events.add(name="exception", time_unix_nano=NOW)
     event.attributes.add(key="exception.type", value=AnyValue(string_value="SentinelError"))
     event.attributes.add(key="exception.message", value=AnyValue(string_value="sentinel"))
@@ -414,7 +513,7 @@ def mutated_payloads(draw: st.DrawFn) -> tuple[Any, bytes]:
         elif action == "insert":
             payload[at:at] = draw(st.binary(min_size=1, max_size=16))
         else:
-            del payload[at:at + draw(st.integers(1, 16))]
+            del payload[at : at + draw(st.integers(1, 16))]
     return signal, bytes(payload)
 
 
@@ -426,20 +525,33 @@ def test_mutated_valid_payloads_only_raise_invalid_request(case: tuple[Any, byte
 
 # -- named regressions ------------------------------------------------------------------------------------------------
 
+
 def test_absurd_span_times_and_status_codes_are_bounded_for_the_store() -> None:
     """Found by this fuzz test: an ERROR span or execution with end time 2**64-1 (or a status code beyond int2)
     went to the store unchanged; psycopg could not encode it and the writer task died, so every later export
     timed out as UNAVAILABLE. Times outside the accepted window are now the receive time (start) or 0 (end)."""
     request = ExportTraceServiceRequest()
     spans_ = request.resource_spans.add().scope_spans.add().spans
-    root = spans_.add(trace_id=b"\x01" * 16, span_id=b"\x02" * 8, name="invoke_agent a",
-                      start_time_unix_nano=U64, end_time_unix_nano=U64)
+    root = spans_.add(
+        trace_id=b"\x01" * 16,
+        span_id=b"\x02" * 8,
+        name="invoke_agent a",
+        start_time_unix_nano=U64,
+        end_time_unix_nano=U64,
+    )
     root.status.code = 2  # type: ignore[assignment]
-    child = spans_.add(trace_id=b"\x01" * 16, span_id=b"\x03" * 8, parent_span_id=b"\x02" * 8, name="tool",
-                       start_time_unix_nano=0, end_time_unix_nano=I64 + 1)
+    child = spans_.add(
+        trace_id=b"\x01" * 16,
+        span_id=b"\x03" * 8,
+        parent_span_id=b"\x02" * 8,
+        name="tool",
+        start_time_unix_nano=0,
+        end_time_unix_nano=I64 + 1,
+    )
     child.status.code = 99_999  # type: ignore[assignment]
     child.events.add(name="exception", time_unix_nano=U64).attributes.add(
-        key="exception.type", value=AnyValue(string_value="E"))
+        key="exception.type", value=AnyValue(string_value="E")
+    )
     batch = Processor().process_traces(request, None, RECEIVED)
     check_batch(batch)
     assert [x.start_time_unix_nano for x in batch.executions] == [RECEIVED]

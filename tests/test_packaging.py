@@ -1,5 +1,5 @@
 """The folder-to-namespace mapping (DESIGN §2): editable and wheel installs import `otel_errors.receiver`,
-every folder with an `__init__.py` is packaged, the core imports none of the I/O layers, and mypy is clean."""
+every folder with an `__init__.py` is packaged, and the core imports none of the I/O layers (types: `make check`)."""
 
 from __future__ import annotations
 
@@ -31,12 +31,18 @@ def _expected_packages() -> set[str]:
 @pytest.fixture(scope="module")
 def wheel_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT),
-                    "-w", str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT), "-w", str(out)],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = out.glob("otel_errors-*.whl")
     site = out / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
     return site
 
 
@@ -46,13 +52,21 @@ def test_every_package_folder_is_listed() -> None:
 
 
 def test_wheel_install_imports_the_mapped_subpackages(wheel_site: Path) -> None:
-    code = ("import otel_errors, otel_errors.receiver, otel_errors.exporter, otel_errors.api, otel_errors.cli;"
-            "import otel_errors.proto.otel_errors.v1.events_pb2;"
-            "from importlib import resources;"
-            "assert resources.files('otel_errors.exporter').joinpath('migrations/0001_init.sql').is_file();"
-            "print(otel_errors.receiver.__file__)")
-    result = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(wheel_site)}, cwd="/",
-                            capture_output=True, text=True, check=True)
+    code = (
+        "import otel_errors, otel_errors.receiver, otel_errors.exporter, otel_errors.api, otel_errors.cli;"
+        "import otel_errors.proto.otel_errors.v1.events_pb2;"
+        "from importlib import resources;"
+        "assert resources.files('otel_errors.exporter').joinpath('migrations/0001_init.sql').is_file();"
+        "print(otel_errors.receiver.__file__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": str(wheel_site)},
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert result.stdout.strip().startswith(str(wheel_site / "otel_errors" / "receiver"))
     with zipfile.ZipFile(next(wheel_site.parent.glob("*.whl"))) as whl:
         names = set(whl.namelist())
@@ -90,19 +104,43 @@ def test_pure_python_build_processes_exactly_like_the_compiled_one(tmp_path: Pat
     """OTEL_ERRORS_PURE_PYTHON=1 (or no compiler) installs the hot path as plain Python: the same batches, byte
     for byte, as the compiled modules this checkout runs (mypyc checks annotations at run time and may rebuild
     tuples: a difference would show here)."""
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", str(ROOT),
-                    "-w", str(tmp_path)], check=True, capture_output=True,
-                   env={**os.environ, "OTEL_ERRORS_PURE_PYTHON": "1"})
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            str(ROOT),
+            "-w",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "OTEL_ERRORS_PURE_PYTHON": "1"},
+    )
     (wheel,) = tmp_path.glob("otel_errors-*.whl")
     with zipfile.ZipFile(wheel) as whl:
         assert not [n for n in whl.namelist() if n.endswith(".so")]
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
-                   check=True, capture_output=True)
-    pure = subprocess.run([sys.executable, "-c", _DIGEST_BATCHES], env={**os.environ, "PYTHONPATH": str(site)},
-                          cwd="/", capture_output=True, text=True, check=True).stdout.split()
-    here = subprocess.run([sys.executable, "-c", _DIGEST_BATCHES], cwd="/", capture_output=True, text=True,
-                          check=True).stdout.split()
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+    )
+    pure = subprocess.run(
+        [sys.executable, "-c", _DIGEST_BATCHES],
+        env={**os.environ, "PYTHONPATH": str(site)},
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    here = subprocess.run(
+        [sys.executable, "-c", _DIGEST_BATCHES], cwd="/", capture_output=True, text=True, check=True
+    ).stdout.split()
     assert pure[0] == str(site / "otel_errors" / "processor.py")
     if shutil.which("cc") or shutil.which("gcc"):
         assert here[0].startswith(str(ROOT / "otel_errors" / "processor.")) and here[0].endswith(".so")
@@ -110,25 +148,36 @@ def test_pure_python_build_processes_exactly_like_the_compiled_one(tmp_path: Pat
 
 
 def test_editable_install_imports_the_mapped_subpackages() -> None:
-    result = subprocess.run([sys.executable, "-c", "import otel_errors.receiver as r; print(r.__file__)"],
-                            cwd="/", capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import otel_errors.receiver as r; print(r.__file__)"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert result.stdout.strip() == str(ROOT / "receiver" / "__init__.py")
 
 
 def test_core_imports_none_of_the_io_layers() -> None:
-    forbidden = ("otel_errors.receiver", "otel_errors.exporter", "otel_errors.api", "otel_errors.cli", "psycopg",
-                 "grpc", "fastapi", "uvicorn", "socket", "subprocess")
+    forbidden = (
+        "otel_errors.receiver",
+        "otel_errors.exporter",
+        "otel_errors.api",
+        "otel_errors.cli",
+        "psycopg",
+        "grpc",
+        "fastapi",
+        "uvicorn",
+        "socket",
+        "subprocess",
+    )
     offenders = []
     for path in (ROOT / "otel_errors").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            )
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.startswith(forbidden)]
     assert offenders == []
-
-
-def test_mypy_strict_is_clean_over_the_installed_package(wheel_site: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
-                             "--cache-dir", str(wheel_site.parent / ".mypy_cache"), "-p", "otel_errors"],
-                            cwd=wheel_site, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr

@@ -11,11 +11,20 @@ from otlp_builders import NOW, new_id, span, traces
 
 
 def _send(server: RunningServer, workspace: str, message: str, attrs: dict[str, object], end: int) -> None:
-    payload = traces(span(trace_id=new_id(16), parent=new_id(8), error=True, attrs=attrs, end=end, exceptions=[
-        {"exception.type": "LookupError", "exception.message": message}]),
-        resource={"workspace.id": workspace}).SerializeToString()
-    response = httpx.post(f"{server.otlp_http}/v1/traces", content=payload,
-                          headers={"content-type": "application/x-protobuf"})
+    payload = traces(
+        span(
+            trace_id=new_id(16),
+            parent=new_id(8),
+            error=True,
+            attrs=attrs,
+            end=end,
+            exceptions=[{"exception.type": "LookupError", "exception.message": message}],
+        ),
+        resource={"workspace.id": workspace},
+    ).SerializeToString()
+    response = httpx.post(
+        f"{server.otlp_http}/v1/traces", content=payload, headers={"content-type": "application/x-protobuf"}
+    )
     assert response.status_code == 200
 
 
@@ -53,6 +62,9 @@ def test_rules_change_what_is_scrubbed_and_are_audited(server: RunningServer, mi
     assert after["attributes"]["order.token"] == "abc123"  # type: ignore[index]
     assert after["attributes"]["api_key"] == "[redacted]"  # type: ignore[index]
     with psycopg.connect(migrated) as conn:
-        entry = conn.execute("SELECT actor, action, before->'scrub'->'scrub_ips', after->'scrub'->'scrub_ips'"
-                             " FROM audit_log WHERE workspace_id = %s", (workspace,)).fetchone()
+        entry = conn.execute(
+            "SELECT actor, action, before->'scrub'->'scrub_ips', after->'scrub'->'scrub_ips'"
+            " FROM audit_log WHERE workspace_id = %s",
+            (workspace,),
+        ).fetchone()
     assert entry == ("anonymous", "rules.update", True, False)

@@ -24,14 +24,17 @@ def test_environment_then_flags() -> None:
     assert (s.grpc_port, s.workers, s.api_port, s.database_url) == (5317, 2, 8000, "postgresql:///x")
 
 
-@pytest.mark.parametrize("env,needle", [
-    ({"OTEL_ERRORS_GRPC_PORT": "abc"}, "integer"),
-    ({"OTEL_ERRORS_HTTP_PORT": "70000"}, "port"),
-    ({"OTEL_ERRORS_WORKERS": "0"}, "workers"),
-    ({"OTEL_ERRORS_ALLOW_UNAUTHENTICATED_REMOTE": "maybe"}, "true or false"),
-    ({"OTEL_ERRORS_RETENTION_DAYS": "0"}, "retention_days"),
-    ({"OTEL_ERRORS_DEFAULT_WORKSPACE": "a b"}, "default_workspace"),
-])
+@pytest.mark.parametrize(
+    "env,needle",
+    [
+        ({"OTEL_ERRORS_GRPC_PORT": "abc"}, "integer"),
+        ({"OTEL_ERRORS_HTTP_PORT": "70000"}, "port"),
+        ({"OTEL_ERRORS_WORKERS": "0"}, "workers"),
+        ({"OTEL_ERRORS_ALLOW_UNAUTHENTICATED_REMOTE": "maybe"}, "true or false"),
+        ({"OTEL_ERRORS_RETENTION_DAYS": "0"}, "retention_days"),
+        ({"OTEL_ERRORS_DEFAULT_WORKSPACE": "a b"}, "default_workspace"),
+    ],
+)
 def test_invalid_settings_fail_at_start_with_a_clear_message(env: dict[str, str], needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
         load(environ=env)
@@ -40,8 +43,10 @@ def test_invalid_settings_fail_at_start_with_a_clear_message(env: dict[str, str]
 def test_listening_beyond_loopback_without_auth_needs_the_loud_opt_out() -> None:
     with pytest.raises(ConfigError, match="without authentication"):
         load(environ={"OTEL_ERRORS_HOST": "0.0.0.0"})
-    assert load(environ={"OTEL_ERRORS_HOST": "0.0.0.0",
-                         "OTEL_ERRORS_ALLOW_UNAUTHENTICATED_REMOTE": "true"}).host == "0.0.0.0"
+    assert (
+        load(environ={"OTEL_ERRORS_HOST": "0.0.0.0", "OTEL_ERRORS_ALLOW_UNAUTHENTICATED_REMOTE": "true"}).host
+        == "0.0.0.0"
+    )
     assert load(environ={"OTEL_ERRORS_HOST": "::1"}).host == "::1"
 
 

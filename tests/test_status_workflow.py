@@ -34,14 +34,16 @@ def test_valid_transitions_change_the_status(migrated: str, workspace: str) -> N
     assert get(migrated, f"/api/v1/workspaces/{workspace}/errors/{error_id}").json()["status"] == "new"
 
 
-@pytest.mark.parametrize("path,target,needle", [
-    (["ignored"], "acknowledged", "cannot change status from ignored to acknowledged"),
-    (["ignored"], "investigating", "from ignored"),
-    ([], "new", "already new"),
-    (["acknowledged"], "acknowledged", "already acknowledged"),
-])
-def test_invalid_transitions_are_409(migrated: str, workspace: str, path: list[str], target: str,
-                                     needle: str) -> None:
+@pytest.mark.parametrize(
+    "path,target,needle",
+    [
+        (["ignored"], "acknowledged", "cannot change status from ignored to acknowledged"),
+        (["ignored"], "investigating", "from ignored"),
+        ([], "new", "already new"),
+        (["acknowledged"], "acknowledged", "already acknowledged"),
+    ],
+)
+def test_invalid_transitions_are_409(migrated: str, workspace: str, path: list[str], target: str, needle: str) -> None:
     error_id = _error(migrated, workspace)
     for status in path:
         assert _status(migrated, workspace, error_id, status).status_code == 200
@@ -52,8 +54,12 @@ def test_invalid_transitions_are_409(migrated: str, workspace: str, path: list[s
 
 def test_resolve_records_the_resolution_and_twice_is_409(migrated: str, workspace: str) -> None:
     error_id = _error(migrated, workspace)
-    body = {"resolvedBy": "ana", "resolution": "retry with backoff", "rootCause": "rate limit",
-            "preventiveMeasures": ["alert on 429", "budget"]}
+    body = {
+        "resolvedBy": "ana",
+        "resolution": "retry with backoff",
+        "rootCause": "rate limit",
+        "preventiveMeasures": ["alert on 429", "budget"],
+    }
     url = f"/api/v1/workspaces/{workspace}/errors/{error_id}/resolve"
     response = post(migrated, url, body)
     assert response.status_code == 200, response.text
@@ -61,8 +67,11 @@ def test_resolve_records_the_resolution_and_twice_is_409(migrated: str, workspac
     assert item["status"] == "resolved"
     resolution = item["resolution"]
     assert {k: resolution[k] for k in ("resolvedBy", "resolution", "rootCause", "preventiveMeasures")} == {
-        "resolvedBy": "ana", "resolution": "retry with backoff", "rootCause": "rate limit",
-        "preventiveMeasures": ["alert on 429", "budget"]}
+        "resolvedBy": "ana",
+        "resolution": "retry with backoff",
+        "rootCause": "rate limit",
+        "preventiveMeasures": ["alert on 429", "budget"],
+    }
     assert resolution["resolvedAt"]
     again = post(migrated, url, body)
     assert again.status_code == 409 and "already resolved" in again.json()["error"]["message"]
@@ -74,17 +83,23 @@ def test_resolve_records_the_resolution_and_twice_is_409(migrated: str, workspac
 def test_an_ignored_error_cannot_be_resolved(migrated: str, workspace: str) -> None:
     error_id = _error(migrated, workspace)
     assert _status(migrated, workspace, error_id, "ignored").status_code == 200
-    response = post(migrated, f"/api/v1/workspaces/{workspace}/errors/{error_id}/resolve",
-                    {"resolvedBy": "ana", "resolution": "x"})
+    response = post(
+        migrated, f"/api/v1/workspaces/{workspace}/errors/{error_id}/resolve", {"resolvedBy": "ana", "resolution": "x"}
+    )
     assert response.status_code == 409
 
 
-@pytest.mark.parametrize("body", [
-    {"resolution": "fixed"}, {"resolvedBy": "  ", "resolution": "fixed"}, {"resolvedBy": "ana"},
-    {"resolvedBy": "ana", "resolution": "fixed", "preventiveMeasures": "not a list"},
-    {"resolvedBy": "ana", "resolution": "fixed", "preventiveMeasures": ["x"] * 51},
-    {"resolvedBy": "a" * 201, "resolution": "fixed"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"resolution": "fixed"},
+        {"resolvedBy": "  ", "resolution": "fixed"},
+        {"resolvedBy": "ana"},
+        {"resolvedBy": "ana", "resolution": "fixed", "preventiveMeasures": "not a list"},
+        {"resolvedBy": "ana", "resolution": "fixed", "preventiveMeasures": ["x"] * 51},
+        {"resolvedBy": "a" * 201, "resolution": "fixed"},
+    ],
+)
 def test_bad_resolve_bodies_are_422(migrated: str, workspace: str, body: dict[str, Any]) -> None:
     error_id = _error(migrated, workspace)
     response = post(migrated, f"/api/v1/workspaces/{workspace}/errors/{error_id}/resolve", body)
@@ -101,8 +116,14 @@ def test_bad_status_and_unknown_error(migrated: str, workspace: str) -> None:
 
 def test_an_occurrence_after_resolution_regresses_the_error(migrated: str, workspace: str) -> None:
     error_id = _error(migrated, workspace)
-    assert post(migrated, f"/api/v1/workspaces/{workspace}/errors/{error_id}/resolve",
-                {"resolvedBy": "ana", "resolution": "fixed"}).status_code == 200
+    assert (
+        post(
+            migrated,
+            f"/api/v1/workspaces/{workspace}/errors/{error_id}/resolve",
+            {"resolvedBy": "ana", "resolution": "fixed"},
+        ).status_code
+        == 200
+    )
     detail = get(migrated, f"/api/v1/workspaces/{workspace}/errors/{error_id}").json()
     assert detail["status"] == "resolved" and detail["regressedAt"] is None
     # An occurrence from before the resolution (a late export) does not reopen it.
@@ -112,21 +133,25 @@ def test_an_occurrence_after_resolution_regresses_the_error(migrated: str, works
     write(migrated, run(workspace, now_ns(), type="FlakyError", message="flaky"))
     detail = get(migrated, f"/api/v1/workspaces/{workspace}/errors/{error_id}").json()
     assert detail["status"] == "new" and detail["regressedAt"] is not None
-    assert get(migrated, f"/api/v1/workspaces/{workspace}/errors", status="new").json()["items"][0][
-        "regressedAt"] == detail["regressedAt"]
+    assert (
+        get(migrated, f"/api/v1/workspaces/{workspace}/errors", status="new").json()["items"][0]["regressedAt"]
+        == detail["regressedAt"]
+    )
 
 
 def test_changes_are_audited_and_the_log_is_admin_only_and_paged(migrated: str, workspace: str) -> None:
     error_id = _error(migrated, workspace)
     _status(migrated, workspace, error_id, "acknowledged")
-    post(migrated, f"/api/v1/workspaces/{workspace}/errors/{error_id}/resolve",
-         {"resolvedBy": "ana", "resolution": "fixed"})
+    post(
+        migrated,
+        f"/api/v1/workspaces/{workspace}/errors/{error_id}/resolve",
+        {"resolvedBy": "ana", "resolution": "fixed"},
+    )
     _status(migrated, workspace, error_id, "acknowledged")  # 409: not audited
     page = get(migrated, f"/api/v1/workspaces/{workspace}/audit-log", limit=1).json()
     assert len(page["items"]) == 1 and page["nextCursor"]
     first = page["items"][0]
-    assert (first["action"], first["target"], first["actor"]) == ("error.resolve", f"error/{error_id}",
-                                                                  "anonymous")
+    assert (first["action"], first["target"], first["actor"]) == ("error.resolve", f"error/{error_id}", "anonymous")
     assert first["before"] == {"status": "acknowledged"} and first["after"]["resolvedBy"] == "ana"
     rest = get(migrated, f"/api/v1/workspaces/{workspace}/audit-log", cursor=page["nextCursor"]).json()
     assert [(e["action"], e["after"]) for e in rest["items"]] == [("error.status", {"status": "acknowledged"})]
@@ -142,8 +167,10 @@ def test_changes_are_audited_and_the_log_is_admin_only_and_paged(migrated: str, 
 def _key(url: str, ws: str, role: str) -> str:
     secret = f"key-{role}-{new_id(6).hex()}"
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("INSERT INTO api_keys (key_hash, workspace_id, key_id, role) VALUES (%s, %s, %s, %s)",
-                     (hash_secret(secret), ws, f"{role}-key", role))
+        conn.execute(
+            "INSERT INTO api_keys (key_hash, workspace_id, key_id, role) VALUES (%s, %s, %s, %s)",
+            (hash_secret(secret), ws, f"{role}-key", role),
+        )
     return secret
 
 
@@ -175,11 +202,15 @@ def test_audit_entry_and_change_commit_together(migrated: str, workspace: str) -
     error_id = _error(migrated, workspace)
     with psycopg.connect(migrated, autocommit=True) as conn:
         # An audit entry that cannot be written (a trigger refuses it) must undo the status change.
-        conn.execute(f"CREATE OR REPLACE FUNCTION fail_{workspace}() RETURNS trigger LANGUAGE plpgsql AS"
-                     f" $$BEGIN IF NEW.workspace_id = '{workspace}' THEN RAISE EXCEPTION 'no'; END IF;"
-                     " RETURN NEW; END$$")
-        conn.execute(f"CREATE TRIGGER fail_{workspace} BEFORE INSERT ON audit_log FOR EACH ROW"
-                     f" EXECUTE FUNCTION fail_{workspace}()")
+        conn.execute(
+            f"CREATE OR REPLACE FUNCTION fail_{workspace}() RETURNS trigger LANGUAGE plpgsql AS"
+            f" $$BEGIN IF NEW.workspace_id = '{workspace}' THEN RAISE EXCEPTION 'no'; END IF;"
+            " RETURN NEW; END$$"
+        )
+        conn.execute(
+            f"CREATE TRIGGER fail_{workspace} BEFORE INSERT ON audit_log FOR EACH ROW"
+            f" EXECUTE FUNCTION fail_{workspace}()"
+        )
     try:
         with pytest.raises(psycopg.errors.RaiseException):  # the in-process transport re-raises app errors
             _status(migrated, workspace, error_id, "ignored")
@@ -188,4 +219,3 @@ def test_audit_entry_and_change_commit_together(migrated: str, workspace: str) -
             conn.execute(f"DROP TRIGGER fail_{workspace} ON audit_log")
             conn.execute(f"DROP FUNCTION fail_{workspace}()")
     assert get(migrated, f"/api/v1/workspaces/{workspace}/errors/{error_id}").json()["status"] == "new"
-

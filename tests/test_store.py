@@ -17,16 +17,38 @@ from otel_errors.exporter._migrate import migrate, migrations
 from otel_errors.exporter._rows import stack_hash, stack_template, template_hash
 
 
-def _batch(workspace: str, *, n: int = 3, user: str = "u-1", agent: str = "a-1", message: str = "bad query 123",
-           root_failed: bool = True) -> Any:
+def _batch(
+    workspace: str,
+    *,
+    n: int = 3,
+    user: str = "u-1",
+    agent: str = "a-1",
+    message: str = "bad query 123",
+    root_failed: bool = True,
+) -> Any:
     tid = new_id(16)
-    root = span("invoke_agent a", trace_id=tid, error=root_failed, attrs={"gen_ai.agent.id": agent,
-                "user.id": user, "credits.used": 2.0})
-    tools = [span(f"tool {i}", trace_id=tid, parent=root.span_id, error=True, attrs={"user.id": user},
-                  exceptions=[{"exception.type": "ValueError", "exception.message": message,
-                               "exception.stacktrace": PY_TRACE}]) for i in range(n)]
-    return Processor().process_traces(traces(root, *tools, resource={"service.name": "svc",
-                                                                     "workspace.id": workspace}), None, NOW)
+    root = span(
+        "invoke_agent a",
+        trace_id=tid,
+        error=root_failed,
+        attrs={"gen_ai.agent.id": agent, "user.id": user, "credits.used": 2.0},
+    )
+    tools = [
+        span(
+            f"tool {i}",
+            trace_id=tid,
+            parent=root.span_id,
+            error=True,
+            attrs={"user.id": user},
+            exceptions=[
+                {"exception.type": "ValueError", "exception.message": message, "exception.stacktrace": PY_TRACE}
+            ],
+        )
+        for i in range(n)
+    ]
+    return Processor().process_traces(
+        traces(root, *tools, resource={"service.name": "svc", "workspace.id": workspace}), None, NOW
+    )
 
 
 async def _store(url: str, **kwargs: Any) -> PostgresExporter:
@@ -40,8 +62,7 @@ def _one(url: str, query: str, *params: Any) -> Any:
         return conn.execute(query, params).fetchone()
 
 
-def test_batch_is_stored_once_per_fingerprint_with_users_agents_and_executions(migrated: str,
-                                                                              workspace: str) -> None:
+def test_batch_is_stored_once_per_fingerprint_with_users_agents_and_executions(migrated: str, workspace: str) -> None:
     async def run() -> None:
         store = await _store(migrated)
         await store.write(_batch(workspace, user="u-1"))
@@ -49,15 +70,22 @@ def test_batch_is_stored_once_per_fingerprint_with_users_agents_and_executions(m
         await store.shutdown()
 
     asyncio.run(run())
-    errors = _one(migrated, "SELECT count(*), sum(occurrences), max(users), max(agents) FROM errors"
-                            " WHERE workspace_id = %s", workspace)
+    errors = _one(
+        migrated,
+        "SELECT count(*), sum(occurrences), max(users), max(agents) FROM errors WHERE workspace_id = %s",
+        workspace,
+    )
     assert errors == (1, 6, 2, 1)
     assert _one(migrated, "SELECT count(*) FROM error_occurrences WHERE workspace_id = %s", workspace) == (6,)
-    assert _one(migrated, "SELECT array_agg(user_id ORDER BY user_id) FROM error_users WHERE workspace_id = %s",
-                workspace) == (["u-1", "u-2"],)
+    assert _one(
+        migrated, "SELECT array_agg(user_id ORDER BY user_id) FROM error_users WHERE workspace_id = %s", workspace
+    ) == (["u-1", "u-2"],)
     assert _one(migrated, "SELECT count(*) FROM error_stacktraces WHERE workspace_id = %s", workspace) == (1,)
-    assert _one(migrated, "SELECT sum(executions), sum(failed), sum(credits_failed) FROM execution_counts"
-                          " WHERE workspace_id = %s", workspace) == (2, 2, 4.0)
+    assert _one(
+        migrated,
+        "SELECT sum(executions), sum(failed), sum(credits_failed) FROM execution_counts WHERE workspace_id = %s",
+        workspace,
+    ) == (2, 2, 4.0)
     assert _one(migrated, "SELECT count(*) FROM error_spans WHERE workspace_id = %s", workspace) == (8,)
 
 
@@ -88,8 +116,9 @@ def test_concurrent_writes_are_grouped_and_all_committed(migrated: str, workspac
 
     stats = asyncio.run(run())
     assert stats["batches"] == 40 and stats["commits"] < 40  # group commit took several batches at once
-    assert _one(migrated, "SELECT count(*), sum(occurrences), sum(users) FROM errors WHERE workspace_id = %s",
-                workspace) == (1, 120, 40)
+    assert _one(
+        migrated, "SELECT count(*), sum(occurrences), sum(users) FROM errors WHERE workspace_id = %s", workspace
+    ) == (1, 120, 40)
 
 
 def test_people_rollups_are_maintained_by_the_write_path(migrated: str, workspace: str) -> None:
@@ -101,8 +130,10 @@ def test_people_rollups_are_maintained_by_the_write_path(migrated: str, workspac
         store = await _store(migrated, writers=2)
         await store.write(first)
         await store.write(first)  # a retry: deduplicated, the rollup unchanged
-        await asyncio.gather(_write(store, _batch(workspace, n=2, user="u-1", agent="a-2", message="other")),
-                             _write(store, _batch(workspace, n=1, user="u-2", agent="a-1", message="bad query 2")))
+        await asyncio.gather(
+            _write(store, _batch(workspace, n=2, user="u-1", agent="a-2", message="other")),
+            _write(store, _batch(workspace, n=1, user="u-2", agent="a-1", message="bad query 2")),
+        )
         await store.shutdown()
 
     async def _write(store: PostgresExporter, batch: Any) -> None:
@@ -110,20 +141,36 @@ def test_people_rollups_are_maintained_by_the_write_path(migrated: str, workspac
 
     asyncio.run(run())
     for kind in ("user", "agent"):
-        rollup = _one(migrated, f"SELECT array_agg(ARRAY[{kind}_id, occurrences::text, first_error_at::text,"
-                                f" last_error_at::text] ORDER BY {kind}_id) FROM workspace_error_{kind}s"
-                                " WHERE workspace_id = %s", workspace)
-        pairs = _one(migrated, f"SELECT array_agg(ARRAY[k, n::text, f::text, l::text] ORDER BY k) FROM ("
-                               f"SELECT {kind}_id AS k, sum(occurrences) AS n, min(first_seen) AS f,"
-                               f" max(last_seen) AS l FROM error_{kind}s WHERE workspace_id = %s GROUP BY 1) p",
-                     workspace)
+        rollup = _one(
+            migrated,
+            f"SELECT array_agg(ARRAY[{kind}_id, occurrences::text, first_error_at::text,"
+            f" last_error_at::text] ORDER BY {kind}_id) FROM workspace_error_{kind}s"
+            " WHERE workspace_id = %s",
+            workspace,
+        )
+        pairs = _one(
+            migrated,
+            f"SELECT array_agg(ARRAY[k, n::text, f::text, l::text] ORDER BY k) FROM ("
+            f"SELECT {kind}_id AS k, sum(occurrences) AS n, min(first_seen) AS f,"
+            f" max(last_seen) AS l FROM error_{kind}s WHERE workspace_id = %s GROUP BY 1) p",
+            workspace,
+        )
         assert rollup == pairs
-    assert [r[:2] for r in _one(migrated, "SELECT array_agg(ARRAY[user_id, occurrences::text] ORDER BY user_id)"
-                                          " FROM workspace_error_users WHERE workspace_id = %s",
-                                workspace)[0]] == [["u-1", "5"], ["u-2", "1"]]
-    assert _one(migrated, "SELECT array_agg(ARRAY[agent_id, occurrences::text] ORDER BY agent_id)"
-                          " FROM workspace_error_agents WHERE workspace_id = %s",
-                workspace) == ([["a-1", "4"], ["a-2", "2"]],)
+    assert [
+        r[:2]
+        for r in _one(
+            migrated,
+            "SELECT array_agg(ARRAY[user_id, occurrences::text] ORDER BY user_id)"
+            " FROM workspace_error_users WHERE workspace_id = %s",
+            workspace,
+        )[0]
+    ] == [["u-1", "5"], ["u-2", "1"]]
+    assert _one(
+        migrated,
+        "SELECT array_agg(ARRAY[agent_id, occurrences::text] ORDER BY agent_id)"
+        " FROM workspace_error_agents WHERE workspace_id = %s",
+        workspace,
+    ) == ([["a-1", "4"], ["a-2", "2"]],)
 
 
 def test_occurrence_after_resolution_regresses_the_error(migrated: str, workspace: str) -> None:
@@ -133,16 +180,20 @@ def test_occurrence_after_resolution_regresses_the_error(migrated: str, workspac
         store.listeners.append(changes.extend)
         await store.write(_batch(workspace))
         with psycopg.connect(migrated) as conn:
-            conn.execute("UPDATE errors SET status = 'resolved', resolved_at = to_timestamp(%s / 1e9) - interval '1 hour'"
-                         " WHERE workspace_id = %s", (NOW, workspace))
+            conn.execute(
+                "UPDATE errors SET status = 'resolved', resolved_at = to_timestamp(%s / 1e9) - interval '1 hour'"
+                " WHERE workspace_id = %s",
+                (NOW, workspace),
+            )
         await store.write(_batch(workspace))
         await store.shutdown()
         return changes
 
     changes = asyncio.run(run())
     assert [(c.created, c.regressed) for c in changes] == [(True, False), (False, True)]
-    status, regressed = _one(migrated, "SELECT status, regressed_at IS NOT NULL FROM errors WHERE workspace_id = %s",
-                             workspace)
+    status, regressed = _one(
+        migrated, "SELECT status, regressed_at IS NOT NULL FROM errors WHERE workspace_id = %s", workspace
+    )
     assert (status, regressed) == ("new", True)
 
 
@@ -171,8 +222,9 @@ def test_migrations_are_safe_when_two_processes_start_at_once(database_url: str)
 
 def test_unreachable_database_is_a_retryable_error() -> None:
     async def run() -> None:
-        store = PostgresExporter(StoreConfig(database_url="postgresql://nobody@127.0.0.1:1/none",
-                                             connect_timeout_seconds=1))
+        store = PostgresExporter(
+            StoreConfig(database_url="postgresql://nobody@127.0.0.1:1/none", connect_timeout_seconds=1)
+        )
         with pytest.raises(StoreUnavailable):
             await store.start()
 
@@ -183,8 +235,10 @@ def test_retention_drops_whole_old_partitions(migrated: str) -> None:
     async def run() -> list[str]:
         store = await _store(migrated, retention_days=1)
         with psycopg.connect(migrated, autocommit=True) as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS error_occurrences_p20000101 PARTITION OF error_occurrences"
-                         " FOR VALUES FROM ('2000-01-01 00:00:00+00') TO ('2000-01-02 00:00:00+00')")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS error_occurrences_p20000101 PARTITION OF error_occurrences"
+                " FOR VALUES FROM ('2000-01-01 00:00:00+00') TO ('2000-01-02 00:00:00+00')"
+            )
         dropped = await store.run_retention()
         await store.shutdown()
         return dropped
@@ -202,20 +256,30 @@ def test_rollups_count_occurrences_by_bucket_and_distinct_errors(migrated: str, 
         await store.shutdown()
 
     asyncio.run(run())
-    assert _one(migrated, "SELECT sum(occurrences), sum(unique_errors), sum(medium) FROM workspace_hourly"
-                          " WHERE workspace_id = %s", workspace) == (3, 1, 3)
-    assert _one(migrated, "SELECT sum(occurrences), sum(unique_errors) FROM workspace_daily WHERE workspace_id = %s",
-                workspace) == (3, 1)
-    assert _one(migrated, "SELECT count(*), sum(occurrences) FROM error_hourly WHERE workspace_id = %s",
-                workspace) == (1, 3)
+    assert _one(
+        migrated,
+        "SELECT sum(occurrences), sum(unique_errors), sum(medium) FROM workspace_hourly WHERE workspace_id = %s",
+        workspace,
+    ) == (3, 1, 3)
+    assert _one(
+        migrated, "SELECT sum(occurrences), sum(unique_errors) FROM workspace_daily WHERE workspace_id = %s", workspace
+    ) == (3, 1)
+    assert _one(migrated, "SELECT count(*), sum(occurrences) FROM error_hourly WHERE workspace_id = %s", workspace) == (
+        1,
+        3,
+    )
     assert _one(migrated, "SELECT sum(occurrences) FROM error_minute WHERE workspace_id = %s", workspace) == (3,)
-    assert _one(migrated, "SELECT sum(executions), sum(failed), sum(credits_failed) FROM execution_hourly"
-                          " WHERE workspace_id = %s", workspace) == (2, 2, 4.0)
+    assert _one(
+        migrated,
+        "SELECT sum(executions), sum(failed), sum(credits_failed) FROM execution_hourly WHERE workspace_id = %s",
+        workspace,
+    ) == (2, 2, 4.0)
 
 
 def test_rollups_count_distinct_errors_per_severity_across_commits(migrated: str, workspace: str) -> None:
     """One error: medium occurrences, then a critical one, then critical again, in three commits of one hour: the
     bucket holds 1 distinct error, 1 with critical and 1 with medium occurrences (each counted at its first)."""
+
     def with_severity(severity: int) -> Any:
         batch = _batch(workspace, n=1)
         for e in batch.events:
@@ -230,23 +294,42 @@ def test_rollups_count_distinct_errors_per_severity_across_commits(migrated: str
 
     asyncio.run(run())
     for table in ("workspace_hourly", "workspace_daily"):
-        assert _one(migrated, f"SELECT sum(occurrences), sum(critical), sum(unique_errors), sum(unique_critical),"
-                              f" sum(unique_medium), sum(unique_high) FROM {table} WHERE workspace_id = %s",
-                    workspace) == (3, 2, 1, 1, 1, 0), table
+        assert _one(
+            migrated,
+            f"SELECT sum(occurrences), sum(critical), sum(unique_errors), sum(unique_critical),"
+            f" sum(unique_medium), sum(unique_high) FROM {table} WHERE workspace_id = %s",
+            workspace,
+        ) == (3, 2, 1, 1, 1, 0), table
 
 
-def test_credits_lost_counted_once_per_failed_execution_whatever_the_arrival_order(migrated: str,
-                                                                                  workspace: str) -> None:
+def test_credits_lost_counted_once_per_failed_execution_whatever_the_arrival_order(
+    migrated: str, workspace: str
+) -> None:
     tid = new_id(16)
     root = span("invoke_agent a", trace_id=tid, error=True, attrs={"gen_ai.agent.id": "a", "credits.used": 5.0})
-    tool = span("tool", trace_id=tid, parent=root.span_id, error=True, exceptions=[
-        {"exception.type": "ValueError", "exception.message": "late"}])
-    tool2 = span("tool", trace_id=tid, parent=root.span_id, error=True, exceptions=[
-        {"exception.type": "ValueError", "exception.message": "late"}])
+    tool = span(
+        "tool",
+        trace_id=tid,
+        parent=root.span_id,
+        error=True,
+        exceptions=[{"exception.type": "ValueError", "exception.message": "late"}],
+    )
+    tool2 = span(
+        "tool",
+        trace_id=tid,
+        parent=root.span_id,
+        error=True,
+        exceptions=[{"exception.type": "ValueError", "exception.message": "late"}],
+    )
     tid2 = new_id(16)
     root2 = span("invoke_agent a", trace_id=tid2, error=True, attrs={"gen_ai.agent.id": "a", "credits.used": 7.0})
-    early = span("tool", trace_id=tid2, parent=root2.span_id, error=True, exceptions=[
-        {"exception.type": "ValueError", "exception.message": "late"}])
+    early = span(
+        "tool",
+        trace_id=tid2,
+        parent=root2.span_id,
+        error=True,
+        exceptions=[{"exception.type": "ValueError", "exception.message": "late"}],
+    )
     resource = {"workspace.id": workspace}
     processor = Processor()
 
@@ -260,8 +343,12 @@ def test_credits_lost_counted_once_per_failed_execution_whatever_the_arrival_ord
         await store.shutdown()
 
     asyncio.run(run())
-    assert _one(migrated, "SELECT occurrences, credits_lost, executions_affected FROM errors"
-                          " WHERE workspace_id = %s AND type = 'ValueError'", workspace) == (3, 12.0, 3)
+    assert _one(
+        migrated,
+        "SELECT occurrences, credits_lost, executions_affected FROM errors"
+        " WHERE workspace_id = %s AND type = 'ValueError'",
+        workspace,
+    ) == (3, 12.0, 3)
 
 
 def test_grouping_upgrade_keeps_existing_issues(migrated: str, workspace: str) -> None:
@@ -269,10 +356,25 @@ def test_grouping_upgrade_keeps_existing_issues(migrated: str, workspace: str) -
 
     def batch(rules: WorkspaceRules, line: int) -> Any:
         trace = PY_TRACE.replace("line 17", f"line {line}")  # a redeploy moved the code
-        return Processor(rules_for=lambda _ws: rules).process_traces(traces(
-            span(trace_id=new_id(16), parent=new_id(8), error=True, exceptions=[
-                {"exception.type": "ValueError", "exception.message": "bad query 1", "exception.stacktrace": trace}]),
-            resource={"workspace.id": workspace}), None, NOW)
+        return Processor(rules_for=lambda _ws: rules).process_traces(
+            traces(
+                span(
+                    trace_id=new_id(16),
+                    parent=new_id(8),
+                    error=True,
+                    exceptions=[
+                        {
+                            "exception.type": "ValueError",
+                            "exception.message": "bad query 1",
+                            "exception.stacktrace": trace,
+                        }
+                    ],
+                ),
+                resource={"workspace.id": workspace},
+            ),
+            None,
+            NOW,
+        )
 
     seed = WorkspaceRules.from_dict({"grouping": {"config_id": "v0"}})
     upgrading = WorkspaceRules.from_dict({"grouping": {"config_id": "v1", "previous_config_id": "v0"}})
@@ -286,21 +388,25 @@ def test_grouping_upgrade_keeps_existing_issues(migrated: str, workspace: str) -
         await store.shutdown()
 
     asyncio.run(run())
-    assert _one(migrated, "SELECT count(*), sum(occurrences), min(fingerprint_config) FROM errors"
-                          " WHERE workspace_id = %s", workspace) == (1, 3, "v0")
+    assert _one(
+        migrated,
+        "SELECT count(*), sum(occurrences), min(fingerprint_config) FROM errors WHERE workspace_id = %s",
+        workspace,
+    ) == (1, 3, "v0")
     assert _one(migrated, "SELECT count(*) FROM fingerprint_aliases WHERE workspace_id = %s", workspace) == (1,)
 
 
 def test_a_stalled_database_pushes_back_instead_of_queueing_without_limit(migrated: str, workspace: str) -> None:
-    from otel_errors.errors import Overloaded
 
     async def run() -> tuple[list[str], int]:
-        store = await _store(migrated, writers=1, max_items_per_commit=20, max_pending_items=40,
-                             write_timeout_seconds=1.0)
+        store = await _store(
+            migrated, writers=1, max_items_per_commit=20, max_pending_items=40, write_timeout_seconds=1.0
+        )
         blocker = await psycopg.AsyncConnection.connect(migrated)
         await blocker.execute("LOCK TABLE errors IN EXCLUSIVE MODE")  # every commit now waits
-        outcomes = await asyncio.gather(*(store.write(_batch(workspace, n=3)) for _ in range(12)),
-                                        return_exceptions=True)
+        outcomes = await asyncio.gather(
+            *(store.write(_batch(workspace, n=3)) for _ in range(12)), return_exceptions=True
+        )
         await blocker.rollback()  # the database recovers
         await blocker.close()
         for _ in range(100):  # what was accepted before the timeouts commits now
@@ -326,6 +432,7 @@ def test_large_texts_travel_once_and_new_errors_still_get_them(migrated: str, wo
     """KnownTexts: after the first commit, rows of a known fingerprint carry no grouping explanation and rows of
     a known stack no stack text; an error created later with that stack still stores the whole text (read back by
     hash) and its own explanation, also once the bounded memory forgot and sends them again."""
+
     def renamed(fingerprint: str, marker: int) -> Any:
         batch = _batch(workspace)
         for e in batch.events:
@@ -349,8 +456,13 @@ def test_large_texts_travel_once_and_new_errors_still_get_them(migrated: str, wo
     rows = asyncio.run(run())
     assert {(r[7], r[10]) for r in rows} == {("", "")}  # known: neither text travels
     for fingerprint, marker in (("fp-first", 1), ("fp-second", 2), ("fp-filler-2", 9)):
-        stored = _one(migrated, "SELECT stacktrace = %s, grouping->>'marker' FROM errors WHERE workspace_id = %s"
-                                " AND fingerprint = %s", PY_TRACE, workspace, fingerprint)
+        stored = _one(
+            migrated,
+            "SELECT stacktrace = %s, grouping->>'marker' FROM errors WHERE workspace_id = %s AND fingerprint = %s",
+            PY_TRACE,
+            workspace,
+            fingerprint,
+        )
         assert stored == (True, str(marker)), fingerprint
     assert _one(migrated, "SELECT count(*) FROM error_stacktraces WHERE workspace_id = %s", workspace) == (1,)
 
@@ -358,6 +470,7 @@ def test_large_texts_travel_once_and_new_errors_still_get_them(migrated: str, wo
 def test_batches_of_one_commit_may_both_carry_a_new_text(migrated: str, workspace: str) -> None:
     """Batches are staged as they are queued: two queued before either commits both carry the texts of a new
     error and stack (neither is known yet); the commit stores each once, and later batches carry neither."""
+
     async def run() -> tuple[dict[str, int], list[Any]]:
         store = await _store(migrated)
         first, second = _batch(workspace, message="m 1"), _batch(workspace, message="m 2")
@@ -370,24 +483,32 @@ def test_batches_of_one_commit_may_both_carry_a_new_text(migrated: str, workspac
     stats, later_rows = asyncio.run(run())
     assert (stats["commits"], stats["batches"]) == (1, 2)
     count, occurrences, whole, grouped = _one(
-        migrated, "SELECT count(*), sum(occurrences), bool_and(stacktrace = %s),"
-                  " bool_and(grouping <> '{}'::jsonb) FROM errors WHERE workspace_id = %s",
-        PY_TRACE, workspace)
+        migrated,
+        "SELECT count(*), sum(occurrences), bool_and(stacktrace = %s),"
+        " bool_and(grouping <> '{}'::jsonb) FROM errors WHERE workspace_id = %s",
+        PY_TRACE,
+        workspace,
+    )
     assert (count, occurrences, whole, grouped) == (1, 6, True, True)
     assert _one(migrated, "SELECT count(*) FROM error_stacktraces WHERE workspace_id = %s", workspace) == (1,)
     assert {(r[7], r[10]) for r in later_rows} == {("", "")}  # remembered once committed
 
 
-@pytest.mark.parametrize(("message", "stacktrace"), [
-    ("id 3f2a", "Traceback:\n  File \"a.py\", line 1, in f\nValueError: id 3f2a"),  # ASCII, cut out
-    ("id 3f2a", "Traceback:\n  File \"a.py\", line 1, in f\nValueError: id 3f2a\n"),
-    ("naïve 7", "Traceback:\n  File \"é.py\", line 1, in f\nValueError: naïve 7"),  # non-ASCII trace
-    ("id 1", "ValueError: id 1\nValueError: id 1"),  # twice: stored whole
-    ("id 1", "ValueError: id 10"),  # not ending its line: stored whole
-    ("id 1", "ValueError: id 1 \ue000"),  # holds the mark: stored whole
-    ("", "ValueError\n  at f"), ("gone", ""), ("", ""),
-    ("x\ud800", "E: x\ud800"),  # a lone surrogate: encoded with replacement, as stack_hash does
-])
+@pytest.mark.parametrize(
+    ("message", "stacktrace"),
+    [
+        ("id 3f2a", 'Traceback:\n  File "a.py", line 1, in f\nValueError: id 3f2a'),  # ASCII, cut out
+        ("id 3f2a", 'Traceback:\n  File "a.py", line 1, in f\nValueError: id 3f2a\n'),
+        ("naïve 7", 'Traceback:\n  File "é.py", line 1, in f\nValueError: naïve 7'),  # non-ASCII trace
+        ("id 1", "ValueError: id 1\nValueError: id 1"),  # twice: stored whole
+        ("id 1", "ValueError: id 10"),  # not ending its line: stored whole
+        ("id 1", "ValueError: id 1 \ue000"),  # holds the mark: stored whole
+        ("", "ValueError\n  at f"),
+        ("gone", ""),
+        ("", ""),
+        ("x\ud800", "E: x\ud800"),  # a lone surrogate: encoded with replacement, as stack_hash does
+    ],
+)
 def test_template_hash_is_the_hash_of_the_stored_template(message: str, stacktrace: str) -> None:
     """The exporter hashes the template from the trace's parts without building it: the same digest as hashing
     the template it stores (`stack_template`), the key readers join occurrences to stored texts by."""
@@ -403,9 +524,19 @@ def test_stack_traces_stored_once_per_template_and_read_back_whole(migrated: str
     def request(message: str) -> Any:
         tid = new_id(16)
         root = span("invoke_agent a", trace_id=tid, error=True, attrs={"gen_ai.agent.id": "a-1"})
-        tool = span("tool", trace_id=tid, parent=root.span_id, error=True, exceptions=[{
-            "exception.type": "ValueError", "exception.message": message,
-            "exception.stacktrace": PY_TRACE.replace("bad query 123", message)}])
+        tool = span(
+            "tool",
+            trace_id=tid,
+            parent=root.span_id,
+            error=True,
+            exceptions=[
+                {
+                    "exception.type": "ValueError",
+                    "exception.message": message,
+                    "exception.stacktrace": PY_TRACE.replace("bad query 123", message),
+                }
+            ],
+        )
         return traces(root, tool, resource={"service.name": "svc", "workspace.id": workspace})
 
     write(migrated, request("bad query 123"), request("bad query 456"))
@@ -415,6 +546,7 @@ def test_stack_traces_stored_once_per_template_and_read_back_whole(migrated: str
     details = get(migrated, f"/api/v1/workspaces/{workspace}/errors/{error_id}").json()
     assert details["stackTrace"] == PY_TRACE  # the error keeps its first occurrence's trace
     assert {s["message"]: s["stackTrace"] for s in details["samples"]} == {
-        m: PY_TRACE.replace("bad query 123", m) for m in ("bad query 123", "bad query 456", "bad query 789")}
+        m: PY_TRACE.replace("bad query 123", m) for m in ("bad query 123", "bad query 456", "bad query 789")
+    }
     samples = tracking(migrated, workspace, "24h")["categories"]["byType"][0]["samples"]
     assert all(s["stackTrace"] == PY_TRACE.replace("bad query 123", s["message"]) for s in samples) and samples

@@ -60,11 +60,21 @@ def _credit_traffic(workspace: str) -> list[Any]:
     processor = Processor()
     first, second = new_id(16), new_id(16)
     root = span("invoke_agent a", trace_id=first, error=True, attrs={"gen_ai.agent.id": "a", "credits.used": 5.0})
-    tool = span("tool", trace_id=first, parent=root.span_id, error=True,
-                exceptions=[{"exception.type": "ValueError", "exception.message": "late"}])
+    tool = span(
+        "tool",
+        trace_id=first,
+        parent=root.span_id,
+        error=True,
+        exceptions=[{"exception.type": "ValueError", "exception.message": "late"}],
+    )
     root2 = span("invoke_agent a", trace_id=second, error=True, attrs={"gen_ai.agent.id": "a", "credits.used": 7.0})
-    early = span("tool", trace_id=second, parent=root2.span_id, error=True,
-                 exceptions=[{"exception.type": "ValueError", "exception.message": "late"}])
+    early = span(
+        "tool",
+        trace_id=second,
+        parent=root2.span_id,
+        error=True,
+        exceptions=[{"exception.type": "ValueError", "exception.message": "late"}],
+    )
     return [processor.process_traces(traces(s, resource=resource), None, NOW) for s in (tool, root, root2, early)]
 
 
@@ -102,8 +112,11 @@ def test_commit_windows_hold_every_row_window() -> None:
 def test_credits_are_exact_with_a_long_history(long_history: str, workspace: str) -> None:
     _write(long_history, _credit_traffic(workspace))
     with psycopg.connect(long_history) as conn:
-        row = conn.execute("SELECT sum(occurrences), sum(credits_lost), sum(executions_affected) FROM errors"
-                           " WHERE workspace_id = %s AND type = 'ValueError'", (workspace,)).fetchone()
+        row = conn.execute(
+            "SELECT sum(occurrences), sum(credits_lost), sum(executions_affected) FROM errors"
+            " WHERE workspace_id = %s AND type = 'ValueError'",
+            (workspace,),
+        ).fetchone()
     assert row == (2, 12.0, 2)
 
 
@@ -128,14 +141,14 @@ def test_lookups_plan_only_the_days_a_commit_reaches(long_history: str) -> None:
     assert 1 <= executions["error_occurrences"] <= 3, executions
 
 
-def test_occurrence_pages_plan_only_the_days_since_the_error_was_first_seen(long_history: str,
-                                                                              workspace: str) -> None:
+def test_occurrence_pages_plan_only_the_days_since_the_error_was_first_seen(long_history: str, workspace: str) -> None:
     from otel_errors.api.queries.errors import occurrences_query
 
     _write(long_history, _credit_traffic(workspace))
     with psycopg.connect(long_history) as conn:
-        error_id, first_seen = conn.execute("SELECT error_id, first_seen FROM errors WHERE workspace_id = %s"
-                                            " AND type = 'ValueError'", (workspace,)).fetchone()  # type: ignore[misc]
+        error_id, first_seen = conn.execute(
+            "SELECT error_id, first_seen FROM errors WHERE workspace_id = %s AND type = 'ValueError'", (workspace,)
+        ).fetchone()  # type: ignore[misc]
         since = occurrences_query(workspace, error_id, 50, None, True, first_seen).as_string(conn)
         unbounded = occurrences_query(workspace, error_id, 50, None, True, None).as_string(conn)
         assert _planned_partitions(conn, since, {})["error_occurrences"] <= 4  # today and the days created ahead
@@ -207,8 +220,10 @@ def test_credit_lookups_probe_by_trace_when_statistics_are_stale(long_history: s
         start_ns = int((noon - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)).total_seconds()) * 1_000_000_000
 
         # A commit's failed executions, _MATCHES of them in traces that already have occurrences.
-        with conn.cursor().copy("COPY stage_executions (workspace_id, trace_id, span_id, start_ns, end_ns, failed,"
-                                " agent_id, agent_name, user_id, environment, credits) FROM STDIN") as copy:
+        with conn.cursor().copy(
+            "COPY stage_executions (workspace_id, trace_id, span_id, start_ns, end_ns, failed,"
+            " agent_id, agent_name, user_id, environment, credits) FROM STDIN"
+        ) as copy:
             for i in range(300):
                 trace = traces_at_noon[i * 7] if i < _MATCHES else new_id(16)
                 copy.write_row(("ws", trace, b"\x03", start_ns, 0, True, "a", "a", "u", "", 2.0))
@@ -220,13 +235,19 @@ def test_credit_lookups_probe_by_trace_when_statistics_are_stale(long_history: s
 
         # A commit's occurrences in traces whose failed executions were stored before (every 4th one failed).
         conn.execute(q.CREATE_STAGING.encode())  # type: ignore[arg-type]
-        conn.execute("""INSERT INTO stage_new (workspace_id, error_id, occurred_at, severity, user_id, agent_id,
+        conn.execute(
+            """INSERT INTO stage_new (workspace_id, error_id, occurred_at, severity, user_id, agent_id,
                             trace_id, occurrence_id)
                         SELECT 'ws', gen_random_uuid(), %s, 3, 'u', 'a', t, gen_random_uuid()
                         FROM unnest(%s::bytea[]) t""",
-                     (noon + dt.timedelta(seconds=1), [traces_at_noon[4 * i - 1] for i in range(1, _MATCHES + 1)]))
-        window = {"executions_from": noon - dt.timedelta(days=1), "executions_to": noon + dt.timedelta(hours=2),
-                  "occurrences_from": noon - dt.timedelta(days=1), "occurrences_to": noon + dt.timedelta(days=1)}
+            (noon + dt.timedelta(seconds=1), [traces_at_noon[4 * i - 1] for i in range(1, _MATCHES + 1)]),
+        )
+        window = {
+            "executions_from": noon - dt.timedelta(days=1),
+            "executions_to": noon + dt.timedelta(hours=2),
+            "occurrences_from": noon - dt.timedelta(days=1),
+            "occurrences_to": noon + dt.timedelta(days=1),
+        }
         plan = _explain_analyze(conn, q.CREDITS_FROM_KNOWN_EXECUTIONS, window)
         assert conn.execute("SELECT count(*), sum(credits) FROM stage_credits").fetchone() == (_MATCHES, 1.0 * _MATCHES)
         assert _rows_read_at_most(plan, "executions") < _BULK // 20, plan

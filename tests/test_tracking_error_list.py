@@ -11,16 +11,62 @@ from tracking_helpers import HOUR, MINUTE, get, now_ns, post, run, write
 
 def _setup(url: str, ws: str) -> dict[str, str]:
     now = now_ns()
-    write(url,
-          run(ws, now - 50 * HOUR, type="TimeoutError", message="upstream slow", severity="high", user="u1",
-              agent="planner", environment="prod", version="1.0", category="timeout", source="api", errors=5),
-          run(ws, now - 2 * HOUR, type="TimeoutError", message="upstream slow", severity="high", user="u2",
-              agent="planner", environment="prod", version="1.0", category="timeout", source="api"),
-          run(ws, now - 10 * HOUR, type="KeyError", message="missing 'plan' key_x", severity="low", user="u3",
-              agent="writer", environment="staging", version="2.0", category="validation", source="agent",
-              errors=2),
-          run(ws, now - 30 * MINUTE, type="PermissionError", message="denied 100%", severity="critical",
-              agent="writer", environment="prod", version="2.0", category="auth", source="database"))
+    write(
+        url,
+        run(
+            ws,
+            now - 50 * HOUR,
+            type="TimeoutError",
+            message="upstream slow",
+            severity="high",
+            user="u1",
+            agent="planner",
+            environment="prod",
+            version="1.0",
+            category="timeout",
+            source="api",
+            errors=5,
+        ),
+        run(
+            ws,
+            now - 2 * HOUR,
+            type="TimeoutError",
+            message="upstream slow",
+            severity="high",
+            user="u2",
+            agent="planner",
+            environment="prod",
+            version="1.0",
+            category="timeout",
+            source="api",
+        ),
+        run(
+            ws,
+            now - 10 * HOUR,
+            type="KeyError",
+            message="missing 'plan' key_x",
+            severity="low",
+            user="u3",
+            agent="writer",
+            environment="staging",
+            version="2.0",
+            category="validation",
+            source="agent",
+            errors=2,
+        ),
+        run(
+            ws,
+            now - 30 * MINUTE,
+            type="PermissionError",
+            message="denied 100%",
+            severity="critical",
+            agent="writer",
+            environment="prod",
+            version="2.0",
+            category="auth",
+            source="database",
+        ),
+    )
     items = get(url, f"/api/v1/workspaces/{ws}/errors").json()["items"]
     return {e["type"]: e["errorId"] for e in items}
 
@@ -33,8 +79,12 @@ def _types(url: str, ws: str, **params: Any) -> list[str]:
 
 def test_filters(migrated: str, workspace: str) -> None:
     ids = _setup(migrated, workspace)
-    assert post(migrated, f"/api/v1/workspaces/{workspace}/errors/{ids['KeyError']}/status",
-                {"status": "investigating"}).status_code == 200
+    assert (
+        post(
+            migrated, f"/api/v1/workspaces/{workspace}/errors/{ids['KeyError']}/status", {"status": "investigating"}
+        ).status_code
+        == 200
+    )
     t = lambda **p: _types(migrated, workspace, **p)  # noqa: E731
     assert t() == ["PermissionError", "TimeoutError", "KeyError"]  # last seen first
     assert t(status="investigating") == ["KeyError"]
@@ -49,7 +99,7 @@ def test_filters(migrated: str, workspace: str) -> None:
     assert t(q="KEYERR") == ["KeyError"]  # case-insensitive, over the type too
     assert t(q="100%") == ["PermissionError"] and t(q="_x") == ["KeyError"]  # % and _ are literal
     assert t(q="100%x") == []
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     assert t(firstSeenFrom=(now - dt.timedelta(hours=24)).isoformat()) == ["PermissionError", "KeyError"]
     assert t(firstSeenTo=(now - dt.timedelta(hours=24)).isoformat()) == ["TimeoutError"]
     assert t(lastSeenFrom=(now - dt.timedelta(hours=3)).isoformat()) == ["PermissionError", "TimeoutError"]
@@ -68,8 +118,13 @@ def test_sorts(migrated: str, workspace: str) -> None:
 @pytest.mark.parametrize("sort", ["lastSeen", "firstSeen", "occurrences", "users"])
 def test_cursor_pages_through_every_error_once(migrated: str, workspace: str, sort: str) -> None:
     now = now_ns()
-    write(migrated, *[run(workspace, now - i * MINUTE, type=f"E{i}Error", message="m", errors=1 + i % 3,
-                          user=f"u{i % 2}") for i in range(7)])
+    write(
+        migrated,
+        *[
+            run(workspace, now - i * MINUTE, type=f"E{i}Error", message="m", errors=1 + i % 3, user=f"u{i % 2}")
+            for i in range(7)
+        ],
+    )
     everything = _types(migrated, workspace, sort=sort, limit=200)
     seen: list[str] = []
     cursor = None
@@ -96,9 +151,17 @@ def test_a_cursor_of_another_sort_or_garbage_is_400(migrated: str, workspace: st
 
 def test_details_carry_impact(migrated: str, workspace: str) -> None:
     now = now_ns()
-    write(migrated, run(workspace, now - HOUR, type="CostlyError", message="c", user="u1", credits=2.5, errors=2),
-          run(workspace, now - HOUR, type="CostlyError", message="c", user="u2", credits=1.5))
+    write(
+        migrated,
+        run(workspace, now - HOUR, type="CostlyError", message="c", user="u1", credits=2.5, errors=2),
+        run(workspace, now - HOUR, type="CostlyError", message="c", user="u2", credits=1.5),
+    )
     error_id = get(migrated, f"/api/v1/workspaces/{workspace}/errors").json()["items"][0]["errorId"]
     detail = get(migrated, f"/api/v1/workspaces/{workspace}/errors/{error_id}").json()
-    assert detail["impact"] == {"usersAffected": 2, "agentsAffected": 1, "executionsAffected": 2,
-                                "creditsLost": 4.0, "cascadingFailures": 0}
+    assert detail["impact"] == {
+        "usersAffected": 2,
+        "agentsAffected": 1,
+        "executionsAffected": 2,
+        "creditsLost": 4.0,
+        "cascadingFailures": 0,
+    }

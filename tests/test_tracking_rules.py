@@ -8,35 +8,57 @@ import pytest
 
 from otel_errors import analytics as a
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def test_window_is_the_last_n_buckets_ending_now_and_the_previous_one_of_equal_length() -> None:
     now = dt.datetime(2026, 3, 10, 14, 37, 12, tzinfo=UTC)
     w = a.window("1h", now)
-    assert (w.start, w.bucket, w.buckets, w.grain) == (dt.datetime(2026, 3, 10, 13, 40, tzinfo=UTC),
-                                                       dt.timedelta(minutes=5), 12, "minute")
+    assert (w.start, w.bucket, w.buckets, w.grain) == (
+        dt.datetime(2026, 3, 10, 13, 40, tzinfo=UTC),
+        dt.timedelta(minutes=5),
+        12,
+        "minute",
+    )
     assert w.prev_start == dt.datetime(2026, 3, 10, 12, 40, tzinfo=UTC) and w.end == now
     assert w.bucket_starts[-1] == dt.datetime(2026, 3, 10, 14, 35, tzinfo=UTC)
     w = a.window("24h", now)
-    assert (w.start, w.prev_start, w.grain) == (dt.datetime(2026, 3, 9, 15, tzinfo=UTC),
-                                                dt.datetime(2026, 3, 8, 15, tzinfo=UTC), "hour")
+    assert (w.start, w.prev_start, w.grain) == (
+        dt.datetime(2026, 3, 9, 15, tzinfo=UTC),
+        dt.datetime(2026, 3, 8, 15, tzinfo=UTC),
+        "hour",
+    )
     w = a.window("7d", now)
-    assert (w.buckets, w.bucket, w.grain, w.start) == (168, dt.timedelta(hours=1), "day",
-                                                       dt.datetime(2026, 3, 3, 15, tzinfo=UTC))
+    assert (w.buckets, w.bucket, w.grain, w.start) == (
+        168,
+        dt.timedelta(hours=1),
+        "day",
+        dt.datetime(2026, 3, 3, 15, tzinfo=UTC),
+    )
     w = a.window("30d", now)
-    assert (w.buckets, w.start, w.prev_start) == (30, dt.datetime(2026, 2, 9, tzinfo=UTC),
-                                                  dt.datetime(2026, 1, 10, tzinfo=UTC))
+    assert (w.buckets, w.start, w.prev_start) == (
+        30,
+        dt.datetime(2026, 2, 9, tzinfo=UTC),
+        dt.datetime(2026, 1, 10, tzinfo=UTC),
+    )
 
 
 def test_percent_is_rounded_and_zero_over_nothing() -> None:
     assert a.percent(1, 3) == 33.33 and a.percent(5, 0) == 0.0 and a.percent(3, 4) == 75.0
 
 
-@pytest.mark.parametrize("current,previous,expected", [
-    (121, 100, "increasing"), (120, 100, "stable"), (80, 100, "stable"), (79, 100, "decreasing"),
-    (1, 0, "increasing"), (0, 0, "stable"), (0, 3, "decreasing"),
-])
+@pytest.mark.parametrize(
+    "current,previous,expected",
+    [
+        (121, 100, "increasing"),
+        (120, 100, "stable"),
+        (80, 100, "stable"),
+        (79, 100, "decreasing"),
+        (1, 0, "increasing"),
+        (0, 0, "stable"),
+        (0, 3, "decreasing"),
+    ],
+)
 def test_trend_rule(current: int, previous: int, expected: str) -> None:
     assert a.trend(current, previous) == expected
 
@@ -50,7 +72,9 @@ def test_spike_is_a_bucket_above_three_times_the_median_of_preceding_buckets() -
 def test_adjacent_spike_buckets_merge_and_an_ongoing_spike_is_not_resolved() -> None:
     found = a.spikes([1, 1, 1, 9, 12, 1, 1, 1, 20, 30])
     assert [(s.first, s.last, s.peak, s.total, s.resolved) for s in found] == [
-        (3, 4, 12, 21, True), (8, 9, 30, 50, False)]
+        (3, 4, 12, 21, True),
+        (8, 9, 30, 50, False),
+    ]
 
 
 def test_spike_needs_three_buckets_of_history_and_a_baseline_of_at_least_one() -> None:
@@ -74,10 +98,18 @@ def test_priority_formula() -> None:
     assert a.priority(3, 10**9, 10**9, False) == 77  # saturated: 26.67 + 30 + 20
 
 
-@pytest.mark.parametrize("rate,critical,high,users,expected", [
-    (25.0, 0, 0, 0.0, "critical"), (1.0, 1, 0, 10.0, "critical"), (10.0, 0, 0, 0.0, "high"),
-    (0.0, 1, 0, 9.99, "high"), (2.0, 0, 0, 0.0, "medium"), (0.0, 0, 1, 0.0, "medium"), (1.99, 0, 0, 50.0, "low"),
-])
+@pytest.mark.parametrize(
+    "rate,critical,high,users,expected",
+    [
+        (25.0, 0, 0, 0.0, "critical"),
+        (1.0, 1, 0, 10.0, "critical"),
+        (10.0, 0, 0, 0.0, "high"),
+        (0.0, 1, 0, 9.99, "high"),
+        (2.0, 0, 0, 0.0, "medium"),
+        (0.0, 0, 1, 0.0, "medium"),
+        (1.99, 0, 0, 50.0, "low"),
+    ],
+)
 def test_system_impact_levels(rate: float, critical: int, high: int, users: float, expected: str) -> None:
     assert a.system_impact(rate, critical, high, users) == expected
 

@@ -52,10 +52,16 @@ def _request_of_span_bytes(*span_bytes: bytes) -> bytes:
     return b"\x0a" + varint(len(resource_spans)) + resource_spans
 
 
-
 def _child(name: str = "llm call", **fields: Any) -> bytes:
-    return Span(trace_id=TRACE, span_id=b"\x03" * 8, parent_span_id=PARENT, name=name,
-                start_time_unix_nano=NOW - 10**9, end_time_unix_nano=NOW, **fields).SerializeToString()
+    return Span(
+        trace_id=TRACE,
+        span_id=b"\x03" * 8,
+        parent_span_id=PARENT,
+        name=name,
+        start_time_unix_nano=NOW - 10**9,
+        end_time_unix_nano=NOW,
+        **fields,
+    ).SerializeToString()
 
 
 def test_picks_roots_events_errors_and_agent_invocations_only() -> None:
@@ -64,8 +70,12 @@ def test_picks_roots_events_errors_and_agent_invocations_only() -> None:
         span("root", trace_id=TRACE),
         span("plain child", trace_id=TRACE, parent=PARENT),
         span("failed child", trace_id=TRACE, parent=PARENT, error=True, status_message="boom"),
-        span("tool", trace_id=TRACE, parent=PARENT, exceptions=[{"exception.type": "ValueError",
-                                                                   "exception.stacktrace": PY_TRACE}]),
+        span(
+            "tool",
+            trace_id=TRACE,
+            parent=PARENT,
+            exceptions=[{"exception.type": "ValueError", "exception.stacktrace": PY_TRACE}],
+        ),
         span("another plain child", trace_id=TRACE, parent=PARENT, attrs={"k": "v" * 300}),
     )
     wire = request.SerializeToString()
@@ -115,8 +125,16 @@ def test_a_long_agent_name_split_over_a_two_byte_length_and_a_short_one() -> Non
 
 
 def test_unknown_fields_of_every_plain_wire_type_are_skipped_at_every_level() -> None:
-    unknown = (varint(99 << 3 | 0) + varint(2**63) + varint(98 << 3 | 1) + b"\x00" * 8
-               + varint(97 << 3 | 5) + b"\x00" * 4 + varint(96 << 3 | 2) + b"\x03abc")
+    unknown = (
+        varint(99 << 3 | 0)
+        + varint(2**63)
+        + varint(98 << 3 | 1)
+        + b"\x00" * 8
+        + varint(97 << 3 | 5)
+        + b"\x00" * 4
+        + varint(96 << 3 | 2)
+        + b"\x03abc"
+    )
     span_bytes = _child(events=[{"name": "exception"}]) + unknown + _child(flags=0x301)
     scope = b"\x12" + varint(len(span_bytes)) + span_bytes + unknown
     resource_spans = unknown + b"\x12" + varint(len(scope)) + scope
@@ -137,9 +155,15 @@ def test_groups_and_truncated_bytes_fall_back_to_the_object_walk() -> None:
 def test_the_processor_emits_the_same_batch_from_the_bytes() -> None:
     request = traces(
         span("invoke_agent planner", trace_id=TRACE, attrs={"user.id": "u-1", "credits.used": 3}),
-        span("tool", trace_id=TRACE, parent=PARENT, error=True,
-             exceptions=[{"exception.type": "ValueError", "exception.message": "bad query 123",
-                          "exception.stacktrace": PY_TRACE}]),
+        span(
+            "tool",
+            trace_id=TRACE,
+            parent=PARENT,
+            error=True,
+            exceptions=[
+                {"exception.type": "ValueError", "exception.message": "bad query 123", "exception.stacktrace": PY_TRACE}
+            ],
+        ),
         span("plain", trace_id=TRACE, parent=PARENT),
         resource={"service.name": "agent-svc", "workspace.id": "ws-9"},
     )
@@ -152,6 +176,7 @@ def test_the_processor_emits_the_same_batch_from_the_bytes() -> None:
 
 # -- attributes read from the span's bytes ---------------------------------------------------------------------------
 
+
 def _span_with(*key_values: KeyValue) -> tuple[Span, bytes]:
     s = Span(trace_id=TRACE, span_id=b"\x03" * 8, name="tool")
     s.attributes.extend(key_values)
@@ -161,8 +186,11 @@ def _span_with(*key_values: KeyValue) -> tuple[Span, bytes]:
 def _nested(depth: int) -> AnyValue:
     value = AnyValue(string_value="leaf")
     for i in range(depth):
-        value = AnyValue(array_value=ArrayValue(values=[value])) if i % 2 else \
-            AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key=f"k{i}", value=value)]))
+        value = (
+            AnyValue(array_value=ArrayValue(values=[value]))
+            if i % 2
+            else AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key=f"k{i}", value=value)]))
+        )
     return value
 
 
@@ -170,34 +198,41 @@ def test_every_attribute_kind_reads_as_protobuf_objects_read() -> None:
     span_message, wire = _span_with(
         KeyValue(key="s", value=AnyValue(string_value="héllo 😀")),
         KeyValue(key="empty", value=AnyValue(string_value="")),
-        KeyValue(key="unset"), KeyValue(key="", value=AnyValue(int_value=1)),
-        KeyValue(key="neg", value=AnyValue(int_value=-(2**63))), KeyValue(key="max", value=AnyValue(int_value=2**63 - 1)),
+        KeyValue(key="unset"),
+        KeyValue(key="", value=AnyValue(int_value=1)),
+        KeyValue(key="neg", value=AnyValue(int_value=-(2**63))),
+        KeyValue(key="max", value=AnyValue(int_value=2**63 - 1)),
         KeyValue(key="nan", value=AnyValue(double_value=float("nan"))),
         KeyValue(key="negzero", value=AnyValue(double_value=-0.0)),
-        KeyValue(key="t", value=AnyValue(bool_value=True)), KeyValue(key="f", value=AnyValue(bool_value=False)),
+        KeyValue(key="t", value=AnyValue(bool_value=True)),
+        KeyValue(key="f", value=AnyValue(bool_value=False)),
         KeyValue(key="b", value=AnyValue(bytes_value=b"\x00\xff")),
-        KeyValue(key="many", value=AnyValue(array_value=ArrayValue(
-            values=[AnyValue(int_value=i) for i in range(MAX_ARRAY_ITEMS + 5)]))),
+        KeyValue(
+            key="many",
+            value=AnyValue(array_value=ArrayValue(values=[AnyValue(int_value=i) for i in range(MAX_ARRAY_ITEMS + 5)])),
+        ),
         KeyValue(key="deep", value=_nested(MAX_NESTING + 3)),
         KeyValue(key="s", value=AnyValue(string_value="a repeated key: the last value, at the first position")),
     )
     expected = attributes(span_message.attributes)
     assert repr(WireReader(wire).span_attributes(0, len(wire), None)) == repr(expected)
     assert len(expected["many"]) == MAX_ARRAY_ITEMS  # type: ignore[arg-type]
-    assert WireReader(wire).span_attributes(0, len(wire), frozenset({"neg", "b", "absent"})) == \
-        selected_attributes(span_message.attributes, frozenset({"neg", "b", "absent"})) == \
-        {"neg": -(2**63), "b": b"\x00\xff"}
+    assert (
+        WireReader(wire).span_attributes(0, len(wire), frozenset({"neg", "b", "absent"}))
+        == selected_attributes(span_message.attributes, frozenset({"neg", "b", "absent"}))
+        == {"neg": -(2**63), "b": b"\x00\xff"}
+    )
 
 
 def test_attributes_protobuf_would_merge_are_left_to_protobuf() -> None:
     key_value = KeyValue(key="k", value=AnyValue(string_value="v")).SerializeToString()
     assert key_value == b"\x0a\x01k\x12\x03\x0a\x01v"
     for odd_key_value in (
-        key_value + b"\x12\x03\x0a\x01w",                       # value twice: merged
-        b"\x0a\x01j" + key_value,                               # key twice
-        b"\x12\x03\x0a\x01v\x0a\x01k",                          # value before key
-        key_value + b"\x18\x01",                                # an unknown field
-        b"\x0a\x01k\x12\x06\x0a\x01v\x0a\x01w",                # a oneof set twice in the AnyValue
+        key_value + b"\x12\x03\x0a\x01w",  # value twice: merged
+        b"\x0a\x01j" + key_value,  # key twice
+        b"\x12\x03\x0a\x01v\x0a\x01k",  # value before key
+        key_value + b"\x18\x01",  # an unknown field
+        b"\x0a\x01k\x12\x06\x0a\x01v\x0a\x01w",  # a oneof set twice in the AnyValue
     ):
         wire = b"\x4a" + bytes([len(odd_key_value)]) + odd_key_value
         assert WireReader(wire).span_attributes(0, len(wire), None) is None
@@ -209,15 +244,26 @@ def test_attributes_protobuf_would_merge_are_left_to_protobuf() -> None:
 
 # -- the request read from its bytes alone ---------------------------------------------------------------------------
 
+
 def test_invalid_utf8_becomes_the_replacement_character_instead_of_failing_the_export() -> None:
     request = traces(
         span("plain", trace_id=TRACE, parent=PARENT, attrs={"note": "MARK-A"}),
-        span("tool", trace_id=TRACE, parent=PARENT, attrs={"k": "MARK-CC"}, exceptions=[
-            {"exception.type": "ValueError", "exception.message": "bad MARK-B"}]),
-        resource={"service.name": "svc", "workspace.id": "ws-1"})
+        span(
+            "tool",
+            trace_id=TRACE,
+            parent=PARENT,
+            attrs={"k": "MARK-CC"},
+            exceptions=[{"exception.type": "ValueError", "exception.message": "bad MARK-B"}],
+        ),
+        resource={"service.name": "svc", "workspace.id": "ws-1"},
+    )
     # Same lengths: the framing stays intact. An encoded surrogate (ED A0 80) is invalid UTF-8 too.
-    wire = request.SerializeToString().replace(b"MARK-A", b"MARK-\xff").replace(b"MARK-B", b"MARK-\xfe") \
+    wire = (
+        request.SerializeToString()
+        .replace(b"MARK-A", b"MARK-\xff")
+        .replace(b"MARK-B", b"MARK-\xfe")
         .replace(b"MARK-CC", b"MARK\xed\xa0\x80")
+    )
     with pytest.raises(DecodeError):
         ExportTraceServiceRequest.FromString(wire)  # protobuf refuses the whole export
     batch = Processor().process_traces(None, None, NOW, wire)
@@ -245,6 +291,10 @@ def test_a_resource_given_twice_is_merged_by_protobuf() -> None:
 
 
 def test_malformed_bytes_raise_protobufs_decode_error() -> None:
-    for wire in (b"\xff\xff\xff\xff not protobuf", b"\x0a\x05\x12\x03", b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"):
+    for wire in (
+        b"\xff\xff\xff\xff not protobuf",
+        b"\x0a\x05\x12\x03",
+        b"\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+    ):
         with pytest.raises(DecodeError):
             walk_traces(None, lambda _r: "ws", frozenset(), wire)

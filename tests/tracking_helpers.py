@@ -24,10 +24,24 @@ def now_ns() -> int:
     return time.time_ns()
 
 
-def run(ws: str, at_ns: int, *, type: str = "ValueError", message: str = "boom", severity: str = "medium",
-        user: str = "", agent: str = "agent-1", agent_name: str = "", environment: str = "prod",
-        version: str = "1.0.0", failed: bool = True, credits: float = 0.0, errors: int = 1,
-        category: str = "", source: str = "") -> Any:
+def run(
+    ws: str,
+    at_ns: int,
+    *,
+    type: str = "ValueError",
+    message: str = "boom",
+    severity: str = "medium",
+    user: str = "",
+    agent: str = "agent-1",
+    agent_name: str = "",
+    environment: str = "prod",
+    version: str = "1.0.0",
+    failed: bool = True,
+    credits: float = 0.0,
+    errors: int = 1,
+    category: str = "",
+    source: str = "",
+) -> Any:
     """One execution (an `invoke_agent` span) at `at_ns`; when `errors` > 0, that many occurrences of one
     exception in child spans (the execution then fails when `failed`)."""
     tid = new_id(16)
@@ -36,8 +50,7 @@ def run(ws: str, at_ns: int, *, type: str = "ValueError", message: str = "boom",
         attrs["gen_ai.agent.name"] = agent_name
     if user:
         attrs["user.id"] = user
-    root = span("invoke_agent a", trace_id=tid, error=failed, attrs=attrs, start=at_ns - 2_000_000_000,
-                end=at_ns)
+    root = span("invoke_agent a", trace_id=tid, error=failed, attrs=attrs, start=at_ns - 2_000_000_000, end=at_ns)
     children = []
     for i in range(errors):
         child_attrs: dict[str, Any] = {"error.severity": severity}
@@ -47,12 +60,24 @@ def run(ws: str, at_ns: int, *, type: str = "ValueError", message: str = "boom",
             child_attrs["error.category"] = category
         if source:
             child_attrs["error.source"] = source
-        children.append(span(f"tool {i}", trace_id=tid, parent=root.span_id, error=True, attrs=child_attrs,
-                             start=at_ns - 1_000_000_000, end=at_ns - 1000 + i,
-                             exceptions=[{"exception.type": type, "exception.message": message,
-                                          "_time": at_ns - 1000 + i}]))
-    resource = {"service.name": "svc", "workspace.id": ws, "deployment.environment.name": environment,
-                "service.version": version}
+        children.append(
+            span(
+                f"tool {i}",
+                trace_id=tid,
+                parent=root.span_id,
+                error=True,
+                attrs=child_attrs,
+                start=at_ns - 1_000_000_000,
+                end=at_ns - 1000 + i,
+                exceptions=[{"exception.type": type, "exception.message": message, "_time": at_ns - 1000 + i}],
+            )
+        )
+    resource = {
+        "service.name": "svc",
+        "workspace.id": ws,
+        "deployment.environment.name": environment,
+        "service.version": version,
+    }
     return traces(root, *children, resource=resource)
 
 
@@ -91,8 +116,9 @@ def get(url: str, path: str, config: dict[str, Any] | None = None, **params: Any
     return response
 
 
-def post(url: str, path: str, body: dict[str, Any], headers: dict[str, str] | None = None,
-         **config: Any) -> httpx.Response:
+def post(
+    url: str, path: str, body: dict[str, Any], headers: dict[str, str] | None = None, **config: Any
+) -> httpx.Response:
     async def fn(client: httpx.AsyncClient) -> httpx.Response:
         return await client.post(path, json=body, headers=headers or {})
 

@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
@@ -26,7 +26,7 @@ def _hash(secret: str) -> bytes:
 
 @dataclass(slots=True)
 class Credential:
-    kind: str  # "api_key" | "ingest_token"
+    kind: Literal["api_key", "ingest_token"]
     id: str
     workspace_id: str
     name: str
@@ -42,8 +42,9 @@ class NewCredential:
 
 
 async def ensure_workspace(conn: psycopg.AsyncConnection[Any], workspace_id: str, name: str = "") -> bool:
-    cur = await conn.execute("INSERT INTO workspaces (workspace_id, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                             (workspace_id, name))
+    cur = await conn.execute(
+        "INSERT INTO workspaces (workspace_id, name) VALUES (%s, %s) ON CONFLICT DO NOTHING", (workspace_id, name)
+    )
     return cur.rowcount == 1
 
 
@@ -52,8 +53,9 @@ async def list_workspaces(conn: psycopg.AsyncConnection[Any]) -> list[tuple[str,
     return [(str(r[0]), str(r[1])) for r in await cur.fetchall()]
 
 
-async def create_api_key(conn: psycopg.AsyncConnection[Any], workspace_id: str, role: str, name: str,
-                         actor: str) -> NewCredential:
+async def create_api_key(
+    conn: psycopg.AsyncConnection[Any], workspace_id: str, role: str, name: str, actor: str
+) -> NewCredential:
     if role not in ("viewer", "member", "admin"):
         raise ValueError("role must be viewer, member or admin")
     secret, key_id = KEY_PREFIX + secrets.token_urlsafe(32), secrets.token_hex(6)
@@ -61,24 +63,31 @@ async def create_api_key(conn: psycopg.AsyncConnection[Any], workspace_id: str, 
         await ensure_workspace(conn, workspace_id)
         cur = await conn.execute(
             "INSERT INTO api_keys (key_hash, workspace_id, key_id, name, role) VALUES (%s, %s, %s, %s, %s)"
-            " RETURNING created_at", (_hash(secret), workspace_id, key_id, name, role))
+            " RETURNING created_at",
+            (_hash(secret), workspace_id, key_id, name, role),
+        )
         created = (await cur.fetchone())[0]  # type: ignore[index]
-        await audit.record(conn, workspace_id, actor, "api_key.create", f"api_key:{key_id}", None,
-                           {"name": name, "role": role})
+        await audit.record(
+            conn, workspace_id, actor, "api_key.create", f"api_key:{key_id}", None, {"name": name, "role": role}
+        )
     return NewCredential(Credential("api_key", key_id, workspace_id, name, role, created, None), secret)
 
 
-async def create_ingest_token(conn: psycopg.AsyncConnection[Any], workspace_id: str, name: str,
-                              actor: str) -> NewCredential:
+async def create_ingest_token(
+    conn: psycopg.AsyncConnection[Any], workspace_id: str, name: str, actor: str
+) -> NewCredential:
     secret, token_id = TOKEN_PREFIX + secrets.token_urlsafe(32), secrets.token_hex(6)
     async with conn.transaction():
         await ensure_workspace(conn, workspace_id)
         cur = await conn.execute(
             "INSERT INTO ingest_tokens (token_hash, workspace_id, token_id, name) VALUES (%s, %s, %s, %s)"
-            " RETURNING created_at", (_hash(secret), workspace_id, token_id, name))
+            " RETURNING created_at",
+            (_hash(secret), workspace_id, token_id, name),
+        )
         created = (await cur.fetchone())[0]  # type: ignore[index]
-        await audit.record(conn, workspace_id, actor, "ingest_token.create", f"ingest_token:{token_id}", None,
-                           {"name": name})
+        await audit.record(
+            conn, workspace_id, actor, "ingest_token.create", f"ingest_token:{token_id}", None, {"name": name}
+        )
     return NewCredential(Credential("ingest_token", token_id, workspace_id, name, None, created, None), secret)
 
 
@@ -88,19 +97,32 @@ async def list_credentials(conn: psycopg.AsyncConnection[Any], workspace_id: str
             "SELECT 'api_key' AS kind, key_id AS id, workspace_id, name, role, created_at, revoked_at"
             " FROM api_keys WHERE workspace_id = %s"
             " UNION ALL SELECT 'ingest_token', token_id, workspace_id, name, NULL, created_at, revoked_at"
-            " FROM ingest_tokens WHERE workspace_id = %s ORDER BY created_at, id", (workspace_id, workspace_id))
+            " FROM ingest_tokens WHERE workspace_id = %s ORDER BY created_at, id",
+            (workspace_id, workspace_id),
+        )
         return await cur.fetchall()
 
 
-async def revoke(conn: psycopg.AsyncConnection[Any], workspace_id: str, kind: str, credential_id: str,
-                 actor: str) -> bool:
+async def revoke(
+    conn: psycopg.AsyncConnection[Any], workspace_id: str, kind: str, credential_id: str, actor: str
+) -> bool:
     table, column = {"api_key": ("api_keys", "key_id"), "ingest_token": ("ingest_tokens", "token_id")}[kind]
     async with conn.transaction():
         cur = await conn.execute(
-            sql.SQL("UPDATE {} SET revoked_at = now() WHERE workspace_id = %s AND {} = %s AND revoked_at IS NULL")
-            .format(sql.Identifier(table), sql.Identifier(column)), (workspace_id, credential_id))
+            sql.SQL(
+                "UPDATE {} SET revoked_at = now() WHERE workspace_id = %s AND {} = %s AND revoked_at IS NULL"
+            ).format(sql.Identifier(table), sql.Identifier(column)),
+            (workspace_id, credential_id),
+        )
         if cur.rowcount != 1:
             return False
-        await audit.record(conn, workspace_id, actor, f"{kind}.revoke", f"{kind}:{credential_id}",
-                           {"revoked": False}, {"revoked": True})
+        await audit.record(
+            conn,
+            workspace_id,
+            actor,
+            f"{kind}.revoke",
+            f"{kind}:{credential_id}",
+            {"revoked": False},
+            {"revoked": True},
+        )
     return True

@@ -19,13 +19,16 @@ async def get_rules(conn: psycopg.AsyncConnection[Any], workspace_id: str) -> Wo
     return WorkspaceRules.from_dict(row[0]) if row and row[0] else WorkspaceRules()
 
 
-async def put_rules(conn: psycopg.AsyncConnection[Any], workspace_id: str, rules: WorkspaceRules,
-                    actor: str) -> WorkspaceRules:
+async def put_rules(
+    conn: psycopg.AsyncConnection[Any], workspace_id: str, rules: WorkspaceRules, actor: str
+) -> WorkspaceRules:
     async with conn.transaction():
         await ensure_workspace(conn, workspace_id)
         before = await get_rules(conn, workspace_id)
-        await conn.execute("UPDATE workspaces SET settings = %s::jsonb WHERE workspace_id = %s",
-                           (json.dumps(rules.to_dict()), workspace_id))
+        await conn.execute(
+            "UPDATE workspaces SET settings = %s::jsonb WHERE workspace_id = %s",
+            (json.dumps(rules.to_dict()), workspace_id),
+        )
         await audit.record(conn, workspace_id, actor, "rules.update", "rules", before.to_dict(), rules.to_dict())
     return rules
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
@@ -14,8 +14,10 @@ from ..queries import settings as q
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["rules"])
 
-_EXAMPLE = {"scrub": {"scrub_ips": False, "allow_keys": ["order.id"], "extra_patterns": {"ticket": r"TCK-\d+"}},
-            "grouping": {"in_app_include": ["acme_vendor."], "in_app_exclude": ["app.generated."]}}
+_EXAMPLE = {
+    "scrub": {"scrub_ips": False, "allow_keys": ["order.id"], "extra_patterns": {"ticket": r"TCK-\d+"}},
+    "grouping": {"in_app_include": ["acme_vendor."], "in_app_exclude": ["app.generated."]},
+}
 
 
 @router.get("/rules", summary="The workspace's PII scrubbing and grouping rules")
@@ -24,8 +26,12 @@ async def get_rules(workspace_id: WorkspaceId, conn: Connection, _viewer: Viewer
 
 
 @router.put("/rules", summary="Replace the workspace's rules (applies to data received from now on)")
-async def put_rules(workspace_id: WorkspaceId, conn: Connection, admin: Admin,
-                    body: dict[str, Any] = Body(examples=[_EXAMPLE])) -> dict[str, Any]:  # noqa: B008
+async def put_rules(
+    workspace_id: WorkspaceId,
+    conn: Connection,
+    admin: Admin,
+    body: Annotated[dict[str, Any], Body(examples=[_EXAMPLE])],
+) -> dict[str, Any]:
     try:
         rules = WorkspaceRules.from_dict(body)
     except ValueError as exc:

@@ -44,8 +44,12 @@ def check_transition(current: str, target: str) -> None:
         raise ApiError(409, "conflict", f"the error is already {current}")
     allowed = TRANSITIONS.get(current, frozenset())
     if target not in allowed:
-        raise ApiError(409, "conflict", f"cannot change status from {current} to {target}; allowed from"
-                                        f" {current}: {', '.join(sorted(allowed)) or 'nothing'}")
+        raise ApiError(
+            409,
+            "conflict",
+            f"cannot change status from {current} to {target}; allowed from"
+            f" {current}: {', '.join(sorted(allowed)) or 'nothing'}",
+        )
 
 
 async def _lock_for(conn: Connection, workspace_id: str, error_id: uuid.UUID, target: str) -> q.StatusRow:
@@ -64,39 +68,72 @@ async def _reply(conn: Connection, workspace_id: str, error_id: uuid.UUID) -> Er
     return item(row)
 
 
-@router.post("/errors/{error_id}/status", response_model=ErrorItem,
-             summary="Change an error's status (new, acknowledged, investigating, ignored)",
-             responses={409: {"description": "transition not allowed"}})
-async def change_status(workspace_id: WorkspaceId, error_id: uuid.UUID, body: StatusChange, conn: Connection,
-                        principal: Member) -> ErrorItem:
+@router.post(
+    "/errors/{error_id}/status",
+    response_model=ErrorItem,
+    summary="Change an error's status (new, acknowledged, investigating, ignored)",
+    responses={409: {"description": "transition not allowed"}},
+)
+async def change_status(
+    workspace_id: WorkspaceId, error_id: uuid.UUID, body: StatusChange, conn: Connection, principal: Member
+) -> ErrorItem:
     async with conn.transaction():
         row = await _lock_for(conn, workspace_id, error_id, body.status)
         await q.set_status(conn, workspace_id, error_id, body.status)
-        await audit.record(conn, workspace_id, principal.actor, "error.status", f"error/{error_id}",
-                           {"status": row.status}, {"status": body.status})
+        await audit.record(
+            conn,
+            workspace_id,
+            principal.actor,
+            "error.status",
+            f"error/{error_id}",
+            {"status": row.status},
+            {"status": body.status},
+        )
     return await _reply(conn, workspace_id, error_id)
 
 
-@router.post("/errors/{error_id}/resolve", response_model=ErrorItem, summary="Resolve an error",
-             responses={409: {"description": "already resolved, or ignored"}})
-async def resolve(workspace_id: WorkspaceId, error_id: uuid.UUID, body: ResolveBody, conn: Connection,
-                  principal: Member) -> ErrorItem:
+@router.post(
+    "/errors/{error_id}/resolve",
+    response_model=ErrorItem,
+    summary="Resolve an error",
+    responses={409: {"description": "already resolved, or ignored"}},
+)
+async def resolve(
+    workspace_id: WorkspaceId, error_id: uuid.UUID, body: ResolveBody, conn: Connection, principal: Member
+) -> ErrorItem:
     async with conn.transaction():
         row = await _lock_for(conn, workspace_id, error_id, "resolved")
-        resolved_at = await q.resolve(conn, workspace_id, error_id, body.resolved_by, body.resolution,
-                                      body.root_cause, list(body.preventive_measures))
-        after = {"status": "resolved", "resolvedAt": resolved_at.isoformat(), "resolvedBy": body.resolved_by,
-                 "resolution": body.resolution, "rootCause": body.root_cause,
-                 "preventiveMeasures": list(body.preventive_measures)}
-        await audit.record(conn, workspace_id, principal.actor, "error.resolve", f"error/{error_id}",
-                           {"status": row.status}, after)
+        resolved_at = await q.resolve(
+            conn,
+            workspace_id,
+            error_id,
+            body.resolved_by,
+            body.resolution,
+            body.root_cause,
+            list(body.preventive_measures),
+        )
+        after = {
+            "status": "resolved",
+            "resolvedAt": resolved_at.isoformat(),
+            "resolvedBy": body.resolved_by,
+            "resolution": body.resolution,
+            "rootCause": body.root_cause,
+            "preventiveMeasures": list(body.preventive_measures),
+        }
+        await audit.record(
+            conn, workspace_id, principal.actor, "error.resolve", f"error/{error_id}", {"status": row.status}, after
+        )
     return await _reply(conn, workspace_id, error_id)
 
 
 @router.get("/audit-log", response_model=AuditPage, summary="The audit log, newest first (admin only)")
-async def audit_log(workspace_id: WorkspaceId, conn: Connection, _principal: Admin,
-                    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                    cursor: Annotated[str | None, Query(max_length=512)] = None) -> AuditPage:
+async def audit_log(
+    workspace_id: WorkspaceId,
+    conn: Connection,
+    _principal: Admin,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> AuditPage:
     before_id = None
     if cursor:
         (before_id,) = _cursor.decode(cursor, 1)
@@ -105,6 +142,18 @@ async def audit_log(workspace_id: WorkspaceId, conn: Connection, _principal: Adm
     rows = await audit.list_entries(conn, workspace_id, limit + 1, before_id)
     more = len(rows) > limit
     rows = rows[:limit]
-    return AuditPage(items=[AuditEntry(entry_id=r.entry_id, at=r.at, actor=r.actor, action=r.action,
-                                       target=r.target, before=r.before, after=r.after) for r in rows],
-                     next_cursor=_cursor.encode(rows[-1].entry_id) if more else None)
+    return AuditPage(
+        items=[
+            AuditEntry(
+                entry_id=r.entry_id,
+                at=r.at,
+                actor=r.actor,
+                action=r.action,
+                target=r.target,
+                before=r.before,
+                after=r.after,
+            )
+            for r in rows
+        ],
+        next_cursor=_cursor.encode(rows[-1].entry_id) if more else None,
+    )

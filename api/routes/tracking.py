@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -19,8 +19,20 @@ from .. import labels, redaction
 from ..deps import Connection, Pool, Viewer, WorkspaceId
 from ..queries import errors as qe
 from ..queries import tracking as q
-from ..tracking_models import (BySeverity, BySource, Categories, ErrorTracking, Overview, Recovery, RecoveryTimes,
-                               SpikeOut, Stats, TimePoint, Timeline, TopErrors)
+from ..tracking_models import (
+    BySeverity,
+    BySource,
+    Categories,
+    ErrorTracking,
+    Overview,
+    Recovery,
+    RecoveryTimes,
+    SpikeOut,
+    Stats,
+    Timeline,
+    TimePoint,
+    TopErrors,
+)
 from . import tracking_parts as parts
 from .errors import item
 
@@ -59,8 +71,9 @@ async def _spare(pool: AsyncConnectionPool[Any], own: q.AConn) -> AsyncIterator[
         await pool.putconn(conn)
 
 
-async def _window_reads(pool: AsyncConnectionPool[Any], own: q.AConn, ws: str, w: a.Window,
-                        severity: str) -> _WindowReads:
+async def _window_reads(
+    pool: AsyncConnectionPool[Any], own: q.AConn, ws: str, w: a.Window, severity: str
+) -> _WindowReads:
     """Everything of the object that does not depend on the per-error counts, on a connection of its own."""
     async with _spare(pool, own) as conn:
         return _WindowReads(
@@ -71,12 +84,21 @@ async def _window_reads(pool: AsyncConnectionPool[Any], own: q.AConn, ws: str, w
             people=await q.distinct_people(conn, ws, w.start, severity),
             manual_interventions=await q.manual_resolutions(conn, ws, w.start),
             versions=await q.new_versions(conn, ws, w.start),
-            hourly=await q.hourly_series(conn, ws, w.start, severity) if w.timeframe == "30d" else [])
+            hourly=await q.hourly_series(conn, ws, w.start, severity) if w.timeframe == "30d" else [],
+        )
 
 
-async def _top_errors(pool: AsyncConnectionPool[Any], own: q.AConn, ws: str, counts: list[q.ErrorCount],
-                      w: a.Window, now: dt.datetime, all_severities: bool) -> TopErrors:
+async def _top_errors(
+    pool: AsyncConnectionPool[Any],
+    own: q.AConn,
+    ws: str,
+    counts: list[q.ErrorCount],
+    w: a.Window,
+    now: dt.datetime,
+    all_severities: bool,
+) -> TopErrors:
     async with _spare(pool, own) as conn:
+
         async def count(asked: list[tuple[uuid.UUID, bool]]) -> dict[uuid.UUID, int]:
             """Users in the window per error; a long list split over two connections (the other lanes are done
             by then, so PostgreSQL counts on both cores: the 7d object counts ~30 hot errors, ~130 ms in one)."""
@@ -94,14 +116,21 @@ async def _top_errors(pool: AsyncConnectionPool[Any], own: q.AConn, ws: str, cou
         return await parts.top_errors(count, counts, w, now, all_severities)
 
 
-@router.get("/error-tracking", response_model=ErrorTracking,
-            summary="The whole error-tracking object for a timeframe ending now")
+@router.get(
+    "/error-tracking",
+    response_model=ErrorTracking,
+    summary="The whole error-tracking object for a timeframe ending now",
+)
 async def error_tracking(
-    request: Request, workspace_id: WorkspaceId, conn: Connection, pool: Pool, principal: Viewer,
+    request: Request,
+    workspace_id: WorkspaceId,
+    conn: Connection,
+    pool: Pool,
+    principal: Viewer,
     timeframe: Literal["1h", "24h", "7d", "30d"] = "24h",
     severity: Literal["all", "critical", "high", "medium", "low"] = "all",
 ) -> ErrorTracking:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     w = a.window(timeframe, now)
     price: float = request.app.state.config.price_per_credit
 
@@ -116,12 +145,17 @@ async def error_tracking(
         ids = [c.error_id for c in counts]
         top = asyncio.create_task(_top_errors(pool, conn, workspace_id, counts, w, now, severity == "all"))
         tasks.append(top)
-        users = (await q.people(conn, workspace_id, "user", w.start, severity, counts, PEOPLE_READ,
-                                parts.TOP_LISTED) if ids else [])
-        agents = (await q.people(conn, workspace_id, "agent", w.start, severity, counts, PEOPLE_READ,
-                                 parts.TOP_LISTED) if ids else [])
-        listed = ({e.error_id: e for e in await qe.get_errors(conn, workspace_id, ids[:ERRORS_LISTED])}
-                  if ids else {})
+        users = (
+            await q.people(conn, workspace_id, "user", w.start, severity, counts, PEOPLE_READ, parts.TOP_LISTED)
+            if ids
+            else []
+        )
+        agents = (
+            await q.people(conn, workspace_id, "agent", w.start, severity, counts, PEOPLE_READ, parts.TOP_LISTED)
+            if ids
+            else []
+        )
+        listed = {e.error_id: e for e in await qe.get_errors(conn, workspace_id, ids[:ERRORS_LISTED])} if ids else {}
         reads = await side
         by_type = await parts.by_type(conn, workspace_id, w, counts, reads.previous)
         top_errors = await top
@@ -137,18 +171,29 @@ async def error_tracking(
     failed = sum(x.failed for x in current_x)
     rate = a.percent(failed, executions)
     prev_rate = a.percent(sum(x.failed for x in previous_x), sum(x.executions for x in previous_x))
-    by_severity = BySeverity(critical=sum(b.critical for b in buckets), high=sum(b.high for b in buckets),
-                             medium=sum(b.medium for b in buckets), low=sum(b.low for b in buckets))
+    by_severity = BySeverity(
+        critical=sum(b.critical for b in buckets),
+        high=sum(b.high for b in buckets),
+        medium=sum(b.medium for b in buckets),
+        low=sum(b.low for b in buckets),
+    )
     total = sum(b.occurrences for b in buckets)
     user_impact = a.percent(affected_users, max(active_users, affected_users))
     overview = Overview(
-        total_errors=total, unique_errors=len(counts), affected_users=affected_users,
-        affected_agents=affected_agents, error_rate=rate, error_rate_change=round(rate - prev_rate, 2),
-        critical_error_rate=a.percent(by_severity.critical, total), user_impact=user_impact,
+        total_errors=total,
+        unique_errors=len(counts),
+        affected_users=affected_users,
+        affected_agents=affected_agents,
+        error_rate=rate,
+        error_rate_change=round(rate - prev_rate, 2),
+        critical_error_rate=a.percent(by_severity.critical, total),
+        user_impact=user_impact,
         system_impact=a.system_impact(rate, by_severity.critical, by_severity.high, user_impact),
         estimated_revenue_loss=round(sum(x.credits_failed for x in current_x) * price, 2),
-        avg_recovery_time=0.0, auto_recovery_rate=0.0,
-        manual_interventions=reads.manual_interventions)
+        avg_recovery_time=0.0,
+        auto_recovery_rate=0.0,
+        manual_interventions=reads.manual_interventions,
+    )
 
     # Categories
     sources = {label: 0 for label in labels.SOURCE.values()}
@@ -161,15 +206,29 @@ async def error_tracking(
     points = []
     for start in w.bucket_starts:
         b = found.get(start)
-        points.append(TimePoint(timestamp=start, count=b.occurrences if b else 0,
-                                critical_count=b.critical if b else 0, unique_errors=b.unique_errors if b else 0))
+        points.append(
+            TimePoint(
+                timestamp=start,
+                count=b.occurrences if b else 0,
+                critical_count=b.critical if b else 0,
+                unique_errors=b.unique_errors if b else 0,
+            )
+        )
     spike_grain = "minute" if timeframe == "1h" else "day" if timeframe == "30d" else "hour"
     spikes = []
     for s in a.spikes([p.count for p in points])[-10:]:
         begin, end = w.bucket_starts[s.first], w.bucket_starts[s.last] + w.bucket
         cause = await q.top_cause(conn, workspace_id, spike_grain, severity, begin, end)
-        spikes.append(SpikeOut(start_time=begin, end_time=min(end, now), peak_errors=s.peak, total_errors=s.total,
-                               primary_cause=cause, resolved=s.resolved))
+        spikes.append(
+            SpikeOut(
+                start_time=begin,
+                end_time=min(end, now),
+                peak_errors=s.peak,
+                total_errors=s.total,
+                primary_cause=cause,
+                resolved=s.resolved,
+            )
+        )
     hourly = [(p.timestamp, p.count) for p in points] if timeframe == "7d" else reads.hourly
     patterns = parts.patterns(hourly, reads.versions, users, agents, counts)
     timeline = Timeline(errors_by_time=points, spikes=spikes, patterns=patterns)
@@ -177,10 +236,20 @@ async def error_tracking(
     # Errors, top errors, correlations
     errors = [item(listed[i]) for i in ids[:ERRORS_LISTED] if i in listed]
     tracking = ErrorTracking(
-        workspace_id=workspace_id, timeframe=timeframe, overview=overview, categories=categories,
-        timeline=timeline, errors=errors, top_errors=top_errors,
+        workspace_id=workspace_id,
+        timeframe=timeframe,
+        overview=overview,
+        categories=categories,
+        timeline=timeline,
+        errors=errors,
+        top_errors=top_errors,
         correlations=parts.correlations(users, agents, current_x),
-        recovery=Recovery(recovery_times=RecoveryTimes(automatic=Stats(avg=0.0, median=0.0, p95=0.0),
-                                                       manual=Stats(avg=0.0, median=0.0, p95=0.0)),
-                          recovery_methods=[], failed_recoveries=[]))
+        recovery=Recovery(
+            recovery_times=RecoveryTimes(
+                automatic=Stats(avg=0.0, median=0.0, p95=0.0), manual=Stats(avg=0.0, median=0.0, p95=0.0)
+            ),
+            recovery_methods=[],
+            failed_recoveries=[],
+        ),
+    )
     return redaction.for_principal(tracking, principal, request.app.state.config.viewer_stacktraces)

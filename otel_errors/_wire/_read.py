@@ -7,10 +7,33 @@ import struct
 from typing import Final
 
 from .._otlp import MAX_ARRAY_ITEMS, MAX_NESTING, AttrValue
-from ._format import (EVENT_ATTRIBUTES, EVENT_NAME, EVENT_TIME, RESOURCE_ATTRIBUTES, SPAN_ATTRIBUTES, SPAN_END,
-                      SPAN_EVENTS, SPAN_NAME, SPAN_PARENT_SPAN_ID, SPAN_SPAN_ID, SPAN_START, SPAN_STATUS,
-                      SPAN_TRACE_ID, STATUS_CODE, STATUS_MESSAGE, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, Unexpected,
-                      bounded, once, read_len, read_tag, read_varint, skip_field)
+from ._format import (
+    EVENT_ATTRIBUTES,
+    EVENT_NAME,
+    EVENT_TIME,
+    RESOURCE_ATTRIBUTES,
+    SPAN_ATTRIBUTES,
+    SPAN_END,
+    SPAN_EVENTS,
+    SPAN_NAME,
+    SPAN_PARENT_SPAN_ID,
+    SPAN_SPAN_ID,
+    SPAN_START,
+    SPAN_STATUS,
+    SPAN_TRACE_ID,
+    STATUS_CODE,
+    STATUS_MESSAGE,
+    WIRE_FIXED64,
+    WIRE_LEN,
+    WIRE_VARINT,
+    Unexpected,
+    bounded,
+    once,
+    read_len,
+    read_tag,
+    read_varint,
+    skip_field,
+)
 
 
 class WireEvent:
@@ -28,8 +51,17 @@ class WireEvent:
 class WireSpan:
     """The fields of a span the walk reads (attributes aside: `span_attributes`), with protobuf's defaults."""
 
-    __slots__ = ("trace_id", "span_id", "parent_span_id", "name", "start_ns", "end_ns", "status_code",
-                 "status_message", "events")
+    __slots__ = (
+        "trace_id",
+        "span_id",
+        "parent_span_id",
+        "name",
+        "start_ns",
+        "end_ns",
+        "status_code",
+        "status_message",
+        "events",
+    )
 
     def __init__(self) -> None:
         self.trace_id = b""
@@ -88,7 +120,7 @@ class WireReader:
                 pos = skip_field(data, pos, end, wire)
                 continue
             seen = once(seen, field)
-            if field == SPAN_START or field == SPAN_END:
+            if field in (SPAN_START, SPAN_END):
                 if wire != WIRE_FIXED64:
                     raise Unexpected()
                 stop = bounded(pos, 8, end)
@@ -196,8 +228,9 @@ class WireReader:
             pos = stop
         return out
 
-    def _key_value(self, pos: int, end: int, keys: frozenset[str] | None, out: dict[str, AttrValue],
-                       depth: int) -> None:
+    def _key_value(
+        self, pos: int, end: int, keys: frozenset[str] | None, out: dict[str, AttrValue], depth: int
+    ) -> None:
         """One KeyValue {string key = 1; AnyValue value = 2;} into `out` (a repeated key: the last value wins, at the
         first one's position, as in a dict)."""
         data = self.data

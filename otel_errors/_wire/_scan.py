@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from ._format import (AGENT_PREFIX, REQUEST_RESOURCE_SPANS, RESOURCE_SPANS_RESOURCE, RESOURCE_SPANS_SCOPE_SPANS,
-                      SCOPE_SPANS_SPANS, SPAN_EVENTS, SPAN_NAME, SPAN_PARENT_SPAN_ID, SPAN_STATUS, STATUS_CODE,
-                      STATUS_CODE_ERROR, WIRE_LEN, WIRE_VARINT, Unexpected, bounded, read_len, read_tag, read_varint,
-                      skip_field)
+from ._format import (
+    AGENT_PREFIX,
+    REQUEST_RESOURCE_SPANS,
+    RESOURCE_SPANS_RESOURCE,
+    RESOURCE_SPANS_SCOPE_SPANS,
+    SCOPE_SPANS_SPANS,
+    SPAN_EVENTS,
+    SPAN_NAME,
+    SPAN_PARENT_SPAN_ID,
+    SPAN_STATUS,
+    STATUS_CODE,
+    STATUS_CODE_ERROR,
+    WIRE_LEN,
+    WIRE_VARINT,
+    Unexpected,
+    bounded,
+    read_len,
+    read_tag,
+    read_varint,
+    skip_field,
+)
 
 
 class WirePicks:
@@ -105,11 +122,10 @@ def _may_matter(data: bytes, pos: int, end: int) -> bool:
         elif field == SPAN_EVENTS:
             may = True
         elif field == SPAN_NAME:
-            if data[start:start + len(AGENT_PREFIX)] == AGENT_PREFIX:
+            if data[start : start + len(AGENT_PREFIX)] == AGENT_PREFIX:
                 may = True
-        elif field == SPAN_STATUS:
-            if _status_is_error(data, start, pos):
-                may = True
+        elif field == SPAN_STATUS and _status_is_error(data, start, pos):
+            may = True
     return may or not has_parent
 
 

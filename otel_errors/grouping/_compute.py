@@ -37,7 +37,7 @@ def compute_grouping(exc: ExceptionInput, config: GroupingConfig = DEFAULT_CONFI
     """Group one exception under `config` (any registered config id). Pure and never raises."""
     try:
         return _compute(exc, config)
-    except Exception:  # grouping must never drop an error: fall back to the text
+    except Exception:  # noqa: BLE001 - grouping must never drop an error: fall back to the text
         return _fallback(exc, config)
 
 
@@ -52,16 +52,18 @@ def _compute(exc: ExceptionInput, config: GroupingConfig) -> GroupingResult:
     attributes = exc.attributes
     if type(attributes) is not dict and not isinstance(attributes, Mapping):  # `type` first: the common case
         attributes = {}
-    stack, filled = analyze_stack_parts(stacktrace, message, config.in_app_include, config.in_app_exclude,
-                                        config.max_frames)
+    stack, filled = analyze_stack_parts(
+        stacktrace, message, config.in_app_include, config.in_app_exclude, config.max_frames
+    )
     # `stack` with its root cause's message replaced by `filled` is the trace's analysis (see _stack).
     stack_message = stack.root_message if filled is None else filled
     # The reported message is the outermost exception's; for a chain the root cause's message is in the text.
     chained = len(stack.chain_types) > 1
     title_line = _first_line(message or (stack_message if not chained else ""))
     # Not chained and a message: the same expression as the title's (its first line), computed once.
-    root_line = title_line if message and not chained else \
-        _first_line((stack_message if chained else message) or stack_message)
+    root_line = (
+        title_line if message and not chained else _first_line((stack_message if chained else message) or stack_message)
+    )
     # Parametrized once: the title shows the first _TITLE_LENGTH characters of what the fingerprint reads.
     root_message = parametrize_message(root_line)
     if title_line == root_line and len(root_line) <= 2 * _TITLE_LENGTH:
@@ -75,8 +77,15 @@ def _compute(exc: ExceptionInput, config: GroupingConfig) -> GroupingResult:
     if override in (None, "") and config.config_id != "v0" and len(stacktrace) <= MEMO_MAX_CHARS:
         error_type = attributes.get("error.type")
         status = attributes.get("http.response.status_code", attributes.get("http.status_code"))
-        memo_key = (id(config), id(stack), exc_type, title_text, root_message, _value_key(error_type),
-                    _value_key(status))
+        memo_key = (
+            id(config),
+            id(stack),
+            exc_type,
+            title_text,
+            root_message,
+            _value_key(error_type),
+            _value_key(status),
+        )
         hit = _RESULTS.get(memo_key)
         if hit is not None and hit[0] is config and hit[1] is stack:
             return hit[2]
@@ -114,26 +123,47 @@ def clear_memo() -> None:
     _RESULTS.clear()
 
 
-def _derive(config: GroupingConfig, exc_type: str, stacktrace: str, attributes: Mapping[str, Any],
-            stack: StackAnalysis, title_text: str, root_message: str) -> GroupingResult | None:
+def _derive(
+    config: GroupingConfig,
+    exc_type: str,
+    stacktrace: str,
+    attributes: Mapping[str, Any],
+    stack: StackAnalysis,
+    title_text: str,
+    root_message: str,
+) -> GroupingResult | None:
     """The result for a stack analysis and parametrized messages; None: group on the text (`_fallback`)."""
     outer_type = normalize_type(exc_type) or (stack.chain_types[0] if stack.chain_types else "")
     chain_types = _chain_types(outer_type, stack)
     title = _title_of(outer_type, title_text)
-    base = GroupingResult(fingerprint="", config_id=config.config_id, title=title, culprit=stack.culprit,
-                          frames=stack.frames, chain_types=chain_types)
+    base = GroupingResult(
+        fingerprint="",
+        config_id=config.config_id,
+        title=title,
+        culprit=stack.culprit,
+        frames=stack.frames,
+        chain_types=chain_types,
+    )
 
     override = attributes.get("error.fingerprint")
     if override not in (None, ""):
         text = str(override).strip().lower()
         fingerprint = text if _HEX32.fullmatch(text) else _md5([str(override)])
-        return replace(base, fingerprint=fingerprint, component=Component(
-            "override", True, "error.fingerprint attribute replaces the computed fingerprint", (str(override),)))
+        return replace(
+            base,
+            fingerprint=fingerprint,
+            component=Component(
+                "override", True, "error.fingerprint attribute replaces the computed fingerprint", (str(override),)
+            ),
+        )
 
     if config.config_id == "v0":
         fingerprint = seed_fingerprint(exc_type, stacktrace)
-        return replace(base, fingerprint=fingerprint, component=Component(
-            "seed", True, "type + first 500 characters of the trace, digits replaced", (exc_type,)))
+        return replace(
+            base,
+            fingerprint=fingerprint,
+            component=Component("seed", True, "type + first 500 characters of the trace, digits replaced", (exc_type,)),
+        )
 
     type_component = Component("type", bool(chain_types), "" if chain_types else "no type", chain_types)
     if stack.keys:
@@ -150,10 +180,14 @@ def _derive(config: GroupingConfig, exc_type: str, stacktrace: str, attributes: 
 
     if root_message:
         parts = ["message", *chain_types, "|", root_message]
-        message_component = Component("message", bool(root_message), "" if root_message else "no message",
-                                      (root_message,))
-        return replace(base, fingerprint=_md5(parts), component=Component(
-            "v1", True, "", (type_component, stack.component, message_component)))
+        message_component = Component(
+            "message", bool(root_message), "" if root_message else "no message", (root_message,)
+        )
+        return replace(
+            base,
+            fingerprint=_md5(parts),
+            component=Component("v1", True, "", (type_component, stack.component, message_component)),
+        )
     return None
 
 
@@ -194,7 +228,7 @@ def _fallback(exc: ExceptionInput, config: GroupingConfig) -> GroupingResult:
     try:
         text = parametrize_message(str(exc.stacktrace or exc.message or "")[:2000], 500)
         exc_type = normalize_type(str(exc.type or ""))
-    except Exception:
+    except Exception:  # noqa: BLE001 - the fallback itself must not raise
         text, exc_type = "", ""
     return GroupingResult(
         fingerprint=_md5(["fallback", exc_type, text]),

@@ -44,7 +44,7 @@ def score(truth: Sequence[str], predicted: Sequence[str]) -> Scores:
     n = len(truth)
     true_sizes = Counter(truth)
     pred_sizes = Counter(predicted)
-    joint = Counter(zip(truth, predicted))
+    joint = Counter(zip(truth, predicted, strict=True))
     precision = sum(c * c / pred_sizes[p] for (_, p), c in joint.items()) / n if n else 0.0
     recall = sum(c * c / true_sizes[t] for (t, _), c in joint.items()) / n if n else 0.0
     same_both = sum(_pairs(c) for c in joint.values())
@@ -56,8 +56,18 @@ def score(truth: Sequence[str], predicted: Sequence[str]) -> Scores:
     expected = same_pred * same_true / total if total else 0.0
     maximum = (same_pred + same_true) / 2
     ari = (same_both - expected) / (maximum - expected) if maximum != expected else 0.0
-    return Scores(precision, recall, _f1(precision, recall), pair_p, pair_r, _f1(pair_p, pair_r), ari,
-                  len(pred_sizes), len(true_sizes), n)
+    return Scores(
+        precision,
+        recall,
+        _f1(precision, recall),
+        pair_p,
+        pair_r,
+        _f1(pair_p, pair_r),
+        ari,
+        len(pred_sizes),
+        len(true_sizes),
+        n,
+    )
 
 
 def _f1(p: float, r: float) -> float:
@@ -87,7 +97,7 @@ def row_input(row: dict[str, Any]) -> ExceptionInput:
     exc_type = str(row.get("type") or row.get("exception") or "")
     message = str(row.get("message") or "")
     if not message and exc_type and stacktrace.startswith(exc_type + ":"):
-        message = stacktrace.split("\n", 1)[0][len(exc_type) + 1:].strip()
+        message = stacktrace.split("\n", 1)[0][len(exc_type) + 1 :].strip()
     return ExceptionInput(type=exc_type, message=message, stacktrace=stacktrace, attributes=row.get("attributes") or {})
 
 

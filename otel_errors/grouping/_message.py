@@ -17,14 +17,20 @@ from functools import lru_cache
 MESSAGE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("url", r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)\]]+"),
     ("email", r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"),
-    ("timestamp", r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b"
-                  r"|\b\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\b"),
+    (
+        "timestamp",
+        r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b"
+        r"|\b\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\b",
+    ),
     ("ip", r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b|\b(?:[0-9a-fA-F]{1,4}:){4,7}[0-9a-fA-F]{1,4}\b"),
     # Glued to a word by `_`/`-` (`call_e22b4ed990ad`, `usr_00042`, `req-<uuid>`): 4+ letters and digits, one a
     # digit at least, or a UUID; shorter stays (`utf-8`, `x86_64`, `gpt-4o`). Before `uuid` and `hex`, so every
     # generated id after a prefix is one `<id>`, whatever its length and mix; after a date or an IP, which win.
-    ("id", r"(?<=[A-Za-z0-9][_-])(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-           r"|(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{4,})(?![A-Za-z0-9])"),
+    (
+        "id",
+        r"(?<=[A-Za-z0-9][_-])(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+        r"|(?=[A-Za-z0-9]*\d)[A-Za-z0-9]{4,})(?![A-Za-z0-9])",
+    ),
     ("uuid", r"\b[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}\b"),
     ("hex", r"\b0[xX][0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"),
     ("duration", r"\b\d+(?:\.\d+)?\s?(?:ns|µs|us|ms|s|sec|secs|seconds|m|min|minutes|h|hours)\b"),
@@ -42,8 +48,12 @@ _START = r"(?:(?<![A-Za-z0-9])|(?=[.+\-'\"`]))"
 
 
 def _alternation(left_out: tuple[str, ...] = ()) -> re.Pattern[str]:
-    return re.compile(_START + "(?:" + "|".join(f"(?P<{name}>{pattern})" for name, pattern in MESSAGE_PATTERNS
-                                                if name not in left_out) + ")")
+    return re.compile(
+        _START
+        + "(?:"
+        + "|".join(f"(?P<{name}>{pattern})" for name, pattern in MESSAGE_PATTERNS if name not in left_out)
+        + ")"
+    )
 
 
 _COMBINED = _alternation()
@@ -51,9 +61,12 @@ _COMBINED = _alternation()
 # so leaving it out of the alternation changes no match; and these are the ones that run along every word before
 # failing. One alternation per combination of (has `://`, has `@`, has a slash), compiled once.
 _BY_PRESENCE: dict[tuple[bool, bool, bool], re.Pattern[str]] = {
-    (url, email, path): _alternation(tuple(name for name, present in (("url", url), ("email", email),
-                                                                     ("path", path)) if not present))
-    for url in (False, True) for email in (False, True) for path in (False, True)
+    (url, email, path): _alternation(
+        tuple(name for name, present in (("url", url), ("email", email), ("path", path)) if not present)
+    )
+    for url in (False, True)
+    for email in (False, True)
+    for path in (False, True)
 }
 
 
@@ -70,7 +83,7 @@ def parametrize_message(message: str, max_length: int = 512) -> str:
     """`User 42 not found at 10.0.0.1` -> `User <int> not found at <ip>`. Never raises."""
     try:
         return _parametrize(message[: max_length * 2], max_length)
-    except Exception:  # pragma: no cover - a pattern bug must not break ingest
+    except Exception:  # noqa: BLE001 - pragma: no cover - a pattern bug must not break ingest
         return message[:max_length]
 
 

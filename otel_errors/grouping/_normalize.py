@@ -73,7 +73,9 @@ _VOLATILE_SEGMENT = re.compile(
     re.IGNORECASE,
 )
 _INTERPRETER_DIR = re.compile(r"^(python|pypy|ruby|node|php|go)[\d.]+$")
-_CONTENT_HASH = re.compile(r"[.\-_~](?=[0-9a-zA-Z]*\d)[0-9a-fA-F]{6,}(?=\.)|[.\-](?=[0-9a-zA-Z]*\d)[0-9a-zA-Z_-]{16,}(?=\.)")
+_CONTENT_HASH = re.compile(
+    r"[.\-_~](?=[0-9a-zA-Z]*\d)[0-9a-fA-F]{6,}(?=\.)|[.\-](?=[0-9a-zA-Z]*\d)[0-9a-zA-Z_-]{16,}(?=\.)"
+)
 _URL_PREFIX = re.compile(r"^(?:[a-zA-Z][\w+.-]*:/*(?:[^/]*@)?[^/]*)?/?")
 _QUERY = re.compile(r"[?#].*$")
 
@@ -93,7 +95,7 @@ def normalize_path(path: str, keep: int = 2) -> str:
     for marker in ("site-packages/", "dist-packages/", "node_modules/", "/gems/", "/pkg/mod/", "/vendor/"):
         cut = p.rfind(marker)
         if cut >= 0:
-            p = p[cut + len(marker):]
+            p = p[cut + len(marker) :]
             keep = 3
             break
     segments = [s for s in p.split("/") if s and s != "."]

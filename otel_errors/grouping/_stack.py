@@ -22,8 +22,8 @@ from functools import lru_cache
 from typing import Final
 
 from ._inapp import apply_workspace_rules, why_not_in_app
-from ._native_skip import is_irrelevant_native
 from ._model import Component, Frame, ParsedTrace
+from ._native_skip import is_irrelevant_native
 from ._normalize import frame_key, normalize_function, normalize_path, normalize_type
 from ._parsers import parse_stacktrace
 
@@ -48,7 +48,9 @@ class StackAnalysis:
 MEMO_MAX_CHARS: Final = 16 * 1024
 
 
-def analyze_stack(stacktrace: str, include: tuple[str, ...], exclude: tuple[str, ...], max_frames: int) -> StackAnalysis:
+def analyze_stack(
+    stacktrace: str, include: tuple[str, ...], exclude: tuple[str, ...], max_frames: int
+) -> StackAnalysis:
     if len(stacktrace) > MEMO_MAX_CHARS:
         return _analyze(stacktrace, include, exclude, max_frames)
     return _analyze_memo(stacktrace, include, exclude, max_frames)
@@ -73,8 +75,20 @@ _TEMPLATE_LANGUAGES: Final = frozenset({"python", "java", "javascript"})
 _NOT_PLAIN_ANYWHERE: Final = ("\x00", "@", "://", ".rb:")
 # ... start with none of these (after indentation and Python's exception-group "| " bars) ...
 _NOT_PLAIN_START: Final = (
-    "at ", "File ", "...", "Suppressed:", "Caused by:", "[cause]:", "Traceback", "During handling",
-    "The above exception", "goroutine ", "#", "|", "+-", "Exception in thread",
+    "at ",
+    "File ",
+    "...",
+    "Suppressed:",
+    "Caused by:",
+    "[cause]:",
+    "Traceback",
+    "During handling",
+    "The above exception",
+    "goroutine ",
+    "#",
+    "|",
+    "+-",
+    "Exception in thread",
 )
 # ... nor end with this (Node opens an error's properties with " {").
 _NOT_PLAIN_END: Final = "{"
@@ -92,14 +106,18 @@ _NOT_PLAIN_TOKEN: Final = re.compile("|".join(re.escape(token) for token in _NOT
 # the pair stands for the template text `before + _SLOT + after` (a trace holds no NUL, so the slot is there once
 # and the pair is that text's split at it). The value: the key itself (the index below shares its strings) and the
 # template's analysis with the root message's text around the slot (None: the template is not exact).
-_TEMPLATES: dict[tuple[str, str, int, tuple[str, ...], tuple[str, ...], int],
-                 tuple[tuple[str, str, int, tuple[str, ...], tuple[str, ...], int], _Template | None]] = {}
+_TEMPLATES: dict[
+    tuple[str, str, int, tuple[str, ...], tuple[str, ...], int],
+    tuple[tuple[str, str, int, tuple[str, ...], tuple[str, ...], int], _Template | None],
+] = {}
 # The entries of _TEMPLATES by their key's shape (the two lengths and the rest of the key), most recent first, at
 # most _PER_SHAPE each: a trace whose text around the message equals an entry key's (`startswith`/`endswith` with
 # the shape's lengths: the same template text, compared without slicing or hashing the 2 KB) finds its template
 # without building the key. An index only: a trace it does not find takes the lookup by the key, as before.
-_SHAPES: dict[tuple[int, int, int, tuple[str, ...], tuple[str, ...], int],
-              tuple[tuple[tuple[str, str, int, tuple[str, ...], tuple[str, ...], int], _Template | None], ...]] = {}
+_SHAPES: dict[
+    tuple[int, int, int, tuple[str, ...], tuple[str, ...], int],
+    tuple[tuple[tuple[str, str, int, tuple[str, ...], tuple[str, ...], int], _Template | None], ...],
+] = {}
 _PER_SHAPE: Final = 4
 
 
@@ -170,19 +188,20 @@ def _filled_root_message(entry: _Template, message: str, breaks: int) -> str:
 
 def _with_root_message(t: StackAnalysis, root_message: str) -> StackAnalysis:
     # A plain constructor call: dataclasses.replace costs several times more on this hot path.
-    return StackAnalysis(t.language, t.chain_types, t.root_type, root_message, t.frames, t.keys, t.component,
-                         t.culprit)
+    return StackAnalysis(t.language, t.chain_types, t.root_type, root_message, t.frames, t.keys, t.component, t.culprit)
 
 
-def analyze_stack_for(stacktrace: str, message: str, include: tuple[str, ...], exclude: tuple[str, ...],
-                      max_frames: int) -> StackAnalysis:
+def analyze_stack_for(
+    stacktrace: str, message: str, include: tuple[str, ...], exclude: tuple[str, ...], max_frames: int
+) -> StackAnalysis:
     """`analyze_stack(stacktrace, ...)`, memoized on the trace without `message` when that is exact."""
     analysis, root_message = analyze_stack_parts(stacktrace, message, include, exclude, max_frames)
     return analysis if root_message is None else _with_root_message(analysis, root_message)
 
 
-def analyze_stack_parts(stacktrace: str, message: str, include: tuple[str, ...], exclude: tuple[str, ...],
-                        max_frames: int) -> tuple[StackAnalysis, str | None]:
+def analyze_stack_parts(
+    stacktrace: str, message: str, include: tuple[str, ...], exclude: tuple[str, ...], max_frames: int
+) -> tuple[StackAnalysis, str | None]:
     """`analyze_stack_for` in parts, for callers that read only the root message of what varies:
     `(analysis, None)`, or `(template, root_message)` when the analysis of the text is the template with that
     root cause's message (every other field is the template's). The returned analysis is a memoized object
@@ -231,8 +250,10 @@ def analyze_stack_parts(stacktrace: str, message: str, include: tuple[str, ...],
     return real, None
 
 
-def _index(shape: tuple[int, int, int, tuple[str, ...], tuple[str, ...], int],
-           found: tuple[tuple[str, str, int, tuple[str, ...], tuple[str, ...], int], _Template | None]) -> None:
+def _index(
+    shape: tuple[int, int, int, tuple[str, ...], tuple[str, ...], int],
+    found: tuple[tuple[str, str, int, tuple[str, ...], tuple[str, ...], int], _Template | None],
+) -> None:
     """Put a _TEMPLATES item first among its shape's (a new tuple: readers see the old one or the new one whole)."""
     keys = _SHAPES.get(shape, ())
     # By equality, not identity: compiled (setup.py), a tuple may be rebuilt around the same strings. Equal keys
@@ -244,7 +265,7 @@ def _index(shape: tuple[int, int, int, tuple[str, ...], tuple[str, ...], int],
             del _SHAPES[next(iter(_SHAPES))]  # oldest first: insertion order
         except (KeyError, RuntimeError, StopIteration):  # another thread got there first
             pass
-    _SHAPES[shape] = (found, *keys[:_PER_SHAPE - 1])
+    _SHAPES[shape] = (found, *keys[: _PER_SHAPE - 1])
 
 
 def _unindex(key: tuple[str, str, int, tuple[str, ...], tuple[str, ...], int]) -> None:
@@ -259,8 +280,14 @@ def _unindex(key: tuple[str, str, int, tuple[str, ...], tuple[str, ...], int]) -
             _SHAPES.pop(shape, None)
 
 
-def _template(template_text: str, message: str, real: StackAnalysis, include: tuple[str, ...],
-              exclude: tuple[str, ...], max_frames: int) -> StackAnalysis | None:
+def _template(
+    template_text: str,
+    message: str,
+    real: StackAnalysis,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    max_frames: int,
+) -> StackAnalysis | None:
     """The template's analysis when it is exact for every plain message; None when it is not."""
     if real.language not in _TEMPLATE_LANGUAGES:
         return None
@@ -287,7 +314,9 @@ def _select(parsed: ParsedTrace, include: tuple[str, ...], exclude: tuple[str, .
     root = parsed.root
     chain_types = tuple(normalize_type(link.type) for link in parsed.chain if link.type)
     if root is None:
-        return StackAnalysis(parsed.language, chain_types, "", "", (), (), Component("stacktrace", False, "no frames parsed"), "")
+        return StackAnalysis(
+            parsed.language, chain_types, "", "", (), (), Component("stacktrace", False, "no frames parsed"), ""
+        )
     frames = root.frames
     if include or exclude:
         frames = tuple(dataclasses.replace(f, in_app=apply_workspace_rules(f, include, exclude)) for f in frames)
@@ -295,7 +324,7 @@ def _select(parsed: ParsedTrace, include: tuple[str, ...], exclude: tuple[str, .
     handler_index = next((i for i, f in enumerate(frames) if f.function.startswith(_SIGNAL_HANDLER)), -1)
     native = parsed.language == "native"
     # Unknown native frames (`??`) identify nothing, so they do not count as in-app frames here.
-    any_in_app = any(f.in_app and not (native and f.function in ("", "??")) for f in frames[handler_index + 1:])
+    any_in_app = any(f.in_app and not (native and f.function in ("", "??")) for f in frames[handler_index + 1 :])
     keys: list[str] = []
     root_type = normalize_type(root.type)
     for index, frame in enumerate(frames):
@@ -326,19 +355,24 @@ def _select(parsed: ParsedTrace, include: tuple[str, ...], exclude: tuple[str, .
     library_fallback = False
     if not keys and parsed.language == "native":
         # Stripped binaries: every function is `??`. The libraries on the crashing path still say something.
-        keys = _library_keys(frames[handler_index + 1:], max_frames)
+        keys = _library_keys(frames[handler_index + 1 :], max_frames)
         library_fallback = bool(keys)
     culprit = next((_culprit(f, parsed.language) for f, _, h in entries if not h), "")
     values: tuple[Component, ...] = tuple(
         Component("frame", not hint, hint, (key or frame.raw,)) for frame, key, hint in entries
     )
     # The frames after the contributing ones, each with its reason (cheap: not normalized), up to a bound.
-    listed = frames[len(entries):len(entries) + _EXPLAINED_FRAMES]
+    listed = frames[len(entries) : len(entries) + _EXPLAINED_FRAMES]
     values += tuple(
-        Component("frame", False, "ignored: " + (why_not_in_app(f) if any_in_app and not f.in_app
-                                                 else f"beyond the first {max_frames} in-app frame(s)"),
-                  (_label(f),))
-        for f in listed)
+        Component(
+            "frame",
+            False,
+            "ignored: "
+            + (why_not_in_app(f) if any_in_app and not f.in_app else f"beyond the first {max_frames} in-app frame(s)"),
+            (_label(f),),
+        )
+        for f in listed
+    )
     if len(entries) + len(listed) < len(frames):
         rest = len(frames) - len(entries) - len(listed)
         values += (Component("frames", False, f"ignored: {rest} more frames"),)

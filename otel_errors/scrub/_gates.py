@@ -84,8 +84,10 @@ class GateSet:
             for _, members in sorted(by_anchor.items())
         )
         self._searches = tuple(group.search for group, _ in self._groups)
-        alternatives = [re.escape(bytes([c])) + b"(?<=(?=" + b"|".join(b for _, b in members) + b")"
-                        + re.escape(bytes([c])) + b")" for c, members in sorted(by_anchor.items())]
+        alternatives = [
+            re.escape(bytes([c])) + b"(?<=(?=" + b"|".join(b for _, b in members) + b")" + re.escape(bytes([c])) + b")"
+            for c, members in sorted(by_anchor.items())
+        ]
         self._any = re.compile(b"|".join(alternatives)).search if alternatives else None
 
     def open(self, folded: bytes) -> frozenset[int]:

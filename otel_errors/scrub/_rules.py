@@ -193,7 +193,8 @@ PLACEHOLDERS = ("redacted", "token", "jwt", "api_key", "private_key", "password"
 def build_rules(config: ScrubConfig, matcher: KeyMatcher) -> tuple[Rule, ...]:
     """The ordered rule list for one configuration."""
     extras = tuple(
-        Rule(name, f"[{name}]", re.compile(regex), _label_nonempty(f"[{name}]")) for name, regex in config.extra_patterns
+        Rule(name, f"[{name}]", re.compile(regex), _label_nonempty(f"[{name}]"))
+        for name, regex in config.extra_patterns
     )
     secret_kv = Rule(
         "secret_kv",

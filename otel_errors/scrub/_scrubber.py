@@ -46,8 +46,18 @@ class Scrubber:
     `memo_size` bounds an LRU memo keyed on the text: error tracking sees the same stack traces over and over.
     """
 
-    __slots__ = ("config", "_rules", "_gates", "_matcher", "_walker", "_memo", "_clean_templates", "_local",
-                 "_key_actions", "_values")
+    __slots__ = (
+        "config",
+        "_rules",
+        "_gates",
+        "_matcher",
+        "_walker",
+        "_memo",
+        "_clean_templates",
+        "_local",
+        "_key_actions",
+        "_values",
+    )
 
     def __init__(self, config: ScrubConfig | None = None, *, memo_size: int = 1024) -> None:
         self.config = config if config is not None else ScrubConfig()
@@ -91,8 +101,13 @@ class Scrubber:
         one): on the whole trace only those rules would run, and their matches cannot reach past `: ` or the
         line's end, so they are the matches in either part, which changed nothing. (The cut itself, a NUL
         between `: ` and a line break, lies in no such match.)"""
-        if not self.config.enabled or not message or not stacktrace or len(stacktrace) > _MEMO_MAX_CHARS \
-                or self._gates.always:
+        if (
+            not self.config.enabled
+            or not message
+            or not stacktrace
+            or len(stacktrace) > _MEMO_MAX_CHARS
+            or self._gates.always
+        ):
             return self.text(message), self.text(stacktrace)
         try:
             at = header_cut_at(message, stacktrace)
@@ -101,14 +116,15 @@ class Scrubber:
             opened = self._gates.open(fold(message))
             if opened and not opened <= self._local:
                 return self.text(message), self.text(stacktrace)
-            template = stacktrace[:at] + "\x00" + stacktrace[at + len(message):]
+            template = stacktrace[:at] + "\x00" + stacktrace[at + len(message) :]
             clean = self._clean_templates.get(template)
             if clean is None:
                 if len(self._clean_templates) >= _TEMPLATES:
                     self._clean_templates.clear()
                 opened_template = self._gates.open(fold(template))
                 clean = self._clean_templates[template] = not opened_template or (
-                    opened_template <= self._local and self._run(template, opened_template) == template)
+                    opened_template <= self._local and self._run(template, opened_template) == template
+                )
             if opened and not (clean and self._run(message, opened) == message):
                 return self.text(message), self.text(stacktrace)
         except Exception:  # noqa: BLE001 - the ingest path must never fail because of scrubbing
@@ -174,7 +190,8 @@ class Scrubber:
     def _fill(self, out: dict[str, Any], misses: list[str]) -> None:
         """Replaces the not-yet-remembered strings `out[key]` by `_walker.string(out[key])`, and remembers them.
 
-        They are decided at once (and without the text memo, which ids would only churn) when no rule's gate opens on them joined by line breaks: gates are searches
+        They are decided at once (and without the text memo, which ids would only churn) when no rule's gate opens
+        on them joined by line breaks: gates are searches
         for contiguous text that starts with a literal character, so one that opens on any single value opens
         on the join too; when none opens on the join, none would on a value, and each comes out unchanged.
         Likewise when only local rules' gates open (see `exception`) and one pass of them changes nothing in
@@ -190,7 +207,7 @@ class Scrubber:
                 except Exception:  # noqa: BLE001 - a failing rule: the per-value scrub decides (and fails safe)
                     clean = False
         string, values = self._walker.string, self._values
-        for key, value in zip(misses, strings):
+        for key, value in zip(misses, strings, strict=True):
             scrubbed = value if clean else string(value)
             out[key] = scrubbed
             # Not the failsafe of a rule that raised: that might not raise next time.

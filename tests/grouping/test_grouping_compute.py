@@ -57,10 +57,14 @@ def test_shared_call_site_generic_type_splits_on_kind() -> None:
     trace = python_trace(func="call_llm")
     rate = fp("openai.APIStatusError", trace, "Rate limit reached", **{"http.response.status_code": 429})
     auth = fp("openai.APIStatusError", trace, "Invalid API key", **{"http.response.status_code": 401})
-    rate_again = fp("openai.APIStatusError", trace, "Rate limit reached for org 7", **{"http.response.status_code": 429})
+    rate_again = fp(
+        "openai.APIStatusError", trace, "Rate limit reached for org 7", **{"http.response.status_code": 429}
+    )
     assert rate != auth and rate == rate_again
     assert fp("APIError", trace, "context length 9000 exceeds 8192") != fp("APIError", trace, "server overloaded")
-    assert fp("APIError", trace, "context length 9000 exceeds 8192") == fp("APIError", trace, "context length 12 exceeds 4")
+    assert fp("APIError", trace, "context length 9000 exceeds 8192") == fp(
+        "APIError", trace, "context length 12 exceeds 4"
+    )
 
 
 def test_specific_type_ignores_message_when_frames_exist() -> None:
@@ -88,7 +92,10 @@ def test_message_patterns() -> None:
     assert parametrize_message("user 550e8400-e29b-41d4-a716-446655440000 from 10.1.2.3 at 2024-01-02T03:04:05Z") == (
         "user <uuid> from <ip> at <timestamp>"
     )
-    assert parametrize_message("GET https://x.io/a?b=1 took 350ms, mail bob@x.org") == "GET <url> took <duration>, mail <email>"
+    assert (
+        parametrize_message("GET https://x.io/a?b=1 took 350ms, mail bob@x.org")
+        == "GET <url> took <duration>, mail <email>"
+    )
 
 
 def test_cli_fingerprint_lines_in_order() -> None:
@@ -134,7 +141,9 @@ def test_property_line_numbers_do_not_matter(a: int, b: int) -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 10**9), st.uuids(), st.integers(0, 10**9))
 def test_property_ids_in_messages_do_not_matter(n: int, uid: object, m: int) -> None:
-    assert fp("KeyError", "", f"user {n} ({uid}) missing") == fp("KeyError", "", f"user {m} (00000000-0000-0000-0000-000000000000) missing")
+    assert fp("KeyError", "", f"user {n} ({uid}) missing") == fp(
+        "KeyError", "", f"user {m} (00000000-0000-0000-0000-000000000000) missing"
+    )
 
 
 @settings(max_examples=60, deadline=None)

@@ -110,7 +110,9 @@ def test_go_panic_first_goroutine_only() -> None:
 
 
 def test_ruby_backtrace() -> None:
-    text = "/app/foo.rb:10:in `bar': undefined method (NoMethodError)\n\tfrom /app/foo.rb:5:in `block (2 levels) in baz'\n"
+    text = (
+        "/app/foo.rb:10:in `bar': undefined method (NoMethodError)\n\tfrom /app/foo.rb:5:in `block (2 levels) in baz'\n"
+    )
     parsed = parse_stacktrace(text)
     assert parsed.language == "ruby"
     assert parsed.chain[0].type == "NoMethodError"
@@ -136,7 +138,9 @@ def test_gdb_wrapped_arguments_and_unknown_frames() -> None:
     )
     frames = parse_stacktrace(text).chain[0].frames
     assert [(f.function, f.filename) for f in frames] == [
-        ("??", "/lib/libc.so.6"), ("IA__g_logv", "gmessages.c"), ("gdk_x_error", "gdkmain-x11.c")
+        ("??", "/lib/libc.so.6"),
+        ("IA__g_logv", "gmessages.c"),
+        ("gdk_x_error", "gdkmain-x11.c"),
     ]
     assert frames[0].in_app is False
 

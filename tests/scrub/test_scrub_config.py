@@ -44,7 +44,7 @@ def test_extra_patterns() -> None:
 
 
 def test_sensitive_keys_override() -> None:
-    s = Scrubber(ScrubConfig(sensitive_keys=DEFAULT_SENSITIVE_KEYS + ("pin",)))
+    s = Scrubber(ScrubConfig(sensitive_keys=(*DEFAULT_SENSITIVE_KEYS, "pin")))
     assert s.attributes({"card.pin": 1234, "pinned": "yes"}) == {"card.pin": "[redacted]", "pinned": "yes"}
     assert s.text("pin=1234") == "pin=[redacted]"
 
@@ -58,7 +58,12 @@ def test_max_value_length_cuts_attributes_after_scrubbing() -> None:
 
 def test_from_dict_round_trip() -> None:
     cfg = ScrubConfig.from_dict(
-        {"scrub_ips": False, "extra_patterns": {"ticket": r"TCK-\d+"}, "allow_keys": ["user.id"], "max_value_length": 64}
+        {
+            "scrub_ips": False,
+            "extra_patterns": {"ticket": r"TCK-\d+"},
+            "allow_keys": ["user.id"],
+            "max_value_length": 64,
+        }
     )
     assert cfg.extra_patterns == (("ticket", r"TCK-\d+"),)
     assert cfg.allow_keys == ("user.id",)
@@ -95,8 +100,13 @@ def test_from_dict_rejects_non_mapping() -> None:
 
 def test_clean_trace_is_fast() -> None:
     """Guards the gate design (README budget 25 µs); the bound is loose so slow CI machines pass."""
-    frame = '  File "/usr/lib/python3.11/site-packages/requests/sessions.py", line {}, in send\n    r = adapter.send(request, **kwargs)\n'
-    traces = ["Traceback (most recent call last):\n" + "".join(frame.format(i + j) for j in range(18)) for i in range(300)]
+    frame = (
+        '  File "/usr/lib/python3.11/site-packages/requests/sessions.py", line {}, in send\n'
+        "    r = adapter.send(request, **kwargs)\n"
+    )
+    traces = [
+        "Traceback (most recent call last):\n" + "".join(frame.format(i + j) for j in range(18)) for i in range(300)
+    ]
     s = Scrubber(memo_size=0)
     assert s.text(traces[0]) == traces[0]
     times = []

@@ -17,9 +17,25 @@ dense_text = st.text(alphabet=_ALPHABET, max_size=300)
 any_text = st.text(max_size=300)  # includes lone surrogates and control characters
 fragments = st.sampled_from(
     [
-        "bob@example.com", "10.0.0.1", "fe80::1", "4111 1111 1111 1111", "password=", "token: ", "Bearer ",
-        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig", "sk-", "AKIA", "postgres://u:p@h/db", "::", "[redacted]",
-        "[ip]", "1.2.3.4.5", "std::vector", "'api_key': '", "-----BEGIN PRIVATE KEY-----", "?access_token=",
+        "bob@example.com",
+        "10.0.0.1",
+        "fe80::1",
+        "4111 1111 1111 1111",
+        "password=",
+        "token: ",
+        "Bearer ",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
+        "sk-",
+        "AKIA",
+        "postgres://u:p@h/db",
+        "::",
+        "[redacted]",
+        "[ip]",
+        "1.2.3.4.5",
+        "std::vector",
+        "'api_key': '",
+        "-----BEGIN PRIVATE KEY-----",
+        "?access_token=",
     ]
 )
 mixed = st.lists(st.one_of(fragments, dense_text), max_size=8).map("".join)
@@ -49,7 +65,9 @@ cards = st.builds(
     st.text(alphabet=string.digits, min_size=14, max_size=14),
 )
 aws_keys = st.builds(
-    lambda p, body: p + body, st.sampled_from(["AKIA", "ASIA"]), st.text(string.ascii_uppercase + string.digits, min_size=16, max_size=16)
+    lambda p, body: p + body,
+    st.sampled_from(["AKIA", "ASIA"]),
+    st.text(string.ascii_uppercase + string.digits, min_size=16, max_size=16),
 )
 words = st.text(alphabet=string.ascii_letters + " .,:", max_size=40)
 
@@ -76,14 +94,24 @@ def test_aws_keys_never_survive(before: str, key: str, after: str) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40), st.binary(max_size=40)),
-    # Keys from an alphabet that spells no sensitive word: under a sensitive key every scalar becomes
-    # "[redacted]" by design (a bool included), which is a different property.
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.text(alphabet="xyzqv._-", max_size=12), inner, max_size=4)),
-    max_leaves=20,
-))
+@given(
+    st.recursive(
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.floats(allow_nan=False),
+            st.text(max_size=40),
+            st.binary(max_size=40),
+        ),
+        # Keys from an alphabet that spells no sensitive word: under a sensitive key every scalar becomes
+        # "[redacted]" by design (a bool included), which is a different property.
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4), st.dictionaries(st.text(alphabet="xyzqv._-", max_size=12), inner, max_size=4)
+        ),
+        max_leaves=20,
+    )
+)
 def test_attributes_keep_shape(value: object) -> None:
     out = S.attributes({"v": value})["v"]
 

@@ -32,7 +32,9 @@ _PARSERS: dict[str, Parser] = {
     "native": parse_native,
 }
 
-_JAVA_AT = re.compile(r"at [\w$.<>/@-]+\((?:[\w$.-]+\.(?:java|kt|kts|scala|groovy|clj):\d+|Native Method|Unknown Source)\)$")
+_JAVA_AT = re.compile(
+    r"at [\w$.<>/@-]+\((?:[\w$.-]+\.(?:java|kt|kts|scala|groovy|clj):\d+|Native Method|Unknown Source)\)$"
+)
 _DOTNET_AT = re.compile(r"at [^(]+\([^)]*\)(?: in .+:line \d+)?$")
 _JS_AT = re.compile(r"at .*(?::\d+:\d+\)?|\(native\)|<anonymous>\)?)$")
 _GECKO = re.compile(r"^[^@\s]*@\S*:\d+(?::\d+)?$")
@@ -55,7 +57,7 @@ def detect_language(lines: list[str]) -> str:
                 return "java"
             if _JS_AT.match(s):
                 return "javascript"
-            if " in " in s and ":line " in s or _DOTNET_AT.match(s):
+            if (" in " in s and ":line " in s) or _DOTNET_AT.match(s):
                 return "dotnet"
         if s.startswith("goroutine ") and s.endswith(":"):
             return "go"
@@ -79,5 +81,5 @@ def parse_stacktrace(text: str) -> ParsedTrace:
         if not language:
             return ParsedTrace("", ())
         return ParsedTrace(language, tuple(_PARSERS[language](lines)))
-    except Exception:  # a parser bug must not drop an error on the ingest path
+    except Exception:  # noqa: BLE001 - a parser bug must not drop an error on the ingest path
         return ParsedTrace("", ())

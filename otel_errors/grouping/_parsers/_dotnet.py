@@ -12,7 +12,9 @@ from .._model import ChainLink, Frame
 from ._common import make_frame, split_type_message
 
 # at Namespace.Class.Method(args) in C:\\path\\File.cs:line 42
-_FRAME = re.compile(r"at (?P<qual>[^(]+?)(?:\[[^\]]*\])?\((?P<args>[^)]*)\)(?: in (?P<file>.+?)(?::line (?P<line>\d+))?)?\s*$")
+_FRAME = re.compile(
+    r"at (?P<qual>[^(]+?)(?:\[[^\]]*\])?\((?P<args>[^)]*)\)(?: in (?P<file>.+?)(?::line (?P<line>\d+))?)?\s*$"
+)
 _END_OF_INNER = "--- End of inner exception stack trace ---"
 
 

@@ -21,7 +21,7 @@ def _split_function(qualified: str) -> tuple[str, str]:
     dot = qualified.find(".", slash + 1)
     if dot < 0:
         return "", qualified
-    return qualified[:dot], qualified[dot + 1:]
+    return qualified[:dot], qualified[dot + 1 :]
 
 
 def parse_go(lines: list[str]) -> list[ChainLink]:
@@ -34,7 +34,7 @@ def parse_go(lines: list[str]) -> list[ChainLink]:
         if not stripped:
             continue
         if stripped.startswith("panic: ") and not message:
-            message = stripped[len("panic: "):]
+            message = stripped[len("panic: ") :]
             continue
         if stripped.startswith("goroutine ") and stripped.endswith(":"):
             goroutines_seen += 1

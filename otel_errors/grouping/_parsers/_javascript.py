@@ -21,7 +21,7 @@ _LOCATION = re.compile(r"(?P<file>.+?)(?::(?P<line>\d+))?(?::(?P<col>\d+))?$")
 def _split_location(loc: str) -> tuple[str, str | None, str | None]:
     if loc.startswith("eval at "):  # "eval at fn (file:1:2), <anonymous>:3:4": group on the outer location
         inner = loc.rfind("(")
-        loc = loc[inner + 1:].split(")", 1)[0] if inner >= 0 else loc
+        loc = loc[inner + 1 :].split(")", 1)[0] if inner >= 0 else loc
     m = _LOCATION.match(loc)
     if not m:
         return loc, None, None
@@ -56,7 +56,7 @@ def parse_javascript(lines: list[str]) -> list[ChainLink]:
             continue
         for marker in ("[cause]:", "Caused by:"):
             if stripped.startswith(marker):
-                chain.start(*split_type_message(stripped[len(marker):].strip()))
+                chain.start(*split_type_message(stripped[len(marker) :].strip()))
                 break
         else:
             if not chain.type and not chain.frames and not chain.links:

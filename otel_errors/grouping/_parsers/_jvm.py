@@ -55,7 +55,7 @@ def parse_jvm(lines: list[str]) -> list[ChainLink]:
             suppressed_indent = indent
             continue
         if stripped.startswith("Caused by:"):
-            chain.start(*split_type_message(stripped[len("Caused by:"):].strip()))
+            chain.start(*split_type_message(stripped[len("Caused by:") :].strip()))
             continue
         if not chain.type and not chain.frames and not chain.links:
             chain.start(*split_type_message(stripped))
@@ -69,4 +69,3 @@ def _with_thread_prefix_removed(links: list[ChainLink]) -> list[ChainLink]:
         rest = first.type.split('" ', 1)[-1]
         links[0] = ChainLink(rest, first.message, first.frames)
     return links
-

@@ -9,8 +9,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from .._model import ChainLink, Frame
 from .._inapp import default_in_app
+from .._model import ChainLink, Frame
 from ._common import make_frame
 
 # gdb separates the function from its argument list by one space; C++ parameter lists have none.
@@ -43,7 +43,9 @@ def parse_native(lines: list[str]) -> list[ChainLink]:
         m = None if _looks_like_gdb(stripped) else _SANITIZER.match(stripped)
         if m and (m["lib"] or m["func"]):
             func = (m["func"] or "").strip()
-            frames.append(make_frame("native", line, func, m["lib"] or "", m["file"] or m["lib"] or "", m["line"], m["col"]))
+            frames.append(
+                make_frame("native", line, func, m["lib"] or "", m["file"] or m["lib"] or "", m["line"], m["col"])
+            )
             continue
         m = _GDB.match(stripped)
         if m:
@@ -77,7 +79,7 @@ def _with_location(frame: Frame, continuation: str) -> Frame:
     at_match = _AT.search(continuation)
     if at_match:
         return dataclasses.replace(frame, filename=at_match["file"], lineno=int(at_match["line"]))
-    lib = continuation[len("from "):].strip()
+    lib = continuation[len("from ") :].strip()
     if lib and " " not in lib:
         return dataclasses.replace(frame, filename=lib, module=lib, in_app=default_in_app("native", lib, lib))
     return frame

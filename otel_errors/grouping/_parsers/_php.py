@@ -11,7 +11,9 @@ from .._model import ChainLink
 from ._common import ChainBuilder, make_frame, split_type_message
 
 _FRAME = re.compile(r"#\d+\s+(?:(?P<file>[^(]+)\((?P<line>\d+)\)|\[internal function\]|\{main\})(?::\s*(?P<call>.+))?$")
-_HEADER = re.compile(r"(?:PHP )?(?:Fatal error:\s+)?(?:Uncaught\s+)?(?P<text>.+?)(?: in (?P<file>\S+?):(?P<line>\d+))?$")
+_HEADER = re.compile(
+    r"(?:PHP )?(?:Fatal error:\s+)?(?:Uncaught\s+)?(?P<text>.+?)(?: in (?P<file>\S+?):(?P<line>\d+))?$"
+)
 
 
 def parse_php(lines: list[str]) -> list[ChainLink]:

@@ -24,7 +24,7 @@ def _module_from_path(path: str) -> str:
     for marker in ("site-packages/", "dist-packages/"):
         cut = path.rfind(marker)
         if cut >= 0:
-            tail = path[cut + len(marker):]
+            tail = path[cut + len(marker) :]
             return tail[:-3].replace("/", ".") if tail.endswith(".py") else tail.replace("/", ".")
     return ""
 
