@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check install proto bench clean
+.PHONY: run test check install bench clean
 
 # The core's hot path is compiled in place (setup.py): rebuild when its source changes, so what runs is what is read.
 CORE_SOURCES := $(shell find otel_errors -name '*.py')
@@ -29,9 +29,6 @@ check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	PATH="$(abspath $(BIN)):$$PATH" tools/typecheck.sh
-
-proto: $(STAMP)
-	cd proto && PATH="$(abspath $(BIN)):$$PATH" ../$(BIN)/python -m grpc_tools.protoc -I. --python_out=. --mypy_out=. otel_errors/v1/events.proto
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

@@ -20,6 +20,8 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 COMPILED = [
+    "otel_errors/_bounds.py",
+    "otel_errors/_identity.py",
     "otel_errors/_otlp.py",
     "otel_errors/_spans.py",
     "otel_errors/_tracestate.py",
@@ -27,6 +29,7 @@ COMPILED = [
     "otel_errors/_wire/_format.py",
     "otel_errors/_wire/_read.py",
     "otel_errors/_wire/_scan.py",
+    "otel_errors/batch.py",
     "otel_errors/classify.py",
     "otel_errors/grouping/_compute.py",
     "otel_errors/grouping/_message.py",

@@ -1,4 +1,4 @@
-"""`create_app(config)`: the FastAPI facade. Its lifespan opens the connection pool."""
+"""`create_app(config)`: the FastAPI facade. Its lifespan opens the connection pool and the credential lookup."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ from typing import Any
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
+from otel_errors.exporter.accounts import Credentials
+
 from . import problems
+from ._limits import RequestLimits
 from .config import ApiConfig
 from .routes import access, errors, health, settings, status, tracking
 
 
-def create_app(config: ApiConfig, *, store: Any = None) -> FastAPI:
-    """`store`: the in-process exporter, when the API runs beside the receiver (health reports its state)."""
+def create_app(config: ApiConfig, *, store: Any = None, credentials: Credentials | None = None) -> FastAPI:
+    """`store`: the in-process exporter, when the API runs beside the receiver (health reports its state).
+    `credentials`: the process's credential lookup, shared with the receivers; made here when not given."""
     if not config.database_url:
         raise ValueError("ApiConfig.database_url is required")
 
@@ -31,10 +35,14 @@ def create_app(config: ApiConfig, *, store: Any = None) -> FastAPI:
         )
         await pool.open(wait=False)
         app.state.pool = pool
+        own = credentials is None
+        app.state.credentials = Credentials(config.database_url or "") if own else credentials
         try:
             yield
         finally:
             await pool.close()
+            if own:
+                await app.state.credentials.close()
 
     app = FastAPI(
         title="otel-errors",
@@ -45,6 +53,7 @@ def create_app(config: ApiConfig, *, store: Any = None) -> FastAPI:
     app.state.store = store
     app.state.config = config
     problems.install(app)
+    app.add_middleware(RequestLimits, max_body_bytes=config.max_body_bytes)
     app.include_router(health.router)
     app.include_router(errors.router)
     app.include_router(status.router)

@@ -15,12 +15,12 @@ class ApiConfig:
     pool_max_size: int = 8
     # With auth on, every route needs an API key of the path's workspace (see deps.py).
     auth: bool = False
-    # What viewers see of stack traces: "in_app" (in-app frames, no local paths) or "full".
+    # What viewers see of stack traces and paths: "in_app" (in-app frames, file names without directories) or "full".
     viewer_stacktraces: str = "in_app"
-    # Stack-trace characters returned per error (the full text stays stored).
-    max_stacktrace_chars: int = 64 * 1024
     # estimatedRevenueLoss = credits of failed executions x this price (docs/metrics.md).
     price_per_credit: float = 0.01
+    # Largest request body the API reads; larger is 413 before it is read.
+    max_body_bytes: int = 1024 * 1024
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -31,3 +31,5 @@ class ApiConfig:
             raise ValueError("pool sizes must satisfy 1 <= pool_min_size <= pool_max_size")
         if not 0 <= self.price_per_credit < float("inf"):
             raise ValueError(f"price_per_credit must be a finite number >= 0, got {self.price_per_credit}")
+        if self.max_body_bytes < 1024:
+            raise ValueError("max_body_bytes must be at least 1 KiB")

@@ -38,6 +38,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "too_large",
     422: "invalid_request",
     503: "unavailable",
 }

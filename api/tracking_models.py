@@ -212,7 +212,7 @@ class ResolveBody(CamelModel):
 
 
 class AuditEntry(CamelModel):
-    entry_id: int
+    entry_id: str
     at: datetime
     actor: str
     action: str

@@ -2,7 +2,7 @@
 """Scale load generator: N occurrences over D days through the exporter's own write path.
 
 Not a test: it fills a dedicated database so `bench/query.py` can time the dashboard at scale. It builds
-`ErrorEventBatch` protobufs directly (no OTLP, no processor: the ingest benchmark measures those) and hands them
+`ErrorBatch`es directly (no OTLP, no processor: the ingest benchmark measures those) and hands them
 to `PostgresExporter.write(batch)` exactly as a receiver does, several batches in flight at once so group commit
 works as in production.
 
@@ -20,7 +20,7 @@ The data (seeded, so two runs write the same shape):
   `--executions-per-occurrence` times the occurrences and error rates are real; one error span per occurrence
   and one for each failed execution's root.
 
-Generation runs in `--producers` child processes (serialized batches over a pipe), so Python building protobufs
+Generation runs in `--producers` child processes (pickled batches over a pipe), so Python building rows
 overlaps with PostgreSQL committing them.
 
     .venv/bin/python bench/load.py --database-url postgresql://postgres@127.0.0.1:5432/test \\
@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import dataclasses
 import datetime as dt
 import hashlib
 import itertools
@@ -42,6 +43,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import pickle
 import random
 import sys
 import time
@@ -51,9 +53,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from otel_errors.batch import ErrorBatch, ErrorEvent, ErrorSpan, Execution
 from otel_errors.errors import Overloaded, StoreUnavailable
 from otel_errors.exporter import PostgresExporter, StoreConfig
-from otel_errors.proto_types import ErrorEventBatch
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 HOUR_NS = 3_600 * 1_000_000_000
@@ -326,8 +328,13 @@ def make_plan(occurrences: int, hours: int, now_ns: int, fingerprints: int, seed
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Producer: one child process per slice of hours; yields serialized ErrorEventBatch messages
+# Producer: one child process per slice of hours; yields pickled batch rows
 # ---------------------------------------------------------------------------------------------------------------
+
+
+def _astuple(row: Any) -> tuple[Any, ...]:
+    """A batch row's fields in order (the rows are frozen: rebuilt on the other side of the pipe)."""
+    return tuple(getattr(row, f.name) for f in dataclasses.fields(row))
 
 
 def _producer(args: argparse.Namespace, plan: Plan, hours: list[int], out: Any) -> None:
@@ -363,14 +370,15 @@ def _produce(args: argparse.Namespace, plan: Plan, hours: list[int], out: Any) -
     def pick(cum: list[float]) -> int:
         return bisect.bisect_left(cum, rand() * cum[-1])
 
-    batch = ErrorEventBatch()
+    batch = ErrorBatch()
     n_events = 0
 
     def flush() -> None:
         nonlocal batch, n_events
         if n_events:
-            out.put(batch.SerializeToString())
-        batch = ErrorEventBatch()
+            rows = [[_astuple(x) for x in xs] for xs in (batch.events, batch.error_spans, batch.executions)]
+            out.put(pickle.dumps(rows, pickle.HIGHEST_PROTOCOL))
+        batch = ErrorBatch()
         n_events = 0
 
     for h in hours:
@@ -406,76 +414,87 @@ def _produce(args: argparse.Namespace, plan: Plan, hours: list[int], out: Any) -
             failed = not bug.handled or rand() < 0.3
             credits = round(0.5 + rand() * 20, 2)
             for j in range(k):
-                e = batch.events.add()
-                e.workspace_id = ws
-                e.occurrence_id = getrandbits(128).to_bytes(16, "big")
-                e.time_unix_nano = times[i + j]
-                e.fingerprint = bug.fingerprint
-                e.fingerprint_config = "newstyle:2026-01"
-                e.type = bug.type
-                e.message = messages[b][getrandbits(3)]
-                e.stacktrace = bug.stacks[getrandbits(8) % len(bug.stacks)]
-                e.title = bug.title
-                e.culprit = bug.culprit
-                e.grouping_json = bug.grouping_json
-                e.severity = bug.severity
-                e.category = bug.category
-                e.source = bug.source
-                e.origin = 1 if rand() < 0.85 else 2
-                e.handled = bug.handled
-                e.trace_id = trace_id
                 span_id = getrandbits(64).to_bytes(8, "big")
-                e.span_id = span_id
-                e.parent_span_id = root_span
-                e.span_name = bug.span_name
-                e.user_id = users[u]
-                e.agent_id = agents[a]
-                e.agent_name = agent_names[a]
-                e.service_name = "agent-runtime"
-                e.environment = env
-                e.version = version
-                e.credits = credits if failed else 0.0
-                e.attributes_json = '{"gen_ai.request.model": "%s", "http.status_code": %d, "retry": %d}' % (
-                    _MODELS[b % len(_MODELS)],
-                    500 + (b % 5),
-                    getrandbits(2),
+                batch.events.append(
+                    ErrorEvent(
+                        workspace_id=ws,
+                        occurrence_id=getrandbits(128).to_bytes(16, "big"),
+                        time_unix_nano=times[i + j],
+                        fingerprint=bug.fingerprint,
+                        fingerprint_config="newstyle:2026-01",
+                        type=bug.type,
+                        message=messages[b][getrandbits(3)],
+                        stacktrace=bug.stacks[getrandbits(8) % len(bug.stacks)],
+                        title=bug.title,
+                        culprit=bug.culprit,
+                        grouping_json=bug.grouping_json,
+                        severity=bug.severity,
+                        category=bug.category,
+                        source=bug.source,
+                        origin=1 if rand() < 0.85 else 2,
+                        handled=bug.handled,
+                        trace_id=trace_id,
+                        span_id=span_id,
+                        parent_span_id=root_span,
+                        span_name=bug.span_name,
+                        user_id=users[u],
+                        agent_id=agents[a],
+                        agent_name=agent_names[a],
+                        service_name="agent-runtime",
+                        environment=env,
+                        version=version,
+                        credits=credits if failed else 0.0,
+                        attributes_json='{"gen_ai.request.model": "%s", "http.status_code": %d, "retry": %d}'
+                        % (_MODELS[b % len(_MODELS)], 500 + (b % 5), getrandbits(2)),
+                        chain_types=(bug.type,),
+                        previous_fingerprint="",
+                    )
                 )
-                e.chain_types.append(bug.type)
                 if args.error_spans:
-                    s = batch.error_spans.add()
-                    s.workspace_id = ws
-                    s.trace_id = trace_id
-                    s.span_id = span_id
-                    s.parent_span_id = root_span
-                    s.name = bug.span_name
-                    s.start_time_unix_nano = times[i + j] - 200_000_000
-                    s.end_time_unix_nano = times[i + j]
-                    s.status_code = 2
-                    s.status_message = bug.type
-                    s.exception_type = bug.type
-            x = batch.executions.add()
-            x.workspace_id = ws
-            x.trace_id = trace_id
-            x.span_id = root_span
-            x.start_time_unix_nano = t0 - 2 * SEC_NS
-            x.end_time_unix_nano = times[i + k - 1] + SEC_NS
-            x.failed = failed
-            x.agent_id = agents[a]
-            x.agent_name = agent_names[a]
-            x.user_id = users[u]
-            x.environment = env
-            x.credits = credits
+                    batch.error_spans.append(
+                        ErrorSpan(
+                            workspace_id=ws,
+                            trace_id=trace_id,
+                            span_id=span_id,
+                            parent_span_id=root_span,
+                            name=bug.span_name,
+                            start_time_unix_nano=times[i + j] - 200_000_000,
+                            end_time_unix_nano=times[i + j],
+                            status_code=2,
+                            status_message=bug.type,
+                            propagated=False,
+                        )
+                    )
+            batch.executions.append(
+                Execution(
+                    workspace_id=ws,
+                    trace_id=trace_id,
+                    span_id=root_span,
+                    start_time_unix_nano=t0 - 2 * SEC_NS,
+                    end_time_unix_nano=times[i + k - 1] + SEC_NS,
+                    failed=failed,
+                    agent_id=agents[a],
+                    agent_name=agent_names[a],
+                    user_id=users[u],
+                    environment=env,
+                    credits=credits,
+                )
+            )
             if failed and args.error_spans:
-                s = batch.error_spans.add()
-                s.workspace_id = ws
-                s.trace_id = trace_id
-                s.span_id = root_span
-                s.name = f"invoke_agent {agent_names[a]}"
-                s.start_time_unix_nano = t0 - 2 * SEC_NS
-                s.end_time_unix_nano = times[i + k - 1] + SEC_NS
-                s.status_code = 2
-                s.status_message = bug.type
-                s.propagated = True
+                batch.error_spans.append(
+                    ErrorSpan(
+                        workspace_id=ws,
+                        trace_id=trace_id,
+                        span_id=root_span,
+                        parent_span_id=b"",
+                        name=f"invoke_agent {agent_names[a]}",
+                        start_time_unix_nano=t0 - 2 * SEC_NS,
+                        end_time_unix_nano=times[i + k - 1] + SEC_NS,
+                        status_code=2,
+                        status_message=bug.type,
+                        propagated=True,
+                    )
+                )
             traces += 1
             n_events += k
             i += k
@@ -485,19 +504,22 @@ def _produce(args: argparse.Namespace, plan: Plan, hours: list[int], out: Any) -
                 if extra < 1 and rand() >= extra:
                     break
                 extra -= 1
-                x = batch.executions.add()
-                x.workspace_id = ws
-                x.trace_id = getrandbits(128).to_bytes(16, "big")
-                x.span_id = getrandbits(64).to_bytes(8, "big")
-                x.start_time_unix_nano = t0 - int(rand() * 30 * SEC_NS)
-                x.end_time_unix_nano = t0
-                x.failed = False
                 xa = pick(agent_cum)
-                x.agent_id = agents[xa]
-                x.agent_name = agent_names[xa]
-                x.user_id = users[pick(user_cum)]
-                x.environment = env_names[bisect.bisect_left(env_cum, rand() * env_cum[-1])]
-                x.credits = round(0.5 + rand() * 10, 2)
+                batch.executions.append(
+                    Execution(
+                        workspace_id=ws,
+                        trace_id=getrandbits(128).to_bytes(16, "big"),
+                        span_id=getrandbits(64).to_bytes(8, "big"),
+                        start_time_unix_nano=t0 - int(rand() * 30 * SEC_NS),
+                        end_time_unix_nano=t0,
+                        failed=False,
+                        agent_id=agents[xa],
+                        agent_name=agent_names[xa],
+                        user_id=users[pick(user_cum)],
+                        environment=env_names[bisect.bisect_left(env_cum, rand() * env_cum[-1])],
+                        credits=round(0.5 + rand() * 10, 2),
+                    )
+                )
             if n_events >= batch_size:
                 flush()
     flush()
@@ -560,12 +582,14 @@ async def drive(args: argparse.Namespace, url: str) -> None:
             database_url=url,
             writers=args.writers,
             max_items_per_commit=args.max_items_per_commit,
-            max_pending_items=args.max_pending_items,
+            max_pending_bytes=args.max_pending_bytes,
             write_timeout_seconds=120.0,
             maintenance_interval_seconds=3600.0,
         )
     )
     await store.start()
+    commits = [0]
+    store.commit_listeners.append(lambda stats: commits.__setitem__(0, commits[0] + (not stats.failed)))
 
     # Producers take interleaved chunks of consecutive hours, so the database is filled roughly in time order.
     ctx = mp.get_context("fork")
@@ -599,7 +623,12 @@ async def drive(args: argparse.Namespace, url: str) -> None:
     in_flight: set[asyncio.Task[None]] = set()
 
     async def write(data: bytes) -> None:
-        batch = ErrorEventBatch.FromString(data)
+        events, error_spans, executions = pickle.loads(data)
+        batch = ErrorBatch(
+            events=[ErrorEvent(*r) for r in events],
+            error_spans=[ErrorSpan(*r) for r in error_spans],
+            executions=[Execution(*r) for r in executions],
+        )
         for attempt in itertools.count():
             try:
                 await store.write(batch)
@@ -640,7 +669,7 @@ async def drive(args: argparse.Namespace, url: str) -> None:
                 eta = (args.occurrences - ev) / (ev / el) if ev else float("nan")
                 print(
                     f"{el:7.0f}s  {ev:>11,} occurrences  {ev / el:8,.0f}/s  executions {written['executions']:,}"
-                    f"  spans {written['spans']:,}  commits {store.stats['commits']:,}  eta {eta / 60:5.1f} min",
+                    f"  spans {written['spans']:,}  commits {commits[0]:,}  eta {eta / 60:5.1f} min",
                     flush=True,
                 )
         if in_flight:
@@ -656,7 +685,7 @@ async def drive(args: argparse.Namespace, url: str) -> None:
     print(
         f"done: {written['events']:,} occurrences, {written['executions']:,} executions, {written['spans']:,} "
         f"error spans in {elapsed:,.0f}s: {written['events'] / elapsed:,.0f} occurrences/s, {items / elapsed:,.0f}"
-        f" items/s; {store.stats['commits']:,} commits of {written['batches']:,} batches; "
+        f" items/s; {commits[0]:,} commits of {written['batches']:,} batches; "
         f"{written['retries']} overload retries",
         flush=True,
     )
@@ -706,11 +735,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fingerprints", type=int, default=5_000)
     p.add_argument("--agents", type=int, default=50)
     p.add_argument("--users", type=int, default=10_000)
-    p.add_argument("--batch-size", type=int, default=2_000, help="occurrences per ErrorEventBatch")
+    p.add_argument("--batch-size", type=int, default=2_000, help="occurrences per batch")
     p.add_argument("--in-flight", type=int, default=4, help="concurrent store.write calls")
     p.add_argument("--writers", type=int, default=2)
     p.add_argument("--max-items-per-commit", type=int, default=20_000)
-    p.add_argument("--max-pending-items", type=int, default=100_000)
+    p.add_argument("--max-pending-bytes", type=int, default=512 * 1024 * 1024)
     p.add_argument("--producers", type=int, default=1, help="generator processes")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument(

@@ -1,4 +1,4 @@
-"""ErrorEventBatch messages to COPY rows and statement parameters (the only place the write path reads the protobuf)."""
+"""`ErrorBatch`es to COPY rows and statement parameters: the one place the write path reads the batch's rows."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from otel_errors.batch import ErrorBatch, ErrorEvent, ErrorSpan, Execution
 from otel_errors.stacktext import header_message_at
 
 from ._partitions import DAY_NS
@@ -79,7 +80,7 @@ class KnownTexts:
         self.max_entries = max_entries
         self._known: dict[tuple[str, str | bytes], None] = {}
 
-    def event_rows(self, events: Iterable[Any], sent: set[tuple[str, str | bytes]]) -> Iterable[tuple[Any, ...]]:
+    def event_rows(self, events: Iterable[ErrorEvent], sent: set[tuple[str, str | bytes]]) -> Iterable[tuple[Any, ...]]:
         """COPY rows of `events`; `sent` collects the keys whose texts these rows carry (remember them once the
         commit succeeded)."""
         known = self._known
@@ -137,7 +138,7 @@ class KnownTexts:
                 del known[key]
 
 
-def execution_rows(executions: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
+def execution_rows(executions: Iterable[Execution]) -> Iterable[tuple[Any, ...]]:
     for x in executions:
         yield (
             x.workspace_id,
@@ -154,7 +155,7 @@ def execution_rows(executions: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
         )
 
 
-def span_rows(spans: Iterable[Any]) -> Iterable[tuple[Any, ...]]:
+def span_rows(spans: Iterable[ErrorSpan]) -> Iterable[tuple[Any, ...]]:
     for s in spans:
         yield (
             s.workspace_id,
@@ -178,7 +179,7 @@ _EVENT_TIME, _EXECUTION_START, _FAILED, _CREDITS, _SPAN_START = 1, 3, 5, 10, 5
 class StagedBatch:
     """A batch as a commit uses it: its COPY rows and what the commit's statements need to know of them.
 
-    Built when the batch is queued, so that the event loop reads the protobuf and builds the rows while the
+    Built when the batch is queued, so that the event loop reads the batch and builds the rows while the
     database works on the previous commit; the commit itself only streams them (its COPY no longer waits for
     rows being built: ~8 of the ~9 µs per event row)."""
 
@@ -190,10 +191,11 @@ class StagedBatch:
     event_times: tuple[int, int] | None  # first and last occurrence time (ns)
     start_times: tuple[int, int] | None  # first and last execution start (ns)
     late_credits: bool  # a failed execution with credits: errors stored before it may get them
+    nbytes: int  # an estimate of the memory the rows hold, for the queue's bound in bytes
 
 
-def stage(batch: Any, texts: KnownTexts) -> StagedBatch:
-    """The rows of an `ErrorEventBatch`; large texts already committed (`texts`) travel as ""."""
+def stage(batch: ErrorBatch, texts: KnownTexts) -> StagedBatch:
+    """The rows of an `ErrorBatch`; large texts already committed (`texts`) travel as ""."""
     carried: set[tuple[str, str | bytes]] = set()
     events = list(texts.event_rows(batch.events, carried))
     executions = list(execution_rows(batch.executions))
@@ -203,6 +205,11 @@ def stage(batch: Any, texts: KnownTexts) -> StagedBatch:
     days = {t // DAY_NS for t in event_ns}
     days.update(t // DAY_NS for t in start_ns)
     days.update(r[_SPAN_START] // DAY_NS for r in spans)
+    nbytes = (
+        _ROW_BYTES * (len(events) + len(executions) + len(spans))
+        + sum(len(r[_MESSAGE]) + len(r[_STACKTRACE]) + len(r[_GROUPING]) + len(r[_ATTRIBUTES]) for r in events)
+        + sum(len(r[_STATUS_MESSAGE]) for r in spans)
+    )
     return StagedBatch(
         events,
         executions,
@@ -212,7 +219,13 @@ def stage(batch: Any, texts: KnownTexts) -> StagedBatch:
         (min(event_ns), max(event_ns)) if event_ns else None,
         (min(start_ns), max(start_ns)) if start_ns else None,
         any(r[_FAILED] and r[_CREDITS] for r in executions),
+        nbytes,
     )
+
+
+# Where the large texts sit in the rows above, and an estimate of a row's other objects.
+_MESSAGE, _STACKTRACE, _GROUPING, _ATTRIBUTES, _STATUS_MESSAGE = 6, 7, 10, 25, 8
+_ROW_BYTES = 1200
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -248,7 +261,3 @@ def _span_of(ranges: list[tuple[int, int]]) -> tuple[dt.datetime, dt.datetime]:
         now = dt.datetime.now(dt.UTC)
         return now, now
     return _instant(min(first for first, _ in ranges)), _instant(max(last for _, last in ranges))
-
-
-def batch_size(batch: Any) -> int:
-    return len(batch.events) + len(batch.executions) + len(batch.error_spans)

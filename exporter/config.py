@@ -13,9 +13,9 @@ class StoreConfig:
     # upserts the same hot rows (errors, rollups, per-error people), so a second writer mostly waits for the first
     # one's row locks (bench/ingest.py: one writer committed as much, with 20-30% less PostgreSQL CPU per span).
     writers: int = 1
-    # Bounded queue: items (events + executions + spans) waiting for a commit. Beyond it, ingest answers
-    # "retry later" instead of queueing without limit.
-    max_pending_items: int = 50_000
+    # Bounded queue: an estimate of the bytes of the rows waiting for a commit (texts at their stored sizes plus a
+    # per-row allowance). Beyond it, ingest answers "retry later" instead of queueing without limit.
+    max_pending_bytes: int = 256 * 1024 * 1024
     # Items one transaction takes from the queue.
     max_items_per_commit: int = 10_000
     # How long a request may wait for its batch to commit before the receiver answers "retry later".
@@ -29,8 +29,10 @@ class StoreConfig:
     def __post_init__(self) -> None:
         if self.writers < 1:
             raise ValueError("writers must be at least 1")
-        if self.max_items_per_commit < 1 or self.max_pending_items < self.max_items_per_commit:
-            raise ValueError("max_pending_items must be >= max_items_per_commit >= 1")
+        if self.max_items_per_commit < 1:
+            raise ValueError("max_items_per_commit must be at least 1")
+        if self.max_pending_bytes < 1:
+            raise ValueError("max_pending_bytes must be at least 1")
         if self.write_timeout_seconds <= 0 or self.connect_timeout_seconds <= 0:
             raise ValueError("timeouts must be positive")
         if not 1 <= self.retention_days <= 3650:

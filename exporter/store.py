@@ -1,9 +1,10 @@
-"""The PostgreSQL exporter: durable, batched, idempotent writes of `ErrorEventBatch`es (group commit).
+"""The PostgreSQL exporter: durable, batched, idempotent writes of `ErrorBatch`es (group commit).
 
 A receiver calls `await store.write(batch)` and answers OTLP success only when it returns: by then the batch is
 committed. Concurrent requests are committed together (one transaction for many requests), which is where the
-throughput comes from. The queue is bounded; a slow or absent database turns into a retryable error for the
-client (`Overloaded`, `StoreUnavailable`), never into unbounded memory.
+throughput comes from. The queue is bounded in bytes; a slow or absent database turns into a retryable error for
+the client (`Overloaded`, `StoreUnavailable`), never into unbounded memory. What a failed commit means is one table
+(`_failures.FAILURES`).
 """
 
 from __future__ import annotations
@@ -18,22 +19,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg import errors as pgerrors
 from psycopg.types.string import BytesBinaryDumper
 
-from otel_errors.errors import InvalidRequest, Overloaded, ShuttingDown, StoreUnavailable
+from otel_errors.batch import ErrorBatch
+from otel_errors.errors import Overloaded, ShuttingDown, StoreUnavailable
 
 from . import _write_sql as q
+from ._failures import CommitFailure, failure, ingest_error
 from ._migrate import migrate
 from ._partitions import Partitions, day_date
-from ._rows import KnownTexts, StagedBatch, batch_size, commit_windows, stage
+from ._rows import KnownTexts, StagedBatch, commit_windows, stage
 from .config import StoreConfig
 
 log = logging.getLogger("otel_errors.exporter")
-
-_RETRY_IN_PLACE = (pgerrors.DeadlockDetected, pgerrors.SerializationFailure)
-# A batch refused by the database, or with a value psycopg cannot encode (OverflowError: an int beyond int8).
-_REFUSED = (psycopg.Error, ValueError, OverflowError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +44,16 @@ class ErrorChange:
     regressed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class CommitStats:
+    """What one commit did, for the listeners that count (self-telemetry)."""
+
+    batches: int
+    items: int
+    seconds: float
+    failed: bool
+
+
 class _Pending:
     __slots__ = ("future", "size", "staged")
 
@@ -54,22 +62,22 @@ class _Pending:
 
 
 class PostgresExporter:
-    def __init__(self, config: StoreConfig) -> None:
+    def __init__(self, config: StoreConfig, *, partitions: Partitions | None = None) -> None:
         if not config.database_url:
             raise ValueError("StoreConfig.database_url is required (start the embedded PostgreSQL first)")
         self.config = config
         self._url: str = config.database_url
         self._queue: collections.deque[_Pending] = collections.deque()
         self._pending_items = 0
+        self._pending_bytes = 0
         self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._state = "new"  # new -> running -> closing -> closed
         self._down_until = 0.0
         self._last_error = ""
-        self._partitions = Partitions()
-        self._maintenance: asyncio.Task[None] | None = None
+        self._partitions = partitions or Partitions()
         self.listeners: list[Callable[[list[ErrorChange]], None]] = []
-        self.stats = {"commits": 0, "batches": 0, "items": 0, "failed_commits": 0}
+        self.commit_listeners: list[Callable[[CommitStats], None]] = []
         self._texts = KnownTexts()
 
     # -- lifecycle (idempotent) ---------------------------------------------------------------------------------
@@ -88,7 +96,6 @@ class PostgresExporter:
         self._state = "running"
         for i in range(self.config.writers):
             self._tasks.append(asyncio.create_task(self._writer_loop(), name=f"otel-errors-writer-{i}"))
-        self._maintenance = asyncio.create_task(self._maintenance_loop(), name="otel-errors-maintenance")
 
     async def shutdown(self, drain_timeout: float = 10.0) -> None:
         """Stop taking batches, commit what was accepted (up to `drain_timeout`), then close."""
@@ -96,9 +103,6 @@ class PostgresExporter:
             return
         was_running = self._state == "running"
         self._state = "closing"
-        if self._maintenance is not None:
-            self._maintenance.cancel()
-            await asyncio.gather(self._maintenance, return_exceptions=True)
         self._wakeup.set()
         if was_running and self._tasks:
             _done, pending = await asyncio.wait(self._tasks, timeout=drain_timeout)
@@ -122,8 +126,13 @@ class PostgresExporter:
 
     @property
     def pending_items(self) -> int:
-        """Items accepted and not yet committed (bounded by max_pending_items)."""
+        """Items accepted and not yet committed."""
         return self._pending_items
+
+    @property
+    def pending_bytes(self) -> int:
+        """An estimate of the memory held by batches accepted and not yet committed (bounded by max_pending_bytes)."""
+        return self._pending_bytes
 
     @property
     def last_error(self) -> str:
@@ -131,20 +140,24 @@ class PostgresExporter:
 
     # -- the write path -----------------------------------------------------------------------------------------
 
-    async def write(self, batch: Any) -> None:
+    async def write(self, batch: ErrorBatch) -> None:
         """Return once `batch` is committed; raise a retryable `IngestError` when it cannot be."""
         if self._state != "running":
             raise ShuttingDown("the store is not accepting batches")
-        size = batch_size(batch)
+        size = len(batch)
         if size == 0:
             return
         if time.monotonic() < self._down_until:
             raise StoreUnavailable(f"database unavailable: {self._last_error}")
-        if self._pending_items + size > self.config.max_pending_items:
-            raise Overloaded(f"{self._pending_items} items are waiting for the database; retry later")
+        if self._pending_bytes >= self.config.max_pending_bytes:
+            raise Overloaded(f"{self._pending_bytes} bytes are waiting for the database; retry later")
+        staged = stage(batch, self._texts)
+        if self._pending_bytes + staged.nbytes > self.config.max_pending_bytes and self._queue:
+            raise Overloaded(f"{self._pending_bytes} bytes are waiting for the database; retry later")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(stage(batch, self._texts), future, size))
+        self._queue.append(_Pending(staged, future, size))
         self._pending_items += size
+        self._pending_bytes += staged.nbytes
         self._wakeup.set()
         try:
             await asyncio.wait_for(asyncio.shield(future), self.config.write_timeout_seconds)
@@ -172,71 +185,60 @@ class PostgresExporter:
         conn: psycopg.AsyncConnection[Any] | None = None
         try:
             while (group := await self._take()) is not None:
+                started = time.perf_counter()
                 try:
                     if conn is None or conn.closed:
                         conn = await self._connect_writer()
                     changes = await self._commit_with_retry(conn, group)
-                except (psycopg.OperationalError, OSError) as exc:
-                    self._mark_down(exc)
-                    self._finish(group, StoreUnavailable(f"database unavailable: {exc}"))
-                    if conn is not None:
+                except Exception as exc:  # noqa: BLE001 - every failure has a row in _failures.FAILURES
+                    found = failure(exc)
+                    if found.per_batch and len(group) > 1 and conn is not None and not conn.closed:
+                        await self._isolate(conn, group)
+                    else:
+                        self._failed(group, exc, found)
+                    if found.reconnect and conn is not None:
                         await conn.close()
-                    conn = None
+                        conn = None
                     continue
-                except _REFUSED as exc:
-                    # Not the database's health: one batch it refuses (or a value it cannot encode). Find it,
-                    # commit the rest.
-                    assert conn is not None
-                    await self._isolate(conn, group, exc)
-                    continue
-                except Exception as exc:  # a bug of ours: fail these batches, never the writer (it serves all)
-                    log.exception("commit failed")
-                    self._finish(group, exc)
-                    if conn is not None:
-                        await conn.close()
-                    conn = None
-                    continue
-                self._finish(group, None)
+                self._finish(group, None, time.perf_counter() - started)
                 self._notify(changes)
         finally:
             if conn is not None:
                 await conn.close()
 
-    async def _isolate(self, conn: psycopg.AsyncConnection[Any], group: list[_Pending], exc: Exception) -> None:
-        if len(group) == 1:
-            log.warning("batch refused by the database: %s", exc)
-            self._finish(group, InvalidRequest(f"the store refused the batch: {exc}"))
-            return
+    async def _isolate(self, conn: psycopg.AsyncConnection[Any], group: list[_Pending]) -> None:
+        """The database refused something in `group`: commit its batches one by one, refusing only the bad one."""
         for item in group:
+            started = time.perf_counter()
             try:
                 changes = await self._commit_with_retry(conn, [item])
-            except (psycopg.OperationalError, OSError) as down:
-                self._mark_down(down)
-                self._finish([item], StoreUnavailable(f"database unavailable: {down}"))
-            except _REFUSED as refused:
-                log.warning("batch refused by the database: %s", refused)
-                self._finish([item], InvalidRequest(f"the store refused the batch: {refused}"))
-            except Exception as bug:
-                log.exception("commit failed")
-                self._finish([item], bug)
+            except Exception as exc:  # noqa: BLE001 - every failure has a row in _failures.FAILURES
+                self._failed([item], exc, failure(exc))
             else:
-                self._finish([item], None)
+                self._finish([item], None, time.perf_counter() - started)
                 self._notify(changes)
 
-    def _finish(self, group: list[_Pending], error: Exception | None) -> None:
+    def _failed(self, group: list[_Pending], exc: BaseException, found: CommitFailure) -> None:
+        if found.error is None:
+            log.error("commit failed", exc_info=exc)
+        elif found.per_batch:
+            log.warning("batch refused by the database: %s", exc)
+        if found.marks_down:
+            self._mark_down(exc)
+        self._finish(group, ingest_error(exc, found), 0.0)
+
+    def _finish(self, group: list[_Pending], error: Exception | None, seconds: float) -> None:
         for item in group:
             self._pending_items -= item.size
+            self._pending_bytes -= item.staged.nbytes
             if not item.future.done():
                 if error is None:
                     item.future.set_result(None)
                 else:
                     item.future.set_exception(error)
-        if error is None:
-            self.stats["commits"] += 1
-            self.stats["batches"] += len(group)
-            self.stats["items"] += sum(item.size for item in group)
-        else:
-            self.stats["failed_commits"] += 1
+        stats = CommitStats(len(group), sum(item.size for item in group), seconds, error is not None)
+        for listener in self.commit_listeners:
+            listener(stats)
 
     def _mark_down(self, exc: BaseException) -> None:
         self._last_error = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -256,8 +258,8 @@ class PostgresExporter:
         for attempt in range(3):
             try:
                 return await self._commit(conn, group)
-            except _RETRY_IN_PLACE:
-                if attempt == 2:
+            except Exception as exc:
+                if not failure(exc).retry_in_place or attempt == 2:
                     raise
                 await asyncio.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
@@ -274,9 +276,8 @@ class PostgresExporter:
             any(s.executions for s in staged),
         )
         # The rows first (COPY into the staging tables), then every statement in one pipeline: one wait for the
-        # database instead of three. Each wait lasts a turn of the event loop the writer shares with the receivers,
-        # and PostgreSQL idles until the writer gets it (ClientRead: 27-39% of its time under load before, 26-30%
-        # after; what remains is mostly the COPYs and the COMMIT).
+        # database instead of three (each wait lasts a turn of the event loop the writer shares with the
+        # receivers, and PostgreSQL idles until the writer gets it).
         # Statement order: the per-error work first, the rows every commit touches (workspace and execution
         # rollups) last, so two writers hold those hot rows only briefly before their commits; credits of
         # executions stored before come before this commit's executions are inserted.
@@ -320,7 +321,7 @@ class PostgresExporter:
             self._texts.remember(s.texts)
         return changes
 
-    # -- connections and maintenance ----------------------------------------------------------------------------
+    # -- connections --------------------------------------------------------------------------------------------
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         try:
@@ -335,7 +336,7 @@ class PostgresExporter:
 
     async def _connect_writer(self) -> psycopg.AsyncConnection[Any]:
         # No prepared statements: the write statements take no parameters, so a prepared plan made for an early
-        # staging size and old statistics would stay (measured: commits slowed to seconds as partitions grew).
+        # staging size and old statistics would stay (commits slowed to seconds as partitions grew).
         conn = await psycopg.AsyncConnection.connect(
             self._url,
             connect_timeout=max(1, int(self.config.connect_timeout_seconds)),
@@ -350,47 +351,6 @@ class PostgresExporter:
         await conn.execute(q.CREATE_STAGING.encode())
         await conn.set_autocommit(False)
         return conn
-
-    async def _maintenance_loop(self) -> None:
-        """Retention, tomorrow's partitions and the short-lived minute rollup, every few minutes."""
-        while True:
-            await asyncio.sleep(self.config.maintenance_interval_seconds)
-            try:
-                dropped = await self.run_retention()
-                if dropped:
-                    log.info("retention dropped %s", ", ".join(dropped))
-            except (psycopg.Error, OSError, StoreUnavailable) as exc:
-                log.warning("maintenance skipped: %s", exc)
-
-    async def lookup_ingest_token(self, token_hash: bytes) -> str | None:
-        """The workspace of a (hashed) ingest token, or None when unknown or revoked."""
-        try:
-            async with await self._connect() as conn:
-                cur = await conn.execute(
-                    "SELECT workspace_id FROM ingest_tokens WHERE token_hash = %s AND revoked_at IS NULL", (token_hash,)
-                )
-                row = await cur.fetchone()
-        except psycopg.OperationalError as exc:
-            raise StoreUnavailable(f"database unavailable: {exc}") from exc
-        return str(row[0]) if row else None
-
-    async def run_retention(self) -> list[str]:
-        """Drop partitions older than the retention window and make tomorrow's; returns dropped names."""
-        async with await self._connect() as conn:
-            today = dt.datetime.now(dt.UTC).date()
-            await self._partitions.ensure(
-                conn, [today + dt.timedelta(days=i) for i in range(0, self.config.partitions_ahead_days + 1)]
-            )
-            async with conn.transaction():
-                await conn.execute(q.DELETE_OLD_MINUTES)
-                cutoff = today - dt.timedelta(days=self.config.retention_days)
-                await conn.execute("DELETE FROM error_hourly WHERE hour < %s", (cutoff,))
-                await conn.execute("DELETE FROM error_daily WHERE day < %s", (cutoff,))
-                await conn.execute("DELETE FROM workspace_hourly WHERE hour < %s", (cutoff,))
-                await conn.execute("DELETE FROM workspace_daily WHERE day < %s", (cutoff,))
-                await conn.execute("DELETE FROM execution_hourly WHERE hour < %s", (cutoff,))
-                await conn.execute("DELETE FROM execution_counts WHERE minute < %s", (cutoff,))
-            return await self._partitions.drop_older_than(conn, cutoff)
 
 
 async def _copy(

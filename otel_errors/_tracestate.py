@@ -1,18 +1,32 @@
-"""Short-lived, bounded memory of recent traces (DESIGN §9).
+"""Short-lived, bounded memory of recent traces, for propagation and enrichment.
 
 Spans of one trace reach the receiver in several exports (the SDK's batch processor ships spans as they end), so
 deciding "this exception was already counted deeper in the trace" or "which user ran this execution" needs a
-little memory per trace. It is an LRU over traces with a cap on spans per trace; losing it (restart, eviction)
-only weakens deduplication and enrichment, never loses data.
+little memory per trace. It is an LRU over traces, bounded by an estimate of its bytes and by spans per trace;
+losing it (restart, eviction) only weakens deduplication and enrichment, never loses data.
+
+An export reads the memory through a `TraceView`: what is committed plus what the export itself adds. The
+additions reach the memory only when the export's batch is committed (`TraceState.commit`): an export that fails
+after processing and is retried is then judged against what is stored, not taken for a copy of itself.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-# (exception key, span id) of an exception already counted in this trace.
-ExceptionKey = tuple[str, str]
+# (short exception type, hash of the message) of an exception already counted in this trace. The message is
+# kept as its hash: a key only compares for equality, and a message may be 8 KiB.
+ExceptionKey = tuple[str, int]
+# (module or file, function) of the in-app frames, innermost last.
+FramesKey = tuple[tuple[str, str], ...]
+
+# Byte estimates of the Python objects an entry holds (dict slot, tuple, small objects), for the memory bound.
+_PARENT_BYTES = 160
+_EXCEPTION_BYTES = 200
+_FRAME_BYTES = 120
+_TRACE_BYTES = 600
 
 
 @dataclass(slots=True)
@@ -23,20 +37,73 @@ class ExecutionIdentity:
     environment: str = ""
     version: str = ""
 
+    def nbytes(self) -> int:
+        return (
+            200
+            + len(self.user_id)
+            + len(self.agent_id)
+            + len(self.agent_name)
+            + len(self.environment)
+            + len(self.version)
+        )
+
 
 @dataclass(slots=True)
 class TraceMemory:
     parents: dict[bytes, bytes] = field(default_factory=dict)  # error span id -> parent span id
-    exceptions: list[tuple[ExceptionKey, tuple[tuple[str, str], ...], bytes]] = field(default_factory=list)
+    exceptions: list[tuple[ExceptionKey, FramesKey, bytes]] = field(default_factory=list)
     has_agent_invocation: bool = False
     identity: ExecutionIdentity | None = None
+    nbytes: int = _TRACE_BYTES
+
+
+class TraceView:
+    """One export's view of a trace: the committed memory (`base`, None for a trace not remembered) and what the
+    export adds (`added`). Reads see both; writes go to `added` only."""
+
+    __slots__ = ("added", "base", "key")
+
+    def __init__(self, key: tuple[str, bytes], base: TraceMemory | None) -> None:
+        self.key = key
+        self.base = base
+        self.added = TraceMemory()
+
+    def parent(self, span_id: bytes) -> bytes:
+        parent = self.added.parents.get(span_id)
+        if parent is None and self.base is not None:
+            parent = self.base.parents.get(span_id)
+        return parent or b""
+
+    def span_count(self) -> int:
+        return len(self.added.parents) + (len(self.base.parents) if self.base is not None else 0)
+
+    def exception_lists(self) -> tuple[list[tuple[ExceptionKey, FramesKey, bytes]], ...]:
+        """The exceptions counted in this trace: the committed ones, then this export's."""
+        if self.base is None or not self.base.exceptions:
+            return (self.added.exceptions,)
+        return (self.base.exceptions, self.added.exceptions)
+
+    def exception_count(self) -> int:
+        return len(self.added.exceptions) + (len(self.base.exceptions) if self.base is not None else 0)
+
+    @property
+    def identity(self) -> ExecutionIdentity | None:
+        if self.added.identity is not None:
+            return self.added.identity
+        return self.base.identity if self.base is not None else None
+
+    @property
+    def has_agent_invocation(self) -> bool:
+        return self.added.has_agent_invocation or (self.base is not None and self.base.has_agent_invocation)
 
 
 class TraceState:
-    def __init__(self, max_traces: int, max_spans_per_trace: int) -> None:
+    def __init__(self, max_traces: int, max_spans_per_trace: int, max_bytes: int) -> None:
         self._traces: OrderedDict[tuple[str, bytes], TraceMemory] = OrderedDict()
         self._max_traces = max_traces
         self._max_spans = max_spans_per_trace
+        self._max_bytes = max_bytes
+        self.nbytes = 0
 
     def __len__(self) -> int:
         return len(self._traces)
@@ -44,31 +111,72 @@ class TraceState:
     def get(self, workspace: str, trace_id: bytes) -> TraceMemory | None:
         return self._traces.get((workspace, trace_id))
 
-    def touch(self, workspace: str, trace_id: bytes) -> TraceMemory:
+    def view(self, workspace: str, trace_id: bytes) -> TraceView:
         key = (workspace, trace_id)
-        memory = self._traces.get(key)
-        if memory is None:
-            memory = self._traces[key] = TraceMemory()
-            if len(self._traces) > self._max_traces:
-                self._traces.popitem(last=False)
-        else:
-            self._traces.move_to_end(key)
-        return memory
+        return TraceView(key, self._traces.get(key))
 
-    def add_span(self, memory: TraceMemory, span_id: bytes, parent_id: bytes) -> None:
-        if len(memory.parents) < self._max_spans:
-            memory.parents[span_id] = parent_id
+    def add_span(self, view: TraceView, span_id: bytes, parent_id: bytes) -> None:
+        if view.span_count() < self._max_spans:
+            view.added.parents[span_id] = parent_id
+
+    def may_add_exception(self, view: TraceView) -> bool:
+        return view.exception_count() < self._max_spans
+
+    def commit(self, views: Iterable[TraceView]) -> None:
+        """Remember what committed exports added; the least recently used traces go beyond the bounds."""
+        traces = self._traces
+        for view in views:
+            added = view.added
+            if not (added.parents or added.exceptions or added.identity is not None or added.has_agent_invocation):
+                continue
+            memory = traces.get(view.key)
+            if memory is None:
+                memory = traces[view.key] = TraceMemory()
+                self.nbytes += memory.nbytes
+            else:
+                traces.move_to_end(view.key)
+            grown = 0
+            for span_id, parent_id in added.parents.items():
+                if span_id not in memory.parents and len(memory.parents) < self._max_spans:
+                    memory.parents[span_id] = parent_id
+                    grown += _PARENT_BYTES + len(span_id) + len(parent_id)
+            for entry in added.exceptions:
+                if len(memory.exceptions) < self._max_spans:
+                    memory.exceptions.append(entry)
+                    grown += _exception_bytes(entry)
+            if added.has_agent_invocation:
+                memory.has_agent_invocation = True
+            if added.identity is not None and (added.has_agent_invocation or memory.identity is None):
+                if memory.identity is not None:
+                    grown -= memory.identity.nbytes()
+                memory.identity = added.identity
+                grown += added.identity.nbytes()
+            memory.nbytes += grown
+            self.nbytes += grown
+        while traces and (len(traces) > self._max_traces or self.nbytes > self._max_bytes):
+            _key, evicted = traces.popitem(last=False)
+            self.nbytes -= evicted.nbytes
 
     @staticmethod
-    def related(memory: TraceMemory, a: bytes, b: bytes, max_depth: int = 64) -> bool:
+    def related(view: TraceView, a: bytes, b: bytes, max_depth: int = 64) -> bool:
         """True when span `a` is an ancestor or descendant of span `b` through known error spans."""
-        return _is_ancestor(memory, a, b, max_depth) or _is_ancestor(memory, b, a, max_depth)
+        return _is_ancestor(view, a, b, max_depth) or _is_ancestor(view, b, a, max_depth)
 
 
-def _is_ancestor(memory: TraceMemory, ancestor: bytes, span: bytes, max_depth: int) -> bool:
+def _exception_bytes(entry: tuple[ExceptionKey, FramesKey, bytes]) -> int:
+    key, frames, span_id = entry
+    return (
+        _EXCEPTION_BYTES
+        + len(key[0])
+        + len(span_id)
+        + sum(_FRAME_BYTES + len(module) + len(function) for module, function in frames)
+    )
+
+
+def _is_ancestor(view: TraceView, ancestor: bytes, span: bytes, max_depth: int) -> bool:
     current = span
     for _ in range(max_depth):
-        parent = memory.parents.get(current)
+        parent = view.parent(current)
         if not parent:
             return False
         if parent == ancestor:

@@ -10,7 +10,14 @@ from typing import Any
 from .grouping import CONFIGS, DEFAULT_CONFIG, GroupingConfig
 from .scrub import ScrubConfig
 
-WORKSPACE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+# A workspace id, whole: `fullmatch`, never `match` with `$` (which also matches before a trailing newline).
+WORKSPACE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+# The same rule for OpenAPI and pydantic, whose regex engine reads `$` as the end of the text only.
+WORKSPACE_ID_REGEX = "^" + WORKSPACE_ID_PATTERN.pattern + "$"
+
+
+def is_workspace_id(value: object) -> bool:
+    return isinstance(value, str) and WORKSPACE_ID_PATTERN.fullmatch(value) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +95,23 @@ class ProcessorConfig:
     max_attribute_value_length: int = 1024
     max_attributes: int = 64
     max_id_length: int = 256
-    # Occurrence times further than this in the future, or older than max_age, are replaced by the receive time.
+    # The accepted window of occurrence times: at most this far in the future, at most max_age old. A record's own
+    # time outside it falls back on the other times of the record (span end or start, log observed time); with none
+    # inside, the record is refused (partial_success), since a time chosen at receipt would differ on every retry.
     max_clock_skew_seconds: int = 3600
     max_age_seconds: int = 90 * 86400
-    # Short-lived per-trace state for propagation and enrichment (DESIGN §9): traces remembered, spans per trace.
+    # Short-lived per-trace state for propagation and enrichment: traces remembered, spans per trace, and an
+    # estimate of its bytes (the least recently used traces go first).
     trace_state_traces: int = 20_000
     trace_state_spans_per_trace: int = 256
+    trace_state_max_bytes: int = 64 * 1024 * 1024
+    # Store user ids as a keyed hash (docs/pii.md); the key keeps them from being guessed by hashing candidates.
+    hash_user_ids: bool = False
+    user_id_hash_key: str = ""
 
     def __post_init__(self) -> None:
-        if not WORKSPACE_ID_PATTERN.match(self.default_workspace):
-            raise ValueError(f"default_workspace {self.default_workspace!r} must match {WORKSPACE_ID_PATTERN.pattern}")
+        if not is_workspace_id(self.default_workspace):
+            raise ValueError(f"default_workspace {self.default_workspace!r} must match {WORKSPACE_ID_REGEX}")
         if not self.credits_attribute:
             raise ValueError("credits_attribute must not be empty")
         for name in (
@@ -109,6 +123,7 @@ class ProcessorConfig:
             "max_id_length",
             "trace_state_traces",
             "trace_state_spans_per_trace",
+            "trace_state_max_bytes",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")

@@ -71,7 +71,8 @@ class Disposition:
 # The one table: error class -> retry-or-permanent, gRPC status, HTTP status (OTLP spec, "Failures").
 DISPOSITIONS: dict[type[IngestError], Disposition] = {
     InvalidRequest: Disposition(False, "INVALID_ARGUMENT", 400),
-    PayloadTooLarge: Disposition(False, "INVALID_ARGUMENT", 413),
+    # gRPC refuses a message above its limit itself, with RESOURCE_EXHAUSTED and no RetryInfo: permanent.
+    PayloadTooLarge: Disposition(False, "RESOURCE_EXHAUSTED", 413),
     Unauthenticated: Disposition(False, "UNAUTHENTICATED", 401),
     PermissionDenied: Disposition(False, "PERMISSION_DENIED", 403),
     Overloaded: Disposition(True, "UNAVAILABLE", 503, retry_after_seconds=1),

@@ -1,7 +1,7 @@
 """The receivers: OTLP/gRPC (:4317) and OTLP/HTTP (:4318) in front of the processor and the store."""
 
-from ._auth import TokenAuthenticator, token_hash
-from ._pipeline import LOGS, TRACES, Authenticator, BatchSink, Pipeline
+from ._auth import Authenticator, TokenAuthenticator, TokenLookup, no_auth
+from ._pipeline import LOGS, TRACES, BatchSink, Pipeline, PipelineObserver
 from .config import ReceiverConfig
 from .grpc_server import GrpcReceiver
 from .http_server import OtlpHttpApp
@@ -14,7 +14,9 @@ __all__ = [
     "GrpcReceiver",
     "OtlpHttpApp",
     "Pipeline",
+    "PipelineObserver",
     "ReceiverConfig",
     "TokenAuthenticator",
-    "token_hash",
+    "TokenLookup",
+    "no_auth",
 ]

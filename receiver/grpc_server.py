@@ -1,7 +1,9 @@
 """OTLP/gRPC receiver: TraceService/Export and LogsService/Export on :4317 (grpc.aio).
 
 Requests arrive as raw bytes and go to the pipeline as such, so a malformed message becomes INVALID_ARGUMENT with
-a message instead of the framework's opaque INTERNAL.
+a message instead of the framework's opaque INTERNAL. The caller is authenticated before the bytes are parsed.
+Over capacity the answer is UNAVAILABLE with `RetryInfo`, which exporters retry; gRPC's own concurrency limit is
+not used, since it answers RESOURCE_EXHAUSTED without one, which the Collector drops.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from otel_errors.errors import IngestError, disposition
 
 from ._pipeline import LOGS, TRACES, Pipeline, Signal
+from ._status import status_bytes
 from .config import ReceiverConfig
 
 log = logging.getLogger("otel_errors.receiver.grpc")
@@ -38,16 +41,16 @@ class GrpcReceiver:
             ("grpc.max_receive_message_length", self.config.max_message_bytes),
             ("grpc.so_reuseport", 1),  # several worker processes share the port (serve --workers N)
         ]
-        server = grpc.aio.server(options=options, maximum_concurrent_rpcs=self.config.max_concurrent_rpcs)
+        server = grpc.aio.server(options=options)
         server.add_generic_rpc_handlers(
             (
                 grpc.method_handlers_generic_handler(_TRACE_SERVICE, {"Export": self._handler(TRACES)}),
                 grpc.method_handlers_generic_handler(_LOGS_SERVICE, {"Export": self._handler(LOGS)}),
             )
         )
-        self.port = server.add_insecure_port(f"{_host(self.config.grpc_host)}:{self.config.grpc_port}")
+        self.port = server.add_insecure_port(f"{_host(self.config.host)}:{self.config.grpc_port}")
         if not self.port:
-            raise OSError(f"cannot bind OTLP/gRPC to {self.config.grpc_host}:{self.config.grpc_port}")
+            raise OSError(f"cannot bind OTLP/gRPC to {self.config.host}:{self.config.grpc_port}")
         await server.start()
         self._server = server
 
@@ -58,18 +61,28 @@ class GrpcReceiver:
             await server.stop(grace)
 
     def _handler(self, signal: Signal) -> grpc.RpcMethodHandler:
+        pipeline = self.pipeline
+
         async def export(payload: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
             try:
-                response = await self.pipeline.export_protobuf(signal, payload, _authorization(context))
+                workspace = await pipeline.authenticate(_authorization(context))
+                with pipeline.admitted(len(payload)):
+                    response = await pipeline.export_protobuf(signal, payload, workspace)
             except IngestError as exc:
-                d = disposition(exc)
-                await context.abort(getattr(grpc.StatusCode, d.grpc_code), str(exc))
-            except Exception:
+                await _abort(context, exc)
+            except Exception as exc:
                 log.exception("OTLP/gRPC %s export failed", signal.name)
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error; the batch was not stored")
+                await _abort(context, exc, "internal error; the batch was not stored")
             return response.SerializeToString()
 
         return grpc.unary_unary_rpc_method_handler(export)
+
+
+async def _abort(context: grpc.aio.ServicerContext[Any, Any], exc: Exception, message: str | None = None) -> None:
+    d = disposition(exc)
+    text = message or str(exc)
+    details = (("grpc-status-details-bin", status_bytes(d, text)),)
+    await context.abort(getattr(grpc.StatusCode, d.grpc_code), text, trailing_metadata=details)
 
 
 def _authorization(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:

@@ -1,7 +1,8 @@
 """OTLP/HTTP receiver: POST /v1/traces and /v1/logs on :4318, protobuf or JSON, optionally gzip-compressed.
 
 A small ASGI app (no framework on the hot path). Errors follow the OTLP spec: the status code tells retry or not,
-the body is a `google.rpc.Status` in the request's encoding, 503 carries Retry-After.
+the body is a `google.rpc.Status` in the request's encoding, 503 carries Retry-After. Nothing is read past the
+headers before the caller is authenticated and the request admitted within the in-flight byte budget.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from otel_errors.errors import IngestError, InvalidRequest, PayloadTooLarge, dis
 
 from ._otlp_json import hex_ids_to_base64
 from ._pipeline import LOGS, TRACES, Pipeline, Signal
+from ._status import GRPC_CODES, status_bytes
 from .config import ReceiverConfig
 
 log = logging.getLogger("otel_errors.receiver.http")
@@ -65,12 +67,16 @@ class OtlpHttpApp:
             )
             return
         try:
-            body = await self._read_body(receive, headers)
-            authorization = headers.get("authorization")
-            if content_type == _PROTOBUF:
-                response = await self.pipeline.export_protobuf(signal, body, authorization)
-            else:
-                response = await self.pipeline.export(signal, _decode_json(signal, body), authorization)
+            workspace = await self.pipeline.authenticate(headers.get("authorization"))
+            declared = _content_length(headers)
+            # The declared size is held while the body is read, what decompression adds once it is known.
+            with self.pipeline.admitted(declared or 0):
+                body = await self._read_body(receive, headers, declared)
+                with self.pipeline.admitted(max(0, len(body) - (declared or 0))):
+                    if content_type == _PROTOBUF:
+                        response = await self.pipeline.export_protobuf(signal, body, workspace)
+                    else:
+                        response = await self.pipeline.export(signal, _decode_json(signal, body), workspace)
         except IngestError as exc:
             await self._error(send, exc, content_type)
             return
@@ -80,11 +86,13 @@ class OtlpHttpApp:
             return
         await _reply(send, 200, content_type, _encode(response, content_type))
 
-    async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
+    async def _read_body(self, receive: Receive, headers: dict[str, str], declared: int | None) -> bytes:
         limit = self.config.max_message_bytes
-        declared = headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
+        if declared is not None and declared > limit:
             raise PayloadTooLarge(f"request body of {declared} bytes exceeds the {limit}-byte limit")
+        encoding = headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("gzip", "deflate", "identity", ""):
+            raise InvalidRequest(f"unsupported content encoding {encoding!r}; use gzip or none")
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -98,50 +106,32 @@ class OtlpHttpApp:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        encoding = headers.get("content-encoding", "identity").strip().lower()
         if encoding in ("gzip", "deflate"):
             return _inflate(body, encoding, limit)
-        if encoding not in ("identity", ""):
-            raise InvalidRequest(f"unsupported content encoding {encoding!r}; use gzip or none")
         return body
 
     async def _error(self, send: Send, exc: Exception, content_type: str) -> None:
         d = disposition(exc)
         extra = [(b"retry-after", str(d.retry_after_seconds).encode())] if d.retry_after_seconds else []
-        code = _GRPC_NUMBERS.get(d.grpc_code, 13)
         if content_type == _PROTOBUF:
-            body = _status_proto(code, str(exc))
+            body = status_bytes(d, str(exc))
         else:
-            body = json.dumps({"code": code, "message": str(exc)}).encode()
+            body = json.dumps({"code": GRPC_CODES.get(d.grpc_code, 13), "message": str(exc)}).encode()
         await _reply(send, d.http_status, content_type, body, extra)
 
 
-_GRPC_NUMBERS = {
-    "INVALID_ARGUMENT": 3,
-    "PERMISSION_DENIED": 7,
-    "UNAUTHENTICATED": 16,
-    "UNAVAILABLE": 14,
-    "INTERNAL": 13,
-    "RESOURCE_EXHAUSTED": 8,
-}
-
-
-def _status_proto(code: int, message: str) -> bytes:
-    """google.rpc.Status {int32 code = 1; string message = 2;} encoded by hand (no googleapis dependency)."""
-    msg = message.encode("utf-8")
-    return b"\x08" + _varint(code) + b"\x12" + _varint(len(msg)) + msg
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
+def _content_length(headers: dict[str, str]) -> int | None:
+    declared = headers.get("content-length")
+    if declared is None:
+        return None
+    if not declared.isdigit():
+        raise InvalidRequest(f"invalid content-length {declared!r}")
+    return int(declared)
 
 
 def _inflate(body: bytes, encoding: str, limit: int) -> bytes:
+    """The whole body decompressed, or an error: a truncated stream, a second gzip member or bytes after the end
+    are refused (400), never partly read."""
     wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
     inflater = zlib.decompressobj(wbits)
     try:
@@ -150,6 +140,10 @@ def _inflate(body: bytes, encoding: str, limit: int) -> bytes:
         raise InvalidRequest(f"malformed {encoding} body: {exc}") from None
     if len(data) > limit or inflater.unconsumed_tail:
         raise PayloadTooLarge(f"decompressed body exceeds the {limit}-byte limit")
+    if not inflater.eof:
+        raise InvalidRequest(f"truncated {encoding} body: the compressed stream does not end")
+    if inflater.unused_data:
+        raise InvalidRequest(f"{encoding} body has data after the end of its stream (a second member?)")
     return data
 
 

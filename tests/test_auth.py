@@ -120,10 +120,7 @@ def test_api_keys_roles_and_revocation(auth_server: RunningServer, migrated: str
     assert httpx.get(f"{base}/errors", headers={"authorization": f"Bearer {member['secret']}"}).status_code == 401
     with psycopg.connect(migrated) as conn:
         actions = [
-            r[0]
-            for r in conn.execute(
-                "SELECT action FROM audit_log WHERE workspace_id = %s ORDER BY entry_id", (workspace,)
-            )
+            r[0] for r in conn.execute("SELECT action FROM audit_log WHERE workspace_id = %s ORDER BY at", (workspace,))
         ]
     assert actions == ["api_key.create", "api_key.create", "api_key.create", "api_key.revoke"]
 

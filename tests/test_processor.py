@@ -6,7 +6,7 @@ import pytest
 from otlp_builders import NOW, PY_TRACE, logs, new_id, span, traces
 
 from otel_errors import Processor, ProcessorConfig, Severity
-from otel_errors.proto_types import ORIGIN_LOG_RECORD, ORIGIN_SPAN_EVENT, ORIGIN_SPAN_STATUS
+from otel_errors._candidates import ORIGIN_LOG_RECORD, ORIGIN_SPAN_EVENT, ORIGIN_SPAN_STATUS
 
 
 def process(request, **kwargs):  # type: ignore[no-untyped-def]
@@ -223,20 +223,43 @@ def test_oversized_values_are_truncated_with_a_marker() -> None:
     assert len(e.stacktrace) == 200 and e.stacktrace.endswith("[truncated]")
 
 
-def test_absurd_timestamps_are_replaced_by_the_receive_time() -> None:
+def test_an_event_time_outside_the_window_falls_back_on_the_span_times() -> None:
+    """Zero, too old or years ahead: the record's own time gives way to its span's end, never to the receive time
+    (which would differ on every retry of the export)."""
+    end = NOW - 1_000_000_000
     batch = process(
         traces(
             span(
                 trace_id=new_id(16),
                 parent=new_id(8),
+                end=end,
                 exceptions=[
                     {"exception.type": "E", "_time": 1},
                     {"exception.type": "F", "_time": NOW + 10 * 365 * 86400 * 10**9},
+                    {"exception.type": "G", "_time": 0},
                 ],
             )
         )
     )
-    assert [e.time_unix_nano for e in batch.events] == [NOW, NOW]
+    assert [e.time_unix_nano for e in batch.events] == [end, end, end]
+    assert batch.rejected == 0
+
+
+def test_a_record_with_no_time_inside_the_window_is_refused_with_a_reason() -> None:
+    old = NOW - 400 * 86400 * 10**9
+    batch = process(
+        traces(
+            span(
+                trace_id=new_id(16),
+                parent=new_id(8),
+                start=old,
+                end=old + 1000,
+                exceptions=[{"exception.type": "E", "_time": 0}],
+            )
+        )
+    )
+    assert batch.events == [] and batch.rejected == 1
+    assert "outside the accepted window" in batch.rejected_reason
 
 
 def test_occurrence_ids_are_deterministic_so_retries_are_idempotent() -> None:
@@ -282,6 +305,7 @@ def test_propagation_is_remembered_across_exports_of_one_trace() -> None:
     outer.events.add().CopyFrom(inner.events[0])
     processor = Processor()
     first = processor.process_traces(traces(inner), None, NOW)
+    processor.committed(first)
     second = processor.process_traces(traces(outer), None, NOW)
     assert len(first.events) == 1 and len(second.events) == 0
 
@@ -343,6 +367,7 @@ def test_log_of_an_exception_also_recorded_on_its_span_counts_once() -> None:
     spans = processor.process_traces(
         traces(span(trace_id=tid, span_id=sid, parent=new_id(8), error=True, exceptions=[dict(exc)])), None, NOW
     )
+    processor.committed(spans)
     logged = processor.process_logs(logs({**exc, "_trace_id": tid, "_span_id": sid}), None, NOW)
     assert len(spans.events) == 1 and len(logged.events) == 0
 
@@ -495,7 +520,7 @@ def test_plain_attribute_json_is_json_dumps(context: dict[str, object]) -> None:
     """The attributes text of a plain context comes from one reused C encoder: it must be json.dumps's text."""
     import json
 
-    from otel_errors.processor import _PLAIN_JSON, _plain_and_short
+    from otel_errors._bounds import _PLAIN_JSON, _plain_and_short
 
     assert _plain_and_short(context, 4096)  # type: ignore[arg-type]
     assert _PLAIN_JSON(context) == json.dumps(context, ensure_ascii=False)  # type: ignore[arg-type]

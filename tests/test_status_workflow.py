@@ -10,7 +10,7 @@ import pytest
 from otlp_builders import new_id
 from tracking_helpers import MINUTE, call, get, now_ns, post, run, write
 
-from otel_errors.api.deps import hash_secret
+from otel_errors.exporter.accounts import hash_secret
 
 
 def _error(url: str, ws: str) -> str:
@@ -165,7 +165,7 @@ def test_changes_are_audited_and_the_log_is_admin_only_and_paged(migrated: str, 
 
 
 def _key(url: str, ws: str, role: str) -> str:
-    secret = f"key-{role}-{new_id(6).hex()}"
+    secret = f"oek_{role}-{new_id(6).hex()}"
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO api_keys (key_hash, workspace_id, key_id, role) VALUES (%s, %s, %s, %s)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from typing import Any
 
@@ -15,6 +16,8 @@ from otel_errors.errors import StoreUnavailable
 from otel_errors.exporter import PostgresExporter, StoreConfig
 from otel_errors.exporter._migrate import migrate, migrations
 from otel_errors.exporter._rows import stack_hash, stack_template, template_hash
+from otel_errors.exporter.maintenance import Maintenance
+from otel_errors.exporter.store import CommitStats
 
 
 def _batch(
@@ -107,15 +110,17 @@ def test_a_retried_batch_is_not_counted_twice(migrated: str, workspace: str) -> 
 def test_concurrent_writes_are_grouped_and_all_committed(migrated: str, workspace: str) -> None:
     batches = [_batch(workspace, user=f"u-{i}", message=f"bad query {i}") for i in range(40)]
 
-    async def run() -> dict[str, int]:
+    async def run() -> list[CommitStats]:
         store = await _store(migrated, writers=2)
+        commits: list[CommitStats] = []
+        store.commit_listeners.append(commits.append)
         await asyncio.gather(*(store.write(b) for b in batches))
-        stats = dict(store.stats)
         await store.shutdown()
-        return stats
+        return commits
 
-    stats = asyncio.run(run())
-    assert stats["batches"] == 40 and stats["commits"] < 40  # group commit took several batches at once
+    commits = asyncio.run(run())
+    assert sum(c.batches for c in commits) == 40 and not any(c.failed for c in commits)
+    assert len(commits) < 40  # group commit took several batches at once
     assert _one(
         migrated, "SELECT count(*), sum(occurrences), sum(users) FROM errors WHERE workspace_id = %s", workspace
     ) == (1, 120, 40)
@@ -239,7 +244,7 @@ def test_retention_drops_whole_old_partitions(migrated: str) -> None:
                 "CREATE TABLE IF NOT EXISTS error_occurrences_p20000101 PARTITION OF error_occurrences"
                 " FOR VALUES FROM ('2000-01-01 00:00:00+00') TO ('2000-01-02 00:00:00+00')"
             )
-        dropped = await store.run_retention()
+        dropped = await Maintenance(store.config).run_once()
         await store.shutdown()
         return dropped
 
@@ -282,8 +287,7 @@ def test_rollups_count_distinct_errors_per_severity_across_commits(migrated: str
 
     def with_severity(severity: int) -> Any:
         batch = _batch(workspace, n=1)
-        for e in batch.events:
-            e.severity = severity
+        batch.events = [dataclasses.replace(e, severity=severity) for e in batch.events]
         return batch
 
     async def run() -> None:
@@ -400,7 +404,7 @@ def test_a_stalled_database_pushes_back_instead_of_queueing_without_limit(migrat
 
     async def run() -> tuple[list[str], int]:
         store = await _store(
-            migrated, writers=1, max_items_per_commit=20, max_pending_items=40, write_timeout_seconds=1.0
+            migrated, writers=1, max_items_per_commit=20, max_pending_bytes=40_000, write_timeout_seconds=1.0
         )
         blocker = await psycopg.AsyncConnection.connect(migrated)
         await blocker.execute("LOCK TABLE errors IN EXCLUSIVE MODE")  # every commit now waits
@@ -419,7 +423,7 @@ def test_a_stalled_database_pushes_back_instead_of_queueing_without_limit(migrat
         return [type(o).__name__ for o in outcomes], pending
 
     outcomes, pending = asyncio.run(run())
-    assert "Overloaded" in outcomes  # beyond max_pending_items: refused at once, retryable
+    assert "Overloaded" in outcomes  # beyond max_pending_bytes: refused at once, retryable
     assert "StoreUnavailable" in outcomes  # accepted but not committed in time: retryable too
     assert "NoneType" not in outcomes  # nothing was acknowledged while the database was stalled
     assert pending == 0
@@ -435,8 +439,10 @@ def test_large_texts_travel_once_and_new_errors_still_get_them(migrated: str, wo
 
     def renamed(fingerprint: str, marker: int) -> Any:
         batch = _batch(workspace)
-        for e in batch.events:
-            e.fingerprint, e.grouping_json = fingerprint, f'{{"marker": {marker}}}'
+        batch.events = [
+            dataclasses.replace(e, fingerprint=fingerprint, grouping_json=f'{{"marker": {marker}}}')
+            for e in batch.events
+        ]
         return batch
 
     async def run() -> list[Any]:
@@ -471,17 +477,18 @@ def test_batches_of_one_commit_may_both_carry_a_new_text(migrated: str, workspac
     """Batches are staged as they are queued: two queued before either commits both carry the texts of a new
     error and stack (neither is known yet); the commit stores each once, and later batches carry neither."""
 
-    async def run() -> tuple[dict[str, int], list[Any]]:
+    async def run() -> tuple[list[CommitStats], list[Any]]:
         store = await _store(migrated)
+        commits: list[CommitStats] = []
+        store.commit_listeners.append(commits.append)
         first, second = _batch(workspace, message="m 1"), _batch(workspace, message="m 2")
         await asyncio.gather(store.write(first), store.write(second))  # both queued before the writer runs
-        stats = dict(store.stats)
         rows = list(store._texts.event_rows(_batch(workspace, message="m 3").events, set()))
         await store.shutdown()
-        return stats, rows
+        return commits, rows
 
-    stats, later_rows = asyncio.run(run())
-    assert (stats["commits"], stats["batches"]) == (1, 2)
+    commits, later_rows = asyncio.run(run())
+    assert [(c.batches, c.failed) for c in commits] == [(2, False)]
     count, occurrences, whole, grouped = _one(
         migrated,
         "SELECT count(*), sum(occurrences), bool_and(stacktrace = %s),"

@@ -171,7 +171,11 @@ def test_the_processor_emits_the_same_batch_from_the_bytes() -> None:
     with_bytes = Processor().process_traces(request, None, NOW, wire)
     without = Processor().process_traces(request, None, NOW)
     assert len(with_bytes.events) == 1 and len(with_bytes.executions) == 1
-    assert with_bytes.SerializeToString(deterministic=True) == without.SerializeToString(deterministic=True)
+    assert (with_bytes.events, with_bytes.executions, with_bytes.error_spans) == (
+        without.events,
+        without.executions,
+        without.error_spans,
+    )
 
 
 # -- attributes read from the span's bytes ---------------------------------------------------------------------------

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from otel_errors.config import WorkspaceRules
+from otel_errors.exporter import accounts
 
 from ..deps import Admin, Connection, Viewer, WorkspaceId
 from ..problems import ApiError
-from ..queries import settings as q
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["rules"])
 
@@ -22,7 +22,7 @@ _EXAMPLE = {
 
 @router.get("/rules", summary="The workspace's PII scrubbing and grouping rules")
 async def get_rules(workspace_id: WorkspaceId, conn: Connection, _viewer: Viewer) -> dict[str, Any]:
-    return (await q.get_rules(conn, workspace_id)).to_dict()
+    return (await accounts.get_rules(conn, workspace_id)).to_dict()
 
 
 @router.put("/rules", summary="Replace the workspace's rules (applies to data received from now on)")
@@ -36,4 +36,4 @@ async def put_rules(
         rules = WorkspaceRules.from_dict(body)
     except ValueError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from None
-    return (await q.put_rules(conn, workspace_id, rules, admin.actor)).to_dict()
+    return (await accounts.put_rules(conn, workspace_id, rules, actor=admin.actor)).to_dict()

@@ -12,16 +12,18 @@ Transitions (setting the current status again is a 409 "already <status>"):
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from otel_errors.exporter import audit
+
 from .. import _cursor
 from ..deps import Admin, Connection, Member, WorkspaceId
 from ..models import ErrorItem
 from ..problems import ApiError, bad_request, not_found
-from ..queries import audit
 from ..queries import errors as qe
 from ..queries import status as q
 from ..tracking_models import AuditEntry, AuditPage, ResolveBody, StatusChange
@@ -83,11 +85,11 @@ async def change_status(
         await audit.record(
             conn,
             workspace_id,
-            principal.actor,
-            "error.status",
-            f"error/{error_id}",
-            {"status": row.status},
-            {"status": body.status},
+            actor=principal.actor,
+            action="error.status",
+            target=f"error/{error_id}",
+            before={"status": row.status},
+            after={"status": body.status},
         )
     return await _reply(conn, workspace_id, error_id)
 
@@ -121,7 +123,13 @@ async def resolve(
             "preventiveMeasures": list(body.preventive_measures),
         }
         await audit.record(
-            conn, workspace_id, principal.actor, "error.resolve", f"error/{error_id}", {"status": row.status}, after
+            conn,
+            workspace_id,
+            actor=principal.actor,
+            action="error.resolve",
+            target=f"error/{error_id}",
+            before={"status": row.status},
+            after=after,
         )
     return await _reply(conn, workspace_id, error_id)
 
@@ -134,18 +142,20 @@ async def audit_log(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> AuditPage:
-    before_id = None
+    after = None
     if cursor:
-        (before_id,) = _cursor.decode(cursor, 1)
-        if not isinstance(before_id, int) or isinstance(before_id, bool):
-            raise bad_request("cursor is not valid; use the nextCursor of a previous page")
-    rows = await audit.list_entries(conn, workspace_id, limit + 1, before_id)
+        at, entry_id = _cursor.decode(cursor, 2)
+        try:
+            after = (dt.datetime.fromisoformat(str(at)), uuid.UUID(str(entry_id)))
+        except ValueError:
+            raise bad_request("cursor is not valid; use the nextCursor of a previous page") from None
+    rows = await audit.list_entries(conn, workspace_id, limit + 1, after=after)
     more = len(rows) > limit
     rows = rows[:limit]
     return AuditPage(
         items=[
             AuditEntry(
-                entry_id=r.entry_id,
+                entry_id=str(r.entry_id),
                 at=r.at,
                 actor=r.actor,
                 action=r.action,
@@ -155,5 +165,5 @@ async def audit_log(
             )
             for r in rows
         ],
-        next_cursor=_cursor.encode(rows[-1].entry_id) if more else None,
+        next_cursor=_cursor.encode(rows[-1].at.isoformat(), str(rows[-1].entry_id)) if more else None,
     )

@@ -1,16 +1,16 @@
-"""Pieces of `otel-errors serve` that no end-to-end test can see from outside."""
+"""The listening sockets `serve` shares between workers."""
 
 from __future__ import annotations
 
 import socket
 
-from otel_errors.cli.serve import _listen
+from otel_errors.cli._sockets import listen
 
 
 def test_listening_sockets_give_accepted_connections_tcp_nodelay() -> None:
     # asyncio turns Nagle off only on sockets whose proto is TCP; without it each small keep-alive API response
     # waited ~40 ms for the client's delayed ACK.
-    sock = _listen("127.0.0.1", 0)
+    sock = listen("127.0.0.1", 0)
     try:
         assert sock.proto == socket.IPPROTO_TCP
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1

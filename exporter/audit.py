@@ -1,19 +1,26 @@
-"""The audit log: append-only records of who changed what (status, resolution, keys, rules)."""
+"""The audit log: append-only records of who changed what (status, resolution, keys, tokens, rules).
+
+Append-only in the database itself: a trigger refuses UPDATE, DELETE and TRUNCATE (migration 0012). Entry ids are
+random UUIDs, so they say nothing about other workspaces' activity.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import class_row
 
 
 async def record(
     conn: psycopg.AsyncConnection[Any],
     workspace_id: str,
+    *,
     actor: str,
     action: str,
     target: str,
@@ -37,7 +44,7 @@ async def record(
 
 @dataclass(slots=True)
 class AuditRow:
-    entry_id: int
+    entry_id: uuid.UUID
     at: dt.datetime
     actor: str
     action: str
@@ -47,12 +54,20 @@ class AuditRow:
 
 
 async def list_entries(
-    conn: psycopg.AsyncConnection[Any], workspace_id: str, limit: int, before_id: int | None
+    conn: psycopg.AsyncConnection[Any],
+    workspace_id: str,
+    limit: int,
+    *,
+    after: tuple[dt.datetime, uuid.UUID] | None = None,
 ) -> list[AuditRow]:
+    """Newest first; `after`: the (at, entry_id) of the last entry of the previous page."""
+    where = [sql.SQL("workspace_id = {}").format(workspace_id)]
+    if after is not None:
+        where.append(sql.SQL("(at, entry_id) < ({}, {})").format(after[0], after[1]))
+    query = sql.SQL(
+        "SELECT entry_id, at, actor, action, target, before, after FROM audit_log WHERE {where}"
+        " ORDER BY at DESC, entry_id DESC LIMIT {limit}"
+    ).format(where=sql.SQL(" AND ").join(where), limit=limit)
     async with conn.cursor(row_factory=class_row(AuditRow)) as cur:
-        await cur.execute(
-            "SELECT entry_id, at, actor, action, target, before, after FROM audit_log"
-            " WHERE workspace_id = %s AND (%s::bigint IS NULL OR entry_id < %s) ORDER BY entry_id DESC LIMIT %s",
-            (workspace_id, before_id, before_id, limit),
-        )
+        await cur.execute(query)
         return await cur.fetchall()

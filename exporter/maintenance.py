@@ -1,0 +1,91 @@
+"""Store upkeep: retention (whole daily partitions and rollup rows older than the window), partitions ahead."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from otel_errors.errors import StoreUnavailable
+
+from . import _write_sql as q
+from ._partitions import Partitions
+from .config import StoreConfig
+
+log = logging.getLogger("otel_errors.exporter.maintenance")
+
+# Rollup tables and their time column: rows older than the retention window are deleted.
+_ROLLUPS = (
+    ("error_hourly", "hour"),
+    ("error_daily", "day"),
+    ("workspace_hourly", "hour"),
+    ("workspace_daily", "day"),
+    ("execution_hourly", "hour"),
+    ("execution_counts", "minute"),
+)
+
+
+class Maintenance:
+    """Runs `run_once` every `maintenance_interval_seconds` until stopped; start() and shutdown() are idempotent."""
+
+    def __init__(self, config: StoreConfig, partitions: Partitions | None = None) -> None:
+        if not config.database_url:
+            raise ValueError("StoreConfig.database_url is required")
+        self.config = config
+        self._partitions = partitions or Partitions()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="otel-errors-maintenance")
+
+    async def shutdown(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.maintenance_interval_seconds)
+            try:
+                dropped = await self.run_once()
+                if dropped:
+                    log.info("retention dropped %s", ", ".join(dropped))
+            except (psycopg.Error, OSError, StoreUnavailable) as exc:
+                log.warning("maintenance skipped: %s", exc)
+
+    async def run_once(self) -> list[str]:
+        """Drop partitions older than the retention window and make the coming days'; returns dropped names."""
+        async with await _connect(self.config) as conn:
+            today = dt.datetime.now(dt.UTC).date()
+            await self._partitions.ensure(
+                conn, [today + dt.timedelta(days=i) for i in range(0, self.config.partitions_ahead_days + 1)]
+            )
+            cutoff = today - dt.timedelta(days=self.config.retention_days)
+            async with conn.transaction():
+                await conn.execute(q.DELETE_OLD_MINUTES)
+                for table, column in _ROLLUPS:
+                    await conn.execute(
+                        sql.SQL("DELETE FROM {} WHERE {} < %s").format(sql.Identifier(table), sql.Identifier(column)),
+                        (cutoff,),
+                    )
+            return await self._partitions.drop_older_than(conn, cutoff)
+
+
+async def _connect(config: StoreConfig) -> psycopg.AsyncConnection[Any]:
+    try:
+        conn = await psycopg.AsyncConnection.connect(
+            config.database_url or "",
+            connect_timeout=max(1, int(config.connect_timeout_seconds)),
+            autocommit=True,
+            options="-c timezone=UTC",
+        )
+    except psycopg.OperationalError as exc:
+        raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+    await conn.set_autocommit(False)
+    return conn

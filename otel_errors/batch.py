@@ -1,0 +1,123 @@
+"""What the processor hands the exporter: typed, immutable rows of one export request.
+
+`ErrorBatch` is the seam between the pure core and the store (docs/architecture.md, "The seam"). The processor
+builds it; `exporter/_rows.py` turns it into COPY rows. Nothing serializes it: both sides run in one process.
+`trace_views` is what the processor learned about the request's traces; it is remembered only once the batch is
+committed (`Processor.committed`), so a retried request is judged against what is stored, never against itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from ._tracestate import TraceView
+
+
+class Origin(IntEnum):
+    """Where an occurrence was extracted from."""
+
+    SPAN_EVENT = 1  # span event `exception` or `*.exception`
+    LOG_RECORD = 2  # log record with exception.* attributes
+    SPAN_STATUS = 3  # ERROR-status span without an exception event
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent:
+    """One occurrence of an error: a single exception, fingerprinted, scrubbed and classified."""
+
+    workspace_id: str
+    # Idempotency key (16 bytes), derived from the OTLP record only, so a retried export maps to the same id.
+    occurrence_id: bytes
+    time_unix_nano: int
+    fingerprint: str  # 32 lowercase hex
+    fingerprint_config: str  # grouping algorithm config id
+    type: str
+    message: str
+    stacktrace: str
+    title: str
+    culprit: str
+    # JSON of the parsed frames and the fingerprint's explanation, for the error details page.
+    grouping_json: str
+    severity: int  # classify.Severity
+    category: int  # classify.Category
+    source: int  # classify.Source
+    origin: int  # Origin
+    handled: bool
+    trace_id: bytes
+    span_id: bytes
+    parent_span_id: bytes
+    span_name: str
+    user_id: str
+    agent_id: str
+    agent_name: str
+    service_name: str
+    environment: str
+    version: str
+    credits: float
+    # Scrubbed, size-bounded context attributes (span, then exception event), as JSON.
+    attributes_json: str
+    # Types of the exception chain, outermost first, root cause last.
+    chain_types: tuple[str, ...]
+    # During a grouping upgrade: the fingerprint under the workspace's previous algorithm ("" otherwise).
+    previous_fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorSpan:
+    """A span that carries an error (ERROR status or an exception event): its place in the trace."""
+
+    workspace_id: str
+    trace_id: bytes
+    span_id: bytes
+    parent_span_id: bytes
+    name: str
+    start_time_unix_nano: int
+    end_time_unix_nano: int  # 0: unknown
+    status_code: int  # OTLP Status.StatusCode
+    status_message: str
+    propagated: bool  # its exception was recorded deeper in the trace too
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """One execution (agent run): a trace's root span or its `invoke_agent` span, failed or not."""
+
+    workspace_id: str
+    trace_id: bytes
+    span_id: bytes
+    start_time_unix_nano: int
+    end_time_unix_nano: int  # 0: unknown
+    failed: bool
+    agent_id: str
+    agent_name: str
+    user_id: str
+    environment: str
+    credits: float
+
+
+@dataclass(slots=True)
+class ErrorBatch:
+    """Everything one export request yields."""
+
+    events: list[ErrorEvent] = field(default_factory=list)
+    error_spans: list[ErrorSpan] = field(default_factory=list)
+    executions: list[Execution] = field(default_factory=list)
+    # Items the processor refused (OTLP partial_success), with the first reason; a reason alone is a warning.
+    rejected: int = 0
+    rejected_reason: str = ""
+    # What the processor remembers of the request's traces once the batch is committed.
+    trace_views: list[TraceView] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.events) + len(self.executions) + len(self.error_spans)
+
+    def reject(self, count: int, reason: str) -> None:
+        """Count `count` items refused; the first reason is the one reported."""
+        self.rejected += count
+        if not self.rejected_reason:
+            self.rejected_reason = reason
