@@ -5,8 +5,8 @@ Not a test: it measures and prints. No gRPC, no database. Payloads come from `be
 requests, 5% of spans with a ~2 KB Python/Java/JS exception stack from 50 bugs in 3 releases, messages with
 ids); every request gets fresh trace ids and message ids, as on the wire, and is given to the processor as bytes,
 as the receivers do (the walk reads what it needs from them; there is no `FromString`). Only `process_traces` (and
-`committed`, which the pipeline calls once the batch is stored) is timed, in CPU time of this thread (`time.thread_time`), so other processes on a busy machine distort the numbers
-less than wall-clock time would.
+`committed`, which the pipeline calls once the batch is stored) is timed, in CPU time of this thread
+(`time.thread_time`), so other processes on a busy machine distort the numbers less than wall-clock time would.
 
 Prints, for a warm processor (its memos filled the way a running server has them):
   * spans/s and µs per request of `process_traces`;

@@ -232,26 +232,32 @@ def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] 
     for name, value in values.items():
         for target in SETTINGS[name].targets:
             kwargs[target.component][target.field] = target.value(value)
-    # Each setting on its own first, so every invalid one is named, then each component with all of them.
-    for name in values:
-        for target in SETTINGS[name].targets:
-            try:
-                COMPONENTS[target.component](**{target.field: kwargs[target.component][target.field]})
-            except (ValueError, TypeError) as exc:
-                problems.append(f"{SETTINGS[name].variable}: {exc}")
-                break
+    # Each component with all its settings; when one refuses them, each setting alone names the invalid ones
+    # (a setting valid only with another, like a smaller message limit, passes when the two come together).
     configs: dict[str, Any] = {}
-    if not problems:
-        for component, cls in COMPONENTS.items():
-            try:
-                configs[component] = cls(**kwargs[component])
-            except (ValueError, TypeError) as exc:
-                problems.append(str(exc))
+    for component, cls in COMPONENTS.items():
+        try:
+            configs[component] = cls(**kwargs[component])
+        except (ValueError, TypeError) as exc:
+            alone = _invalid_alone(component, kwargs[component], values)
+            problems += alone or [str(exc)]
     if not problems:
         problems += _cross_checks(configs)
     if problems:
         raise ConfigError("; ".join(problems))
     return Settings(**configs)
+
+
+def _invalid_alone(component: str, fields_set: dict[str, Any], values: dict[str, Any]) -> list[str]:
+    problems = []
+    for name in values:
+        for target in SETTINGS[name].targets:
+            if target.component == component:
+                try:
+                    COMPONENTS[component](**{target.field: fields_set[target.field]})
+                except (ValueError, TypeError) as exc:
+                    problems.append(f"{SETTINGS[name].variable}: {exc}")
+    return problems
 
 
 def _cross_checks(configs: dict[str, Any]) -> list[str]:

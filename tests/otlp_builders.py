@@ -90,6 +90,7 @@ def logs(*records: dict[str, Any], resource: dict[str, Any] | None = None) -> Ex
         spec = dict(spec)
         record = scope.log_records.add()
         record.time_unix_nano = spec.pop("_time", NOW - 1_000_000_000)
+        record.observed_time_unix_nano = spec.pop("_observed", 0)  # SDKs set it; 0 keeps tests exact
         record.severity_number = spec.pop("_severity", 17)
         record.severity_text = spec.pop("_severity_text", "ERROR")
         record.trace_id = spec.pop("_trace_id", b"")
