@@ -39,7 +39,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import itertools
-import json
 import math
 import multiprocessing as mp
 import os
@@ -56,6 +55,7 @@ from psycopg import sql
 from otel_errors.batch import ErrorBatch, ErrorEvent, ErrorSpan, Execution
 from otel_errors.errors import Overloaded, StoreUnavailable
 from otel_errors.exporter import PostgresExporter, StoreConfig
+from otel_errors.grouping import Frame, GroupingResult
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 HOUR_NS = 3_600 * 1_000_000_000
@@ -215,7 +215,7 @@ class Bug:
     title: str
     culprit: str
     stacks: list[str]
-    grouping_json: str
+    grouping: GroupingResult
     severity: int
     category: int
     source: int
@@ -249,27 +249,27 @@ def build_bugs(n: int, agents: int, seed: int) -> list[Bug]:
         make = _java_stack if exc.startswith("java.") or lang < 0.15 else _js_stack if lang < 0.3 else _python_stack
         first_msg = _fill(template, rng)
         stacks = [make(rng, exc, first_msg) for _ in range(rng.choice((1, 1, 2, 3)))]
-        frames = [
-            {
-                "function": f"{rng.choice(_VERBS)}_{rng.choice(_NOUNS)}",
-                "module": f"{mod}.{noun}",
-                "filename": f"/app/src/{mod}/{noun}_{verb}.py",
-                "lineno": rng.randint(10, 900),
-                "colno": None,
-                "inApp": True,
-            }
+        frames = tuple(
+            Frame(
+                function=f"{rng.choice(_VERBS)}_{rng.choice(_NOUNS)}",
+                module=f"{mod}.{noun}",
+                filename=f"/app/src/{mod}/{noun}_{verb}.py",
+                lineno=rng.randint(10, 900),
+            )
             for _ in range(rng.randint(3, 8))
-        ]
-        grouping = json.dumps({"configId": "newstyle:2026-01", "frames": frames, "chain": [exc], "component": None})
+        )
+        fingerprint = hashlib.md5(f"bench/{seed}/{i}".encode()).hexdigest()
+        title = f"{exc}: {template.split('{')[0].strip() or exc}"[:200]
+        grouping = GroupingResult(fingerprint, "newstyle:2026-01", title, culprit, frames=frames, chain_types=(exc,))
         bugs.append(
             Bug(
-                fingerprint=hashlib.md5(f"bench/{seed}/{i}".encode()).hexdigest(),
+                fingerprint=fingerprint,
                 type=exc,
                 template=template,
-                title=f"{exc}: {template.split('{')[0].strip() or exc}"[:200],
+                title=title,
                 culprit=culprit,
                 stacks=stacks,
-                grouping_json=grouping,
+                grouping=grouping,
                 severity=severity,
                 category=categories[kind],
                 source=_SOURCES[kind],
@@ -427,7 +427,7 @@ def _produce(args: argparse.Namespace, plan: Plan, hours: list[int], out: Any) -
                         stacktrace=bug.stacks[getrandbits(8) % len(bug.stacks)],
                         title=bug.title,
                         culprit=bug.culprit,
-                        grouping_json=bug.grouping_json,
+                        grouping=bug.grouping,
                         severity=bug.severity,
                         category=bug.category,
                         source=bug.source,

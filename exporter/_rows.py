@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from otel_errors.batch import ErrorBatch, ErrorEvent, ErrorSpan, Execution
+from otel_errors.grouping import details_json
 from otel_errors.stacktext import header_message_at
 
 from ._partitions import DAY_NS
@@ -90,7 +91,7 @@ class KnownTexts:
             key: tuple[str, str | bytes] = (ws, fingerprint)
             if key not in known and key not in sent:
                 sent.add(key)
-                grouping = e.grouping_json or "{}"
+                grouping = details_json(e.grouping)
             digest = template_hash(message, stacktrace)
             if digest:
                 key = (ws, digest)

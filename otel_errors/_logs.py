@@ -39,6 +39,10 @@ def walk_logs(request: Any, workspace_of: Callable[[dict[str, AttrValue]], str |
                     out.rejected += 1
                     out.rejected_reason = "invalid workspace.id resource attribute"
                     continue
+                if len(record.trace_id) not in (0, 16) or len(record.span_id) not in (0, 8):
+                    out.rejected += 1
+                    out.rejected_reason = "invalid trace or span id (OTLP ids are 16 and 8 bytes)"
+                    continue
                 out.candidates.append(_candidate(record, workspace, resource))
     return out
 

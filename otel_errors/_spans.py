@@ -20,6 +20,7 @@ from ._wire._read import WireReader
 from ._wire._scan import candidate_spans
 
 STATUS_ERROR = 2
+INVALID_IDS = "invalid trace or span id (OTLP ids are 16 and 8 bytes)"
 _EXCEPTION_KEYS = ("exception.type", "exception.message", "exception.stacktrace", "exception.escaped")
 
 
@@ -268,6 +269,12 @@ def _interesting_span(
     failed or has one."""
     resource = state.resource
     assert resource is not None  # converted by `_workspace`
+    if len(trace_id) not in (0, 16) or len(span_id) not in (0, 8) or len(parent) not in (0, 8):
+        # OTLP ids are 16 and 8 bytes (or empty, as the Collector reads them); others would be stored and
+        # remembered at whatever size they came.
+        out.rejected += 1
+        out.rejected_reason = INVALID_IDS
+        return
     failed = status_code == STATUS_ERROR
     is_execution = not parent or agent_invocation
     if not agent_invocation and attrs.get("gen_ai.operation.name") == "invoke_agent":

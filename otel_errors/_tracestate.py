@@ -21,9 +21,12 @@ from dataclasses import dataclass, field
 ExceptionKey = tuple[str, int]
 # (module or file, function) of the in-app frames, innermost last.
 FramesKey = tuple[tuple[str, str], ...]
+# An exception counted in a trace: its key, its frames, its span, and an estimate of the bytes it holds.
+ExceptionEntry = tuple[ExceptionKey, FramesKey, bytes, int]
 
 # Byte estimates of the Python objects an entry holds (dict slot, tuple, small objects), for the memory bound.
-_PARENT_BYTES = 160
+# Ids are 8 or 16 bytes (the walk refuses others).
+_PARENT_BYTES = 180
 _EXCEPTION_BYTES = 200
 _FRAME_BYTES = 120
 _TRACE_BYTES = 600
@@ -51,7 +54,7 @@ class ExecutionIdentity:
 @dataclass(slots=True)
 class TraceMemory:
     parents: dict[bytes, bytes] = field(default_factory=dict)  # error span id -> parent span id
-    exceptions: list[tuple[ExceptionKey, FramesKey, bytes]] = field(default_factory=list)
+    exceptions: list[ExceptionEntry] = field(default_factory=list)
     has_agent_invocation: bool = False
     identity: ExecutionIdentity | None = None
     nbytes: int = _TRACE_BYTES
@@ -77,7 +80,7 @@ class TraceView:
     def span_count(self) -> int:
         return len(self.added.parents) + (len(self.base.parents) if self.base is not None else 0)
 
-    def exception_lists(self) -> tuple[list[tuple[ExceptionKey, FramesKey, bytes]], ...]:
+    def exception_lists(self) -> tuple[list[ExceptionEntry], ...]:
         """The exceptions counted in this trace: the committed ones, then this export's."""
         if self.base is None or not self.base.exceptions:
             return (self.added.exceptions,)
@@ -131,19 +134,25 @@ class TraceState:
                 continue
             memory = traces.get(view.key)
             if memory is None:
-                memory = traces[view.key] = TraceMemory()
-                self.nbytes += memory.nbytes
-            else:
-                traces.move_to_end(view.key)
+                # A trace first seen in this export: what it added is the whole memory (ids are 8 and 16 bytes).
+                added.nbytes = _TRACE_BYTES + _PARENT_BYTES * len(added.parents)
+                for entry in added.exceptions:
+                    added.nbytes += entry[3]
+                if added.identity is not None:
+                    added.nbytes += added.identity.nbytes()
+                traces[view.key] = added
+                self.nbytes += added.nbytes
+                continue
+            traces.move_to_end(view.key)
             grown = 0
             for span_id, parent_id in added.parents.items():
                 if span_id not in memory.parents and len(memory.parents) < self._max_spans:
                     memory.parents[span_id] = parent_id
-                    grown += _PARENT_BYTES + len(span_id) + len(parent_id)
+                    grown += _PARENT_BYTES
             for entry in added.exceptions:
                 if len(memory.exceptions) < self._max_spans:
                     memory.exceptions.append(entry)
-                    grown += _exception_bytes(entry)
+                    grown += entry[3]
             if added.has_agent_invocation:
                 memory.has_agent_invocation = True
             if added.identity is not None and (added.has_agent_invocation or memory.identity is None):
@@ -163,13 +172,10 @@ class TraceState:
         return _is_ancestor(view, a, b, max_depth) or _is_ancestor(view, b, a, max_depth)
 
 
-def _exception_bytes(entry: tuple[ExceptionKey, FramesKey, bytes]) -> int:
-    key, frames, span_id = entry
+def exception_bytes(key: ExceptionKey, frames: FramesKey) -> int:
+    """The bytes an exception entry holds (its frames' strings may be shared with the grouping memo: counted)."""
     return (
-        _EXCEPTION_BYTES
-        + len(key[0])
-        + len(span_id)
-        + sum(_FRAME_BYTES + len(module) + len(function) for module, function in frames)
+        _EXCEPTION_BYTES + len(key[0]) + sum(_FRAME_BYTES + len(module) + len(function) for module, function in frames)
     )
 
 

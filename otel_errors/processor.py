@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import time
 from collections.abc import Callable
 from typing import Any
 
 from . import classify
-from ._bounds import TRUNCATION_MARKER, bounded_value, context_json, truncate
+from ._bounds import TRUNCATION_MARKER, context_json, truncate
 from ._candidates import ORIGIN_LOG_RECORD, ORIGIN_SPAN_STATUS, Candidate
 from ._identity import (
     AGENT_ID_KEYS,
@@ -31,7 +30,7 @@ from ._identity import (
 from ._logs import walk_logs
 from ._otlp import AttrValue, first_number, first_str
 from ._spans import ErrorSpanInfo, ExecutionSpan, walk_traces
-from ._tracestate import ExceptionKey, ExecutionIdentity, FramesKey, TraceState, TraceView
+from ._tracestate import ExceptionKey, ExecutionIdentity, FramesKey, TraceState, TraceView, exception_bytes
 from .batch import ErrorBatch, ErrorEvent, ErrorSpan, Execution
 from .config import ProcessorConfig, WorkspaceRules, is_workspace_id
 from .grouping import ExceptionInput, Frame, GroupingResult, compute_grouping
@@ -65,10 +64,7 @@ class Processor:
         self._rules_for = rules_for or (lambda _workspace: _DEFAULT_RULES)
         self._scrubbers: dict[int, Scrubber] = {}
         self._state = TraceState(cfg.trace_state_traces, cfg.trace_state_spans_per_trace, cfg.trace_state_max_bytes)
-        # Keyed by the grouping result object (memoized results are shared only by identical inputs), never by
-        # fingerprint: two workspaces share fingerprints, not frames or paths.
-        self._grouping_json: dict[int, tuple[GroupingResult, str]] = {}
-        self._frames_keys: dict[int, tuple[tuple[Frame, ...], FramesKey]] = {}
+        self._frames_keys: dict[int, tuple[tuple[Frame, ...], FramesKey, int]] = {}
         self._resources = ResourceIdentities()  # per export
         self._refused: set[tuple[bytes, bytes, int]] = set()  # per export: records refused, counted once each
         self._hash_user = UserIdHasher(cfg.user_id_hash_key) if cfg.hash_user_ids else None
@@ -193,6 +189,7 @@ class Processor:
         now: int,
     ) -> None:
         limit = self.config.max_id_length
+        scrubbers: dict[str, Scrubber] = {}
         for execution, own in zip(executions, identities, strict=True):
             view = views[(execution.workspace, execution.trace_id)]
             # A root that merely wraps agent invocations is not an execution of its own (counted once, per agent).
@@ -203,7 +200,9 @@ class Processor:
                 self._refuse(batch, (execution.trace_id, execution.span_id, 0))
                 continue
             identity = view.identity or _NO_IDENTITY
-            scrubber = self._scrubber(self._rules_for(execution.workspace))
+            scrubber = scrubbers.get(execution.workspace)
+            if scrubber is None:
+                scrubber = scrubbers[execution.workspace] = self._scrubber(self._rules_for(execution.workspace))
             batch.executions.append(
                 Execution(
                     workspace_id=execution.workspace,
@@ -215,9 +214,9 @@ class Processor:
                     agent_id=truncate(
                         own.agent_id or identity.agent_id or self._resources.of(execution.resource)[5], limit
                     ),
-                    agent_name=truncate(scrubber.text(own.agent_name), limit),
+                    agent_name=truncate(scrubber.text(own.agent_name), limit) if own.agent_name else "",
                     user_id=self._user_id(execution.workspace, truncate(own.user_id or identity.user_id, limit)),
-                    environment=truncate(scrubber.text(own.environment), limit),
+                    environment=truncate(scrubber.text(own.environment), limit) if own.environment else "",
                     credits=first_number(self._credits_keys, execution.attrs, execution.resource),
                 )
             )
@@ -234,7 +233,10 @@ class Processor:
         escalated: set[int] = set()
         cfg = self.config
         for candidate in candidates:
-            time_ns = self._in_window(now, candidate.time_ns, *candidate.fallback_times_ns)
+            fallback = candidate.fallback_times_ns
+            time_ns = self._in_window(
+                now, candidate.time_ns, fallback[0] if fallback else 0, fallback[1] if len(fallback) > 1 else 0
+            )
             if not time_ns:
                 # A span counts once however many of its records are refused; a log record is its own item.
                 record = id(candidate) if candidate.origin == ORIGIN_LOG_RECORD else 0
@@ -264,12 +266,13 @@ class Processor:
                 exc_type = grouping.chain_types[0] if grouping.chain_types else ("Error" if message else "SpanError")
             key: ExceptionKey = (_short_type(exc_type), hash(message))
             if view is not None:
-                frames_key = self._frames_key(grouping)
+                frames_key, frames_bytes = self._frames_key(grouping)
                 if self._is_propagation(view, candidate, key, frames_key):
                     self._propagated(propagated, emitted, escalated, candidate, key)
                     continue
                 if not status_only and self._state.may_add_exception(view):
-                    view.added.exceptions.append((key, frames_key, candidate.span_id))
+                    entry = (key, frames_key, candidate.span_id, frames_bytes + len(key[0]))
+                    view.added.exceptions.append(entry)
             context = attrs if not candidate.extra else {**attrs, **scrubber.attributes(candidate.extra)}
             previous = ""
             if rules.previous_grouping is not None:
@@ -319,7 +322,7 @@ class Processor:
         if candidate.origin == ORIGIN_SPAN_STATUS:
             return _status_is_propagation(view, candidate)
         for entries in view.exception_lists():
-            for other_key, other_frames, span_id in entries:
+            for other_key, other_frames, span_id, _nbytes in entries:
                 if other_key != key or not _frames_contain(frames_key, other_frames):
                     continue
                 if candidate.origin == ORIGIN_LOG_RECORD or not candidate.span_id:
@@ -357,6 +360,7 @@ class Processor:
         user = truncate(first_str(USER_KEYS, span_attrs) or user_id or identity.user_id, limit)
         if self._hash_user is not None:
             context = self._hashed_user_attributes(c.workspace, context)
+        # Positional, in field order: a compiled class's keyword arguments are parsed at every call.
         return ErrorEvent(
             workspace_id=c.workspace,
             occurrence_id=_occurrence_id(c),
@@ -368,7 +372,7 @@ class Processor:
             stacktrace=stacktrace,
             title=truncate(grouping.title or exc_type, 512),
             culprit=truncate(grouping.culprit, 512),
-            grouping_json=self._grouping_details(grouping),
+            grouping=grouping,
             severity=int(
                 classify.severity(
                     exc_type,
@@ -457,49 +461,30 @@ class Processor:
                 hashed[key] = self._user_id(workspace, value if isinstance(value, str) else str(value))
         return hashed
 
-    def _frames_key(self, grouping: GroupingResult) -> FramesKey:
-        """`_frames_key(grouping)`, cached on the frames tuple (memoized groupings share it)."""
+    def _frames_key(self, grouping: GroupingResult) -> tuple[FramesKey, int]:
+        """`_frames_key(grouping)` and the bytes an entry with it holds, cached on the frames tuple (memoized
+        groupings share it)."""
         frames = grouping.frames
         cached = self._frames_keys.get(id(frames))
         if cached is not None and cached[0] is frames:  # the entry holds `frames`, so its id is not reused
-            return cached[1]
+            return cached[1], cached[2]
         key = _frames_key(grouping)
+        nbytes = exception_bytes(("", 0), key)
         if len(self._frames_keys) >= _MEMO_MAX:
             self._frames_keys.clear()
-        self._frames_keys[id(frames)] = (frames, key)
-        return key
+        self._frames_keys[id(frames)] = (frames, key, nbytes)
+        return key, nbytes
 
-    def _in_window(self, now: int, *times_ns: int) -> int:
-        """The first of `times_ns` within the accepted window around `now`, else 0."""
-        for time_ns in times_ns:
-            if time_ns and now - self._age_ns <= time_ns <= now + self._skew_ns:
-                return time_ns
+    def _in_window(self, now: int, first: int, second: int = 0, third: int = 0) -> int:
+        """The first of the times within the accepted window around `now`, else 0."""
+        low, high = now - self._age_ns, now + self._skew_ns
+        if first and low <= first <= high:
+            return first
+        if second and low <= second <= high:
+            return second
+        if third and low <= third <= high:
+            return third
         return 0
-
-    def _grouping_details(self, grouping: GroupingResult) -> str:
-        """The representative frames and the fingerprint's explanation, as stored with a new error."""
-        cached = self._grouping_json.get(id(grouping))
-        if cached is not None and cached[0] is grouping:  # the entry holds the result: its id is not reused
-            return cached[1]
-        # Bounded and NUL-free like every stored text: the explanation quotes attribute values
-        # (`error.fingerprint`, `error.type`) as they came (scrubbed).
-        details = json.dumps(
-            bounded_value(
-                {
-                    "configId": grouping.config_id,
-                    "frames": [f.to_dict() for f in grouping.frames[:64]],
-                    "chain": list(grouping.chain_types),
-                    "component": grouping.component.to_dict() if grouping.component else None,
-                },
-                self.config.max_attribute_value_length,
-                items=None,
-            ),
-            ensure_ascii=False,
-        )
-        if len(self._grouping_json) >= _MEMO_MAX:
-            self._grouping_json.clear()
-        self._grouping_json[id(grouping)] = (grouping, details)
-        return details
 
 
 _DEFAULT_RULES = WorkspaceRules()
@@ -510,7 +495,7 @@ _MEMO_MAX = 4096
 def _status_is_propagation(view: TraceView, candidate: Candidate) -> bool:
     """An ERROR span is not a new error when an exception was recorded on it or below it."""
     for entries in view.exception_lists():
-        for _key, _frames, span_id in entries:
+        for _key, _frames, span_id, _nbytes in entries:
             if span_id == candidate.span_id or TraceState.related(view, candidate.span_id, span_id):
                 return True
     return False

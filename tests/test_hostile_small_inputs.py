@@ -186,3 +186,23 @@ def test_audit_entry_ids_reveal_nothing_about_other_workspaces(migrated: str, wo
     ids = call(migrated, entries)
     assert len(ids) == 2
     assert all(uuid.UUID(i).version == 4 for i in ids)  # random: no order, no count
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        pytest.param({"trace_id": b"t" * 4096}, id="a_4_KiB_trace_id"),
+        pytest.param({"span_id": b"s" * 9}, id="a_9_byte_span_id"),
+        pytest.param({"parent": b"p" * 1_000_000}, id="a_1_MB_parent_id"),
+    ],
+)
+def test_ids_of_the_wrong_size_are_refused_not_stored_or_remembered(ids: dict[str, bytes]) -> None:
+    """Span ids were taken at whatever size they came: stored in three tables and held in per-trace memory."""
+    fields = {"trace_id": new_id(16), "span_id": new_id(8), "parent": new_id(8), **ids}
+    processor = Processor()
+    batch = processor.process_traces(
+        traces(span(error=True, exceptions=[{"exception.type": "E"}], **fields)), None, time.time_ns()
+    )
+    processor.committed(batch)
+    assert len(batch) == 0 and batch.rejected == 1 and "16 and 8 bytes" in batch.rejected_reason
+    assert len(processor.trace_state) == 0

@@ -440,7 +440,11 @@ def test_large_texts_travel_once_and_new_errors_still_get_them(migrated: str, wo
     def renamed(fingerprint: str, marker: int) -> Any:
         batch = _batch(workspace)
         batch.events = [
-            dataclasses.replace(e, fingerprint=fingerprint, grouping_json=f'{{"marker": {marker}}}')
+            dataclasses.replace(
+                e,
+                fingerprint=fingerprint,
+                grouping=dataclasses.replace(e.grouping, config_id=f"marker-{marker}"),
+            )
             for e in batch.events
         ]
         return batch
@@ -464,12 +468,12 @@ def test_large_texts_travel_once_and_new_errors_still_get_them(migrated: str, wo
     for fingerprint, marker in (("fp-first", 1), ("fp-second", 2), ("fp-filler-2", 9)):
         stored = _one(
             migrated,
-            "SELECT stacktrace = %s, grouping->>'marker' FROM errors WHERE workspace_id = %s AND fingerprint = %s",
+            "SELECT stacktrace = %s, grouping->>'configId' FROM errors WHERE workspace_id = %s AND fingerprint = %s",
             PY_TRACE,
             workspace,
             fingerprint,
         )
-        assert stored == (True, str(marker)), fingerprint
+        assert stored == (True, f"marker-{marker}"), fingerprint
     assert _one(migrated, "SELECT count(*) FROM error_stacktraces WHERE workspace_id = %s", workspace) == (1,)
 
 
