@@ -195,3 +195,52 @@ def test_viewers_see_in_app_frames_without_local_paths(
     assert all(f["filename"] in ("search.py", "tools.py") for f in limited["frames"])  # type: ignore[union-attr]
     tracking = get("/error-tracking?timeframe=1h", viewer)
     assert "/srv/agent" not in json.dumps(tracking)
+
+
+_JS_TRACE = """Error: cannot open /home/carol/agent/config/secrets.json
+    at readConfig (/home/carol/agent/src/config.js:12:7)
+    at startAgent (file:///home/carol/agent/src/main.js:40:3)
+    at node:internal/main:1:1"""
+
+
+def test_viewers_see_no_directories_in_any_field(auth_server: RunningServer, migrated: str, workspace: str) -> None:
+    """Paths reach responses through more than the stack trace: the message, the culprit and the grouping
+    explanation (JavaScript frames have file names, no modules), attributes such as `code.filepath`,
+    `exception.details`, and the occurrences endpoint. Viewers see none of the directories; admins see all."""
+    token = json.loads(cli(migrated, "token", "create", "--workspace", workspace))["secret"]
+    payload = traces(
+        span(
+            trace_id=new_id(16),
+            parent=new_id(8),
+            error=True,
+            attrs={"code.filepath": "/home/carol/agent/src/config.js", "path.windows": "C:\\Users\\carol\\x.cs"},
+            exceptions=[
+                {
+                    "exception.type": "Error",
+                    "exception.message": "cannot open /home/carol/agent/config/secrets.json",
+                    "exception.stacktrace": _JS_TRACE,
+                    "exception.details": "while reading /home/carol/agent/config",
+                }
+            ],
+        )
+    )
+    _export(auth_server, payload.SerializeToString(), token)
+    base = f"{auth_server.api}/api/v1/workspaces/{workspace}"
+    viewer, admin = new_key(migrated, workspace, "viewer"), new_key(migrated, workspace, "admin")
+
+    def everything(key: str) -> str:
+        def get(path: str) -> object:
+            response = httpx.get(f"{base}{path}", headers={"authorization": f"Bearer {key}"})
+            assert response.status_code == 200, response.text
+            return response.json()
+
+        listed = get("/errors")
+        error_id = listed["items"][0]["errorId"]  # type: ignore[index]
+        seen = [listed, get(f"/errors/{error_id}"), get(f"/errors/{error_id}/occurrences")]
+        seen.append(get("/error-tracking?timeframe=1h"))
+        return json.dumps(seen)
+
+    assert "/home/carol" in everything(admin)
+    limited = everything(viewer)
+    assert "/home/carol" not in limited and "carol\\\\" not in limited
+    assert "secrets.json" in limited  # the file names stay: the error still reads as itself

@@ -134,10 +134,11 @@ async def get_error(
     "/errors/{error_id}/occurrences", response_model=OccurrencePage, summary="Occurrences of one error, newest first"
 )
 async def list_occurrences(
+    request: Request,
     workspace_id: WorkspaceId,
     error_id: uuid.UUID,
     conn: Connection,
-    _principal: Viewer,
+    principal: Viewer,
     limit: Limit = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> OccurrencePage:
@@ -152,7 +153,8 @@ async def list_occurrences(
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = _cursor.encode(rows[-1].occurred_at.isoformat(), str(rows[-1].occurrence_id)) if more else None
-    return OccurrencePage(items=[_occurrence(r) for r in rows], next_cursor=next_cursor)
+    page = OccurrencePage(items=[_occurrence(r) for r in rows], next_cursor=next_cursor)
+    return redaction.for_principal(page, principal, request.app.state.config.viewer_stacktraces)
 
 
 def item(r: q.ErrorRow) -> ErrorItem:
