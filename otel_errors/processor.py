@@ -359,7 +359,7 @@ class Processor:
         service_name = truncate(scrubber.text(service), limit)
         user = truncate(first_str(USER_KEYS, span_attrs) or user_id or identity.user_id, limit)
         if self._hash_user is not None:
-            context = self._hashed_user_attributes(c.workspace, context)
+            context = self._hashed_user_attributes(c.workspace, context, c.attrs)
         # Positional, in field order: a compiled class's keyword arguments are parsed at every call.
         return ErrorEvent(
             workspace_id=c.workspace,
@@ -450,15 +450,19 @@ class Processor:
     def _user_id(self, workspace: str, user_id: str) -> str:
         return self._hash_user(workspace, user_id) if self._hash_user is not None else user_id
 
-    def _hashed_user_attributes(self, workspace: str, context: dict[str, AttrValue]) -> dict[str, AttrValue]:
-        """The attributes with their user ids hashed like the user id column (`hash_user_ids`)."""
+    def _hashed_user_attributes(
+        self, workspace: str, context: dict[str, AttrValue], raw: dict[str, AttrValue]
+    ) -> dict[str, AttrValue]:
+        """The attributes with their user ids hashed like the user id column (`hash_user_ids`): from the values
+        as sent (`raw`), so both hashes agree, not from their scrubbed text."""
         if not any(key in context for key in USER_KEYS):
             return context
         hashed = dict(context)
         for key in USER_KEYS:
-            value = hashed.get(key)
+            value = raw.get(key, hashed.get(key))
             if value is not None and value != "":
-                hashed[key] = self._user_id(workspace, value if isinstance(value, str) else str(value))
+                text = value if isinstance(value, str) else str(value)
+                hashed[key] = self._user_id(workspace, truncate(text, self.config.max_id_length))
         return hashed
 
     def _frames_key(self, grouping: GroupingResult) -> tuple[FramesKey, int]:

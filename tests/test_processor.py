@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from otlp_builders import NOW, PY_TRACE, logs, new_id, span, traces
 
@@ -524,3 +526,33 @@ def test_plain_attribute_json_is_json_dumps(context: dict[str, object]) -> None:
 
     assert _plain_and_short(context, 4096)  # type: ignore[arg-type]
     assert _PLAIN_JSON(context) == json.dumps(context, ensure_ascii=False)  # type: ignore[arg-type]
+
+
+def test_user_ids_can_be_stored_as_a_keyed_hash_everywhere_they_appear() -> None:
+    """`hash_user_ids`: the user id column of occurrences and executions and the `user.id` attribute all hold the
+    same keyed hash (so users still count), never the id; another workspace's hash of the same id differs."""
+    cfg = ProcessorConfig(hash_user_ids=True, user_id_hash_key="k1")
+    tid = new_id(16)
+    request = traces(
+        span("invoke_agent a", trace_id=tid, attrs={"user.id": "alice@example.com"}),
+        span(
+            "tool",
+            trace_id=tid,
+            parent=new_id(8),
+            error=True,
+            attrs={"user.id": "alice@example.com", "enduser.id": "alice"},
+            exceptions=[{"exception.type": "E"}],
+        ),
+        resource={"workspace.id": "ws-one"},
+    )
+    batch = Processor(cfg).process_traces(request, None, NOW)
+    other = Processor(cfg).process_traces(request, "ws-two", NOW)
+    hashed = batch.events[0].user_id
+    assert hashed.startswith("h:") and len(hashed) == 34
+    assert batch.executions[0].user_id == hashed
+    attributes = json.loads(batch.events[0].attributes_json)
+    assert attributes["user.id"] == hashed and attributes["enduser.id"].startswith("h:")
+    assert "alice" not in repr((batch.events, batch.executions))
+    assert other.events[0].user_id != hashed
+    rekeyed = Processor(ProcessorConfig(hash_user_ids=True, user_id_hash_key="k2")).process_traces(request, None, NOW)
+    assert rekeyed.events[0].user_id != hashed
