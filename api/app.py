@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -15,11 +15,19 @@ from . import problems
 from ._limits import RequestLimits
 from .config import ApiConfig
 from .routes import access, errors, health, settings, status, tracking
+from .routes import metrics as metrics_route
 
 
-def create_app(config: ApiConfig, *, store: Any = None, credentials: Credentials | None = None) -> FastAPI:
+def create_app(
+    config: ApiConfig,
+    *,
+    store: Any = None,
+    credentials: Credentials | None = None,
+    metrics: Callable[[], bytes] | None = None,
+) -> FastAPI:
     """`store`: the in-process exporter, when the API runs beside the receiver (health reports its state).
-    `credentials`: the process's credential lookup, shared with the receivers; made here when not given."""
+    `credentials`: the process's credential lookup, shared with the receivers; made here when not given.
+    `metrics`: the worker's self-telemetry in the Prometheus text format, served at `/metrics`."""
     if not config.database_url:
         raise ValueError("ApiConfig.database_url is required")
 
@@ -51,10 +59,12 @@ def create_app(config: ApiConfig, *, store: Any = None, credentials: Credentials
         description="Error tracking for AI-agent platforms, built on OpenTelemetry.",
     )
     app.state.store = store
+    app.state.metrics = metrics
     app.state.config = config
     problems.install(app)
     app.add_middleware(RequestLimits, max_body_bytes=config.max_body_bytes)
     app.include_router(health.router)
+    app.include_router(metrics_route.router)
     app.include_router(errors.router)
     app.include_router(status.router)
     app.include_router(tracking.router)

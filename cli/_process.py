@@ -32,8 +32,15 @@ def run_loop(main: Coroutine[Any, Any, None]) -> None:
         uvloop.run(main)
 
 
-def supervise(target: Callable[..., None], args: tuple[Any, ...], workers: int) -> int:
-    """Start `workers` processes running `target(*args)`, forward SIGTERM/SIGINT to them, wait for all."""
+def supervise(
+    target: Callable[..., None],
+    args: tuple[Any, ...],
+    workers: int,
+    *,
+    on_exit: Callable[[int], None] | None = None,
+) -> int:
+    """Start `workers` processes running `target(*args)`, forward SIGTERM/SIGINT to them, wait for all;
+    `on_exit(pid)` as each one ends."""
     ctx = multiprocessing.get_context("spawn")
     processes = [ctx.Process(target=target, args=args, name=f"otel-errors-worker-{i}") for i in range(workers)]
     for process in processes:
@@ -49,4 +56,6 @@ def supervise(target: Callable[..., None], args: tuple[Any, ...], workers: int) 
     signal.signal(signal.SIGINT, forward)
     for process in processes:
         process.join()
+        if on_exit is not None and process.pid:
+            on_exit(process.pid)
     return max((p.exitcode or 0) for p in processes)

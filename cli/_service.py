@@ -29,6 +29,7 @@ from otel_errors.receiver import GrpcReceiver, OtlpHttpApp, Pipeline, TokenAuthe
 
 from ..api import create_app
 from ._sockets import listen
+from ._telemetry import Telemetry
 from .settings import Settings
 
 log = logging.getLogger("otel_errors.serve")
@@ -56,9 +57,16 @@ class Service:
         self.maintenance = Maintenance(settings.store)
         self.processor = Processor(settings.processor, rules_for=self.rules)
         authenticate = TokenAuthenticator(self._token_workspace) if settings.serve.auth else no_auth
+        self.telemetry = Telemetry()
         self.pipeline = Pipeline(
-            self.processor, self.store, authenticate, max_inflight_bytes=settings.receiver.max_inflight_bytes
+            self.processor,
+            self.store,
+            authenticate,
+            max_inflight_bytes=settings.receiver.max_inflight_bytes,
+            observer=self.telemetry,
         )
+        self.store.commit_listeners.append(self.telemetry.committed)
+        self.telemetry.add_sampler(self._sample)
         self.grpc = GrpcReceiver(settings.receiver, self.pipeline)
         level = settings.serve.log_level.lower()
         uvicorn_level = "warning" if level == "info" else level
@@ -69,7 +77,9 @@ class Service:
         )
         self.api = _Server(
             uvicorn.Config(
-                create_app(settings.api, store=self.store, credentials=self.credentials),
+                create_app(
+                    settings.api, store=self.store, credentials=self.credentials, metrics=self.telemetry.exposition
+                ),
                 lifespan="on",
                 log_level=uvicorn_level,
                 access_log=False,
@@ -77,6 +87,14 @@ class Service:
         )
         self._servers: list[asyncio.Task[None]] = []
         self._state = "new"
+
+    def _sample(self) -> None:
+        t = self.telemetry
+        t.queue_items.set(self.store.pending_items)
+        t.queue_bytes.set(self.store.pending_bytes)
+        t.inflight_bytes.set(self.pipeline.inflight_bytes)
+        t.trace_memory_bytes.set(self.processor.trace_state.nbytes)
+        t.trace_memory_traces.set(len(self.processor.trace_state))
 
     async def _token_workspace(self, token: str) -> str | None:
         found = await self.credentials.ingest_token(token)

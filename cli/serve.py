@@ -7,7 +7,9 @@ N processes share the ports (SO_REUSEPORT); the parent starts the embedded Postg
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import tempfile
 
 from otel_errors import build_info
 from otel_errors.errors import ConfigError
@@ -15,6 +17,7 @@ from otel_errors.exporter.embedded import EmbeddedPostgres
 
 from ._process import run_loop, supervise
 from ._service import run_worker
+from ._telemetry import MULTIPROC_ENV, mark_process_dead
 from .settings import Settings
 
 log = logging.getLogger("otel_errors.serve")
@@ -65,12 +68,18 @@ def serve(settings: Settings) -> int:
         database_url = embedded.start()
         log.info("embedded PostgreSQL running, data in %s", embedded.data_dir)
     settings = settings.with_database(database_url)
+    metrics_dir = None
     try:
         if settings.serve.workers == 1:
             run_loop(run_worker(settings))
             return 0
-        return supervise(_worker_main, (settings,), settings.serve.workers)
+        # Before any worker imports prometheus_client: each writes its samples there, a scrape sums them.
+        metrics_dir = tempfile.TemporaryDirectory(prefix="otel-errors-metrics-")
+        os.environ[MULTIPROC_ENV] = metrics_dir.name
+        return supervise(_worker_main, (settings,), settings.serve.workers, on_exit=mark_process_dead)
     finally:
+        if metrics_dir is not None:
+            metrics_dir.cleanup()
         if embedded is not None:
             embedded.stop()
 

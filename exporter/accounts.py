@@ -213,7 +213,6 @@ class Credentials:
         self._inflight: dict[tuple[CredentialKind, bytes], asyncio.Future[Found | None]] = {}
         self._lock = asyncio.Lock()
         self._conn: psycopg.AsyncConnection[Any] | None = None
-        self.queries = 0
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -284,7 +283,6 @@ class Credentials:
             role, sql.Identifier(id_column), sql.Identifier(table), sql.Identifier(hash_column)
         )
         async with self._lock:
-            self.queries += 1
             try:
                 conn = await self._connection()
                 cur = await conn.execute(query, (secret_hash,))

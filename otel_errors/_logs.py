@@ -12,6 +12,7 @@ from typing import Any
 
 from ._candidates import ORIGIN_LOG_RECORD, Candidate
 from ._otlp import AttrValue, any_value, attributes
+from .batch import INVALID_IDS, INVALID_WORKSPACE
 
 _EXCEPTION_KEYS = ("exception.type", "exception.message", "exception.stacktrace", "exception.escaped")
 
@@ -19,8 +20,8 @@ _EXCEPTION_KEYS = ("exception.type", "exception.message", "exception.stacktrace"
 @dataclass(slots=True)
 class LogWalk:
     candidates: list[Candidate] = field(default_factory=list)
-    rejected: int = 0
-    rejected_reason: str = ""
+    records: int = 0  # every log record of the request
+    rejections: dict[str, int] = field(default_factory=dict)  # reason code (batch.REJECTIONS) -> records refused
 
 
 def walk_logs(request: Any, workspace_of: Callable[[dict[str, AttrValue]], str | None]) -> LogWalk:
@@ -29,6 +30,7 @@ def walk_logs(request: Any, workspace_of: Callable[[dict[str, AttrValue]], str |
         resource: dict[str, AttrValue] | None = None
         workspace: str | None = None
         for scope_logs in resource_logs.scope_logs:
+            out.records += len(scope_logs.log_records)
             for record in scope_logs.log_records:
                 if not _has_exception(record.attributes):
                     continue
@@ -36,12 +38,10 @@ def walk_logs(request: Any, workspace_of: Callable[[dict[str, AttrValue]], str |
                     resource = attributes(resource_logs.resource.attributes)
                     workspace = workspace_of(resource)
                 if workspace is None:
-                    out.rejected += 1
-                    out.rejected_reason = "invalid workspace.id resource attribute"
+                    out.rejections[INVALID_WORKSPACE] = out.rejections.get(INVALID_WORKSPACE, 0) + 1
                     continue
                 if len(record.trace_id) not in (0, 16) or len(record.span_id) not in (0, 8):
-                    out.rejected += 1
-                    out.rejected_reason = "invalid trace or span id (OTLP ids are 16 and 8 bytes)"
+                    out.rejections[INVALID_IDS] = out.rejections.get(INVALID_IDS, 0) + 1
                     continue
                 out.candidates.append(_candidate(record, workspace, resource))
     return out

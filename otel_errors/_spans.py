@@ -18,9 +18,9 @@ from ._candidates import ORIGIN_SPAN_EVENT, ORIGIN_SPAN_STATUS, Candidate
 from ._otlp import AttrValue, attributes, selected_attributes
 from ._wire._read import WireReader
 from ._wire._scan import candidate_spans
+from .batch import INVALID_IDS, INVALID_WORKSPACE
 
 STATUS_ERROR = 2
-INVALID_IDS = "invalid trace or span id (OTLP ids are 16 and 8 bytes)"
 _EXCEPTION_KEYS = ("exception.type", "exception.message", "exception.stacktrace", "exception.escaped")
 
 
@@ -56,8 +56,9 @@ class SpanWalk:
     candidates: list[Candidate] = field(default_factory=list)
     executions: list[ExecutionSpan] = field(default_factory=list)
     error_spans: list[ErrorSpanInfo] = field(default_factory=list)
-    rejected: int = 0
-    rejected_reason: str = ""
+    spans: int = 0  # every span of the request
+    rejections: dict[str, int] = field(default_factory=dict)  # reason code (batch.REJECTIONS) -> spans refused
+    warning: str = ""
 
 
 def is_exception_event(name: str) -> bool:
@@ -86,9 +87,11 @@ def walk_traces(
         for resource_spans in request.resource_spans:
             state = _ResourceState(resource_spans, workspace_of)
             for scope_spans in resource_spans.scope_spans:
+                out.spans += len(scope_spans.spans)
                 for span in scope_spans.spans:
                     _visit(out, state, span, keys)
         return out
+    out.spans = picks.total
     objects = _Objects(request, wire)
     reader = WireReader(wire)
     resource_index = -1
@@ -104,8 +107,7 @@ def walk_traces(
         if not _visit_wire(out, state, reader, start, end, keys):
             _visit(out, state, objects.get().resource_spans[r].scope_spans[s].spans[i], keys)
     if reader.replaced:  # an OTLP warning: partial_success with nothing rejected
-        note = f"{reader.replaced} string(s) with invalid UTF-8 kept with U+FFFD in place of the invalid bytes"
-        out.rejected_reason = f"{out.rejected_reason}; {note}" if out.rejected_reason else note
+        out.warning = f"{reader.replaced} string(s) with invalid UTF-8 kept with U+FFFD in place of the invalid bytes"
     return out
 
 
@@ -239,8 +241,7 @@ def _workspace(out: SpanWalk, state: _ResourceState) -> str | None:
         state.workspace = state.workspace_of(state.resource)
         state.resolved = True
     if state.workspace is None:
-        out.rejected += 1
-        out.rejected_reason = "invalid workspace.id resource attribute"
+        out.rejections[INVALID_WORKSPACE] = out.rejections.get(INVALID_WORKSPACE, 0) + 1
     return state.workspace
 
 
@@ -272,8 +273,7 @@ def _interesting_span(
     if len(trace_id) not in (0, 16) or len(span_id) not in (0, 8) or len(parent) not in (0, 8):
         # OTLP ids are 16 and 8 bytes (or empty, as the Collector reads them); others would be stored and
         # remembered at whatever size they came.
-        out.rejected += 1
-        out.rejected_reason = INVALID_IDS
+        out.rejections[INVALID_IDS] = out.rejections.get(INVALID_IDS, 0) + 1
         return
     failed = status_code == STATUS_ERROR
     is_execution = not parent or agent_invocation

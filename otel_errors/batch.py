@@ -104,6 +104,18 @@ class Execution:
     credits: float
 
 
+# Why items are refused (OTLP partial_success): a code for self-telemetry, the text for the client.
+INVALID_WORKSPACE = "invalid_workspace"
+INVALID_IDS = "invalid_ids"
+TIME_OUT_OF_WINDOW = "time_out_of_window"
+REJECTIONS = {
+    INVALID_WORKSPACE: "invalid workspace.id resource attribute",
+    INVALID_IDS: "invalid trace or span id (OTLP ids are 16 and 8 bytes)",
+    TIME_OUT_OF_WINDOW: "record time outside the accepted window (older than the retention or more than the allowed"
+    " skew ahead)",
+}
+
+
 @dataclass(slots=True)
 class ErrorBatch:
     """Everything one export request yields."""
@@ -111,17 +123,26 @@ class ErrorBatch:
     events: list[ErrorEvent] = field(default_factory=list)
     error_spans: list[ErrorSpan] = field(default_factory=list)
     executions: list[Execution] = field(default_factory=list)
-    # Items the processor refused (OTLP partial_success), with the first reason; a reason alone is a warning.
-    rejected: int = 0
-    rejected_reason: str = ""
+    # Items refused, by reason code (`REJECTIONS`); a warning is said even when nothing was refused.
+    rejections: dict[str, int] = field(default_factory=dict)
+    warning: str = ""
+    # Self-telemetry: spans or log records the request held, and exception records dropped as propagation copies.
+    received: int = 0
+    propagated: int = 0
     # What the processor remembers of the request's traces once the batch is committed.
     trace_views: list[TraceView] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.events) + len(self.executions) + len(self.error_spans)
 
-    def reject(self, count: int, reason: str) -> None:
-        """Count `count` items refused; the first reason is the one reported."""
-        self.rejected += count
-        if not self.rejected_reason:
-            self.rejected_reason = reason
+    def reject(self, code: str, count: int = 1) -> None:
+        self.rejections[code] = self.rejections.get(code, 0) + count
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.rejections.values())
+
+    @property
+    def rejected_reason(self) -> str:
+        """What OTLP partial_success says: the reasons, in the order they first occurred, then the warning."""
+        return "; ".join([REJECTIONS[code] for code in self.rejections] + ([self.warning] if self.warning else []))

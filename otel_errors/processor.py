@@ -31,16 +31,12 @@ from ._logs import walk_logs
 from ._otlp import AttrValue, first_number, first_str
 from ._spans import ErrorSpanInfo, ExecutionSpan, walk_traces
 from ._tracestate import ExceptionKey, ExecutionIdentity, FramesKey, TraceState, TraceView, exception_bytes
-from .batch import ErrorBatch, ErrorEvent, ErrorSpan, Execution
+from .batch import TIME_OUT_OF_WINDOW, ErrorBatch, ErrorEvent, ErrorSpan, Execution
 from .config import ProcessorConfig, WorkspaceRules, is_workspace_id
 from .grouping import ExceptionInput, Frame, GroupingResult, compute_grouping
 from .scrub import Scrubber
 
 __all__ = ["TRUNCATION_MARKER", "Processor", "truncate"]
-
-_OUT_OF_WINDOW = (
-    "record time outside the accepted window (older than the retention or more than the allowed skew ahead)"
-)
 
 
 def _short_type(exc_type: str) -> str:
@@ -92,7 +88,7 @@ class Processor:
         self._resources.clear()  # the previous export's resource dicts are garbage
         self._refused.clear()
         walk = walk_traces(request, self._workspace_resolver(workspace_id), self._execution_keys, wire)
-        batch = ErrorBatch(rejected=walk.rejected, rejected_reason=walk.rejected_reason)
+        batch = ErrorBatch(rejections=walk.rejections, warning=walk.warning, received=walk.spans)
         now = received_ns or time.time_ns()
         views: dict[tuple[str, bytes], TraceView] = {}
         identities = self._remember(walk.error_spans, walk.executions, views)
@@ -109,7 +105,7 @@ class Processor:
         self._resources.clear()  # the previous export's resource dicts are garbage
         self._refused.clear()
         walk = walk_logs(request, self._workspace_resolver(workspace_id))
-        batch = ErrorBatch(rejected=walk.rejected, rejected_reason=walk.rejected_reason)
+        batch = ErrorBatch(rejections=walk.rejections, received=walk.records)
         now = received_ns or time.time_ns()
         views: dict[tuple[str, bytes], TraceView] = {}
         for candidate in walk.candidates:
@@ -257,6 +253,7 @@ class Processor:
             if status_only and exc_type and view is not None and _status_is_propagation(view, candidate):
                 # Decided by span ancestry alone: the ERROR span's grouping would be computed for nothing.
                 self._propagated(propagated, emitted, escalated, candidate, (_short_type(exc_type), hash(message)))
+                batch.propagated += 1
                 continue
             attrs = scrubber.attributes(candidate.attrs)
             grouping = compute_grouping(
@@ -269,6 +266,7 @@ class Processor:
                 frames_key, frames_bytes = self._frames_key(grouping)
                 if self._is_propagation(view, candidate, key, frames_key):
                     self._propagated(propagated, emitted, escalated, candidate, key)
+                    batch.propagated += 1
                     continue
                 if not status_only and self._state.may_add_exception(view):
                     entry = (key, frames_key, candidate.span_id, frames_bytes + len(key[0]))
@@ -445,7 +443,7 @@ class Processor:
     def _refuse(self, batch: ErrorBatch, item: tuple[bytes, bytes, int]) -> None:
         if item not in self._refused:
             self._refused.add(item)
-            batch.reject(1, _OUT_OF_WINDOW)
+            batch.reject(TIME_OUT_OF_WINDOW)
 
     def _user_id(self, workspace: str, user_id: str) -> str:
         return self._hash_user(workspace, user_id) if self._hash_user is not None else user_id

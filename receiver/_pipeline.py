@@ -37,9 +37,11 @@ LOGS = Signal("logs", logs_pb.ExportLogsServiceRequest, logs_pb.ExportLogsServic
 
 
 class PipelineObserver(Protocol):
-    """What self-telemetry counts of each request (receiver/_metrics.py implements it)."""
+    """What self-telemetry counts of each request (`serve` connects one)."""
 
     def exported(self, signal: str, batch: ErrorBatch) -> None: ...
+
+    def refused(self, signal: str, error: Exception) -> None: ...
 
 
 class Pipeline:
@@ -75,6 +77,11 @@ class Pipeline:
             yield
         finally:
             self.inflight_bytes -= nbytes
+
+    def refused(self, signal: Signal, error: Exception) -> None:
+        """A receiver refused a request (authentication, size, overload, malformed, a bug)."""
+        if self.observer is not None:
+            self.observer.refused(signal.name, error)
 
     @staticmethod
     def parse(signal: Signal, payload: bytes) -> Message:

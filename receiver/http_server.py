@@ -78,10 +78,12 @@ class OtlpHttpApp:
                     else:
                         response = await self.pipeline.export(signal, _decode_json(signal, body), workspace)
         except IngestError as exc:
+            self.pipeline.refused(signal, exc)
             await self._error(send, exc, content_type)
             return
-        except Exception:
+        except Exception as exc:
             log.exception("OTLP/HTTP %s export failed", signal.name)
+            self.pipeline.refused(signal, exc)
             await self._error(send, Exception("internal error; the batch was not stored"), content_type)
             return
         await _reply(send, 200, content_type, _encode(response, content_type))

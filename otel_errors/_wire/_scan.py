@@ -28,9 +28,10 @@ from ._format import (
 class WirePicks:
     """What `candidate_spans` found: the spans that may matter and where each resource is."""
 
-    __slots__ = ("spans", "resources")
+    __slots__ = ("spans", "resources", "total")
 
     def __init__(self) -> None:
+        self.total = 0  # every span of the request, picked or not
         # (resource_spans index, scope_spans index, span index, start, end of the span's bytes), in wire order.
         self.spans: list[tuple[int, int, int, int, int]] = []
         # Per resource_spans index: start and end of its Resource's bytes; (0, 0) without one, (-1, -1) when it
@@ -90,6 +91,7 @@ def _resource_spans(data: bytes, pos: int, end: int, resource_index: int, picks:
                 picked.append((resource_index, scope_index, span_index, pos, span_end))
             span_index += 1
             pos = span_end
+        picks.total += span_index
         scope_index += 1
     picks.resources.append(resource)
 
