@@ -1,4 +1,4 @@
-"""Response models: camelCase JSON in the shape of the seed's `ErrorTracking.errors[]` (DESIGN §7)."""
+"""Response models: camelCase JSON in the shape of the seed's `ErrorTracking.errors[]` (docs/metrics.md)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
-    # None: the caller starts the embedded PostgreSQL and fills this in (DESIGN §3).
+    # None: the caller starts the embedded PostgreSQL and fills this in (`serve` does, docs/architecture.md).
     database_url: str | None = None
     # Writer connections; each commits a group of batches at a time (group commit). One by default: every commit
     # upserts the same hot rows (errors, rollups, per-error people), so a second writer mostly waits for the first

@@ -1,6 +1,6 @@
 """Walk an OTLP trace export and pull out only what matters: exception events, ERROR spans and executions.
 
-This is the hot path (DESIGN §2): most spans are neither, so each span costs a handful of field reads and
+This is the hot path (docs/architecture.md): most spans are neither, so each span costs a handful of field reads and
 nothing is converted to Python objects unless the span is interesting.
 """
 
@@ -347,7 +347,7 @@ _TYPED_STATUS = re.compile(r"^([A-Za-z_][\w.$]*(?:::[\w$]+)*): (.*)$", re.S)
 
 
 def status_error(error_type: AttrValue, status_message: str, span_name: str) -> tuple[str, str]:
-    """Type and message of an ERROR span with no exception event (DESIGN §4): `error.type`, else the status
+    """Type and message of an ERROR span with no exception event (README, "What it reads from OTLP"): `error.type`, else the status
     message (SDKs write "ValueError: boom" there, which splits into type and message)."""
     if isinstance(error_type, str) and error_type:
         return error_type, status_message

@@ -1,4 +1,4 @@
-"""Classification rules: category, source and severity of an occurrence (DESIGN §4, docs/classification.md).
+"""Classification rules: category, source and severity of an occurrence (docs/classification.md).
 
 Rules first, attributes override: `error.category`, `error.source` and `error.severity` on the span or log record
 replace whatever the rules would say.

@@ -1,4 +1,4 @@
-"""Fault injection (DESIGN §8): nothing acknowledged is lost and nothing is counted twice while PostgreSQL is
+"""Fault injection (docs/security.md): nothing acknowledged is lost and nothing is counted twice while PostgreSQL is
 stopped and restarted, or the receiver is killed and restarted, under the real OpenTelemetry SDK exporters."""
 
 from __future__ import annotations

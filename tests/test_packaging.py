@@ -1,4 +1,4 @@
-"""The folder-to-namespace mapping (DESIGN §2): editable and wheel installs import `otel_errors.receiver`,
+"""The folder-to-namespace mapping (docs/architecture.md): editable and wheel installs import `otel_errors.receiver`,
 every folder with an `__init__.py` is packaged, and the core imports none of the I/O layers (types: `make check`)."""
 
 from __future__ import annotations

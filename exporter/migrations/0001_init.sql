@@ -1,4 +1,4 @@
--- otel-errors schema, version 1. Every key starts with workspace_id (sharding by workspace later, DESIGN §6).
+-- otel-errors schema, version 1. Every key starts with workspace_id (sharding by workspace, docs/architecture.md).
 -- Time-series tables are partitioned by day (UTC); partitions are created ahead and dropped for retention.
 
 CREATE TABLE workspaces (

@@ -1,4 +1,4 @@
--- Rollups written by the exporter in the same transaction as the occurrences (DESIGN §6): the dashboard reads
+-- Rollups written by the exporter in the same transaction as the occurrences (docs/architecture.md, "Data model"): the dashboard reads
 -- these, so query cost grows with the number of buckets, not with the number of occurrences.
 -- Severity columns count occurrences by their own severity (1 low .. 4 critical).
 

@@ -1,4 +1,4 @@
--- Access control (DESIGN §8): ingest tokens and API keys per workspace, stored hashed; the audit log.
+-- Access control (docs/security.md): ingest tokens and API keys per workspace, stored hashed; the audit log.
 
 CREATE TABLE ingest_tokens (
     token_hash   bytea PRIMARY KEY,           -- sha256 of the token; the token itself is shown once

@@ -1,4 +1,4 @@
-"""PII and secret scrubbing for everything otel-errors stores (DESIGN §8).
+"""PII and secret scrubbing for everything otel-errors stores (docs/pii.md).
 
     from otel_errors.scrub import Scrubber, ScrubConfig
     s = Scrubber(ScrubConfig())
