@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
-from . import problems
+from . import dashboard, problems
 from .config import ApiConfig
 from .routes import access, errors, health, settings, status, tracking
 
@@ -51,4 +51,5 @@ def create_app(config: ApiConfig, *, store: Any = None) -> FastAPI:
     app.include_router(tracking.router)
     app.include_router(access.router)
     app.include_router(settings.router)
+    dashboard.install(app)
     return app
