@@ -150,6 +150,10 @@ def test_select_an_error_and_resolve_it_with_a_text(browser: Any, server: Runnin
         assert not panel.locator(".library-run .frame").first.is_visible()
 
         panel.locator("button[data-action='resolved']").click()
+        panel.locator("#resolution").fill("half-typed")
+        page.keyboard.press("Escape")  # cancels the form, keeps the panel
+        assert panel.is_visible() and panel.locator("#resolution").count() == 0
+        panel.locator("button[data-action='resolved']").click()
         panel.locator("#resolution").fill("Retried with backoff; upstream fixed")
         assert panel.locator("#resolved-by").input_value() == ""  # no identity with authentication off
         panel.locator("#resolved-by").fill("Ada")

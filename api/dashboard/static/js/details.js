@@ -328,6 +328,12 @@ export function createDetails({ api, panel, aside, onChanged, onClosed, onAuthFa
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Escape" || panel.hidden || document.querySelector("dialog[open]")) return;
     event.preventDefault();
+    if (event.target instanceof Element && event.target.closest(".resolve-form")) {
+      // Escape in the resolve form cancels the form first; the next one closes the panel.
+      render(null, true);
+      panel.querySelector("button[data-action='resolved']")?.focus();
+      return;
+    }
     close();
   });
 
