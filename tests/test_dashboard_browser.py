@@ -335,7 +335,7 @@ def test_null_figures_read_no_data(browser: Any, server: RunningServer, seeded: 
         overview = api_get(server, seeded.workspace, "/error-tracking")["overview"]
         shown = page.evaluate(
             """async (overview) => {
-                const { renderOverview } = await import('/static/js/cards.js');
+                const { renderOverview } = await import(document.body.dataset.static + '/js/cards.js');
                 const list = document.createElement('ul');
                 renderOverview(list, { ...overview, avgRecoveryTime: null, autoRecoveryRate: null,
                                        errorRateChange: null, estimatedRevenueLoss: undefined });
@@ -347,5 +347,7 @@ def test_null_figures_read_no_data(browser: Any, server: RunningServer, seeded: 
         assert shown["avgRecoveryTime"] == "no data" and shown["autoRecoveryRate"] == "no data"
         assert shown["estimatedRevenueLoss"] == "no data" and "no data" in shown["errorRateChange"]
         assert shown["totalErrors"] == f"{overview['totalErrors']:,}"
-        zero = page.evaluate("import('/static/js/format.js').then(f => [f.count(0), f.percent(0), f.count(null)])")
+        zero = page.evaluate(
+            "import(document.body.dataset.static + '/js/format.js').then(f => [f.count(0), f.percent(0), f.count(null)])"
+        )
         assert zero == ["0", "0%", "no data"]

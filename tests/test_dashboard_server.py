@@ -18,6 +18,7 @@ import pytest
 from conftest import ROOT, RunningServer, start_server, stop_server
 from dashboard_helpers import execution, send, wait_for_occurrences
 
+from otel_errors.api.dashboard._pages import STATIC_PREFIX
 from otel_errors.api.dashboard._security import CONTENT_SECURITY_POLICY
 
 DASHBOARD = ROOT / "api" / "dashboard"
@@ -57,7 +58,13 @@ def _assert_no_inline_code(html: str) -> None:
 
 
 def test_pages_and_files_carry_the_security_headers(server: RunningServer, workspace: str) -> None:
-    for path in (f"/workspaces/{workspace}", "/static/dashboard.css", "/static/js/main.js", "/static/favicon.svg"):
+    static = STATIC_PREFIX
+    for path in (
+        f"/workspaces/{workspace}",
+        f"{static}/dashboard.css",
+        f"{static}/js/main.js",
+        f"{static}/favicon.svg",
+    ):
         response = httpx.get(f"{server.api}{path}", timeout=10)
         assert response.status_code == 200, path
         assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY, path
@@ -67,13 +74,17 @@ def test_pages_and_files_carry_the_security_headers(server: RunningServer, works
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
-    script = httpx.get(f"{server.api}/static/js/main.js", timeout=10)
+    # Files live under a digest of their contents and are cached for good; another version's path is not found.
+    assert re.fullmatch(r"/static/[0-9a-f]{12}", static)
+    script = httpx.get(f"{server.api}{static}/js/main.js", timeout=10)
     assert script.headers["content-type"].startswith("text/javascript")
-    assert script.headers["cache-control"] == "no-cache" and script.headers["etag"]
+    assert script.headers["cache-control"] == "public, max-age=31536000, immutable" and script.headers["etag"]
     unchanged = httpx.get(
-        f"{server.api}/static/js/main.js", headers={"if-none-match": script.headers["etag"]}, timeout=10
+        f"{server.api}{static}/js/main.js", headers={"if-none-match": script.headers["etag"]}, timeout=10
     )
     assert unchanged.status_code == 304
+    assert httpx.get(f"{server.api}/static/000000000000/js/main.js", timeout=10).status_code == 404
+    assert httpx.get(f"{server.api}{static}/../_pages.py", timeout=10).status_code == 404
     # The JSON API and its OpenAPI page (which loads its own scripts) are left alone.
     api = httpx.get(f"{server.api}/api/v1/workspaces/{workspace}/errors", timeout=10)
     docs = httpx.get(f"{server.api}/docs", timeout=10)
@@ -85,9 +96,10 @@ def test_pages_have_no_inline_code_and_the_scripts_no_html_sinks(server: Running
     _assert_no_inline_code(page)
     tags = _tags(page)
     body = next(attrs for tag, attrs in tags if tag == "body")
-    assert body["data-workspace"] == workspace and body["data-auth"] == "off"
-    preloaded = {attrs["href"] for tag, attrs in tags if tag == "link" and attrs.get("rel") == "modulepreload"}
-    assert preloaded == {f"/static/js/{p.name}" for p in SCRIPTS}
+    assert body["data-workspace"] == workspace and body["data-auth"] == "off" and body["data-static"] == STATIC_PREFIX
+    preloaded = [attrs["href"] for tag, attrs in tags if tag == "link" and attrs.get("rel") == "modulepreload"]
+    assert set(preloaded) == {f"{STATIC_PREFIX}/js/{p.name}" for p in SCRIPTS}
+    assert preloaded[0] == f"{STATIC_PREFIX}/js/main.js"  # the bootstrap first: it sends the first API reads
     for template in (DASHBOARD / "templates").glob("*.html"):
         _assert_no_inline_code(template.read_text())
     assert SCRIPTS

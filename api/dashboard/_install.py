@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
 
 from . import _pages, _whoami
 from ._security import SecurityHeaders
 from ._static import StaticAssets
-
-STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def install(app: FastAPI, *, default_workspace: str = "default") -> None:
@@ -18,5 +14,5 @@ def install(app: FastAPI, *, default_workspace: str = "default") -> None:
     app.state.dashboard_default_workspace = default_workspace
     app.include_router(_whoami.router)
     app.include_router(_pages.router)
-    app.mount(_pages.STATIC_PREFIX, StaticAssets(directory=STATIC_DIR), name="dashboard-static")
-    app.add_middleware(SecurityHeaders, prefixes=(_pages.STATIC_PREFIX + "/", _pages.PAGES_PREFIX))
+    app.mount(_pages.STATIC_PREFIX, StaticAssets(directory=_pages.STATIC_DIR), name="dashboard-static")
+    app.add_middleware(SecurityHeaders, prefixes=("/static/", _pages.PAGES_PREFIX))

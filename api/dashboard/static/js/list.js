@@ -3,9 +3,7 @@
 
 import { announce, fill, h } from "./dom.js";
 import * as fmt from "./format.js";
-
-const PAGE_SIZE = 25;
-const TIMEFRAME_MS = { "1h": 3_600_000, "24h": 86_400_000, "7d": 604_800_000, "30d": 2_592_000_000 };
+import { errorListParams, NO_FILTERS } from "./scope.js";
 
 export function badge(kind, value) {
   return h("span", { class: ["badge", `${kind}-${value}`] }, value);
@@ -16,7 +14,7 @@ export function createErrorList({ api, elements, onSelect, onAuthFailure }) {
   const state = {
     timeframe: "24h",
     severity: "all",
-    filters: { q: "", status: "", category: "", source: "", sort: "lastSeen" },
+    filters: { ...NO_FILTERS },
     window: null, // { start, end, label } of a spike
     cursors: [null],
     page: 0,
@@ -29,32 +27,22 @@ export function createErrorList({ api, elements, onSelect, onAuthFailure }) {
   };
 
   function params() {
-    const p = {
-      sort: state.filters.sort,
-      limit: PAGE_SIZE,
-      cursor: state.cursors[state.page] ?? undefined,
-      status: state.filters.status || undefined,
-      category: state.filters.category || undefined,
-      source: state.filters.source || undefined,
-      q: state.filters.q.trim() || undefined,
-      severity: state.severity === "all" ? undefined : state.severity,
-    };
-    if (state.window) {
-      // Errors active during the spike: first seen before it ended and last seen after it began.
-      p.lastSeenFrom = state.window.start;
-      p.firstSeenTo = state.window.end;
-    } else {
-      p.lastSeenFrom = new Date(Date.now() - TIMEFRAME_MS[state.timeframe]).toISOString();
-    }
-    return p;
+    return errorListParams({
+      timeframe: state.timeframe,
+      severity: state.severity,
+      filters: state.filters,
+      window: state.window,
+      cursor: state.cursors[state.page],
+    });
   }
 
-  async function load({ live = false } = {}) {
+  /** `pending`: the bootstrap's read of this very page, when there is one. */
+  async function load({ live = false, pending = null } = {}) {
     const generation = ++state.generation;
     rows.setAttribute("aria-busy", "true");
     let page;
     try {
-      page = await api.get("/errors", params());
+      page = await (pending ?? api.get("/errors", params()));
     } catch (error) {
       if (generation !== state.generation) return;
       rows.setAttribute("aria-busy", "false");
@@ -157,11 +145,11 @@ export function createErrorList({ api, elements, onSelect, onAuthFailure }) {
     onSelect(id);
   }
 
-  function restart() {
+  function restart({ pending = null } = {}) {
     state.cursors = [null];
     state.page = 0;
     state.known = null;
-    return load();
+    return load({ pending });
   }
 
   prev.addEventListener("click", () => {
