@@ -348,6 +348,7 @@ def test_null_figures_read_no_data(browser: Any, server: RunningServer, seeded: 
         assert shown["estimatedRevenueLoss"] == "no data" and "no data" in shown["errorRateChange"]
         assert shown["totalErrors"] == f"{overview['totalErrors']:,}"
         zero = page.evaluate(
-            "import(document.body.dataset.static + '/js/format.js').then(f => [f.count(0), f.percent(0), f.count(null)])"
+            "import(document.body.dataset.static + '/js/format.js')"
+            ".then(f => [f.count(0), f.percent(0), f.count(null)])"
         )
         assert zero == ["0", "0%", "no data"]
