@@ -187,7 +187,8 @@ def test_the_spike_narrows_the_list_to_its_window(browser: Any, server: RunningS
         assert seeded.ids["OldError"] in everything and len(everything) == 4
         band = page.locator("svg.chart g.spike")
         assert band.count() == 1 and band.get_attribute("data-start") == spikes[0]["startTime"]
-        assert "ongoing" in (page.locator("#spikes button").text_content() or "")
+        spike_text = page.locator("#spikes button").text_content() or ""
+        assert "9 errors" in spike_text and "mostly SpikeError" in spike_text, spike_text
         band.click()
         wait_for(lambda: seeded.ids["OldError"] not in _listed_ids(page), what="the list narrowed to the spike")
         assert set(_listed_ids(page)) == everything - {seeded.ids["OldError"]}
@@ -311,6 +312,8 @@ def test_new_errors_appear_without_a_reload(browser: Any, server: RunningServer,
             ),
             what="the cards updated",
         )
+        page.wait_for_timeout(2500)  # a later refresh keeps the mark until the filters change
+        assert page.locator("#error-rows tr.fresh").count() == 1
         assert page.evaluate("window.__sameDocument") is True  # no reload happened
         assert "live" in (page.locator("#live").text_content() or "")
 

@@ -21,6 +21,7 @@ export function createErrorList({ api, elements, onSelect, onAuthFailure }) {
     nextCursor: null,
     items: [],
     known: null, // ids shown before this refresh, to mark the new ones; null after a change of filters
+    fresh: new Set(), // ids that live refreshes brought since the filters last changed (marked "new here")
     selected: null,
     generation: 0,
     shown: false,
@@ -52,6 +53,8 @@ export function createErrorList({ api, elements, onSelect, onAuthFailure }) {
     }
     if (generation !== state.generation) return;
     const fresh = live && state.known ? page.items.filter((e) => !state.known.has(e.errorId)).map((e) => e.errorId) : [];
+    if (!live) state.fresh = new Set();
+    for (const id of fresh) state.fresh.add(id);
     state.items = page.items;
     state.nextCursor = page.nextCursor;
     state.known = new Set([...(live && state.known ? state.known : []), ...page.items.map((e) => e.errorId)]);
@@ -64,7 +67,8 @@ export function createErrorList({ api, elements, onSelect, onAuthFailure }) {
     }
   }
 
-  function render(fresh) {
+  /** `arrived`: the ids this very refresh brought (highlighted once). */
+  function render(arrived) {
     const focusedId = rows.contains(document.activeElement) ? document.activeElement.closest("tr")?.dataset.id : null;
     if (!state.items.length) {
       fill(rows, h("tr", {}, h("td", { colspan: 6, class: "empty" }, "No errors match these filters.")));
@@ -72,7 +76,7 @@ export function createErrorList({ api, elements, onSelect, onAuthFailure }) {
       const active = state.items.some((e) => e.errorId === (focusedId ?? state.selected))
         ? (focusedId ?? state.selected)
         : state.items[0].errorId;
-      fill(rows, state.items.map((e) => row(e, e.errorId === active, fresh.has(e.errorId))));
+      fill(rows, state.items.map((e) => row(e, e.errorId === active, state.fresh.has(e.errorId), arrived.has(e.errorId))));
     }
     rows.setAttribute("aria-busy", "false");
     count.textContent = `${state.items.length}${state.nextCursor ? "+" : ""} on this page`;
@@ -87,11 +91,15 @@ export function createErrorList({ api, elements, onSelect, onAuthFailure }) {
     if (focusedId) rows.querySelector(`tr[data-id="${CSS.escape(focusedId)}"] button`)?.focus();
   }
 
-  function row(e, tabStop, fresh) {
+  function row(e, tabStop, fresh, arrived) {
     const selected = e.errorId === state.selected;
     return h(
       "tr",
-      { "data-id": e.errorId, class: [selected && "selected", fresh && "fresh"], "aria-selected": selected ? "true" : "false" },
+      {
+        "data-id": e.errorId,
+        class: [selected && "selected", fresh && "fresh", arrived && "arrived"],
+        "aria-selected": selected ? "true" : "false",
+      },
       h("td", {}, badge("sev", e.severity)),
       h(
         "td",
