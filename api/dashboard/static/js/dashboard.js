@@ -282,7 +282,9 @@ export function startDashboard({ api, auth, query, view, early }) {
       if (error.status === 401) return signIn(error.message).then(loadAll);
       showProblem(`The key could not be checked: ${error.message}`);
     });
-    await Promise.allSettled([loadTracking(), listed, loadAlerts(api, $("alerts")), who]);
+    await Promise.allSettled([loadTracking(), listed, who]);
+    // After the cards and the list: nothing competes with their reads.
+    loadAlerts(api, $("alerts"));
     const wanted = query.get("error");
     if (wanted && /^[0-9a-f-]{36}$/i.test(wanted)) select(wanted);
     startLive({
