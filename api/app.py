@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from otel_errors.exporter.accounts import Credentials
 
-from . import problems
+from . import dashboard, problems
 from ._limits import RequestLimits
 from .config import ApiConfig
 from .routes import access, errors, health, settings, status, tracking
@@ -70,4 +70,5 @@ def create_app(
     app.include_router(tracking.router)
     app.include_router(access.router)
     app.include_router(settings.router)
+    dashboard.install(app, default_workspace=config.default_workspace)
     return app

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from otel_errors.config import WORKSPACE_ID_REGEX, is_workspace_id
+
 
 @dataclass(frozen=True, slots=True)
 class ApiConfig:
@@ -21,6 +23,8 @@ class ApiConfig:
     price_per_credit: float = 0.01
     # Largest request body the API reads; larger is 413 before it is read.
     max_body_bytes: int = 1024 * 1024
+    # Where the dashboard's `/` goes when no workspace has data yet.
+    default_workspace: str = "default"
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -33,3 +37,5 @@ class ApiConfig:
             raise ValueError(f"price_per_credit must be a finite number >= 0, got {self.price_per_credit}")
         if self.max_body_bytes < 1024:
             raise ValueError("max_body_bytes must be at least 1 KiB")
+        if not is_workspace_id(self.default_workspace):
+            raise ValueError(f"default_workspace {self.default_workspace!r} must match {WORKSPACE_ID_REGEX}")

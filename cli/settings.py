@@ -139,8 +139,8 @@ SETTINGS: dict[str, Setting] = {
     ),
     "default_workspace": Setting(
         "OTEL_ERRORS_DEFAULT_WORKSPACE",
-        "workspace of data without `workspace.id`",
-        (("processor", "default_workspace"),),
+        "workspace of data without `workspace.id` (and the dashboard's first page)",
+        (("processor", "default_workspace"), ("api", "default_workspace")),
     ),
     "hash_user_ids": Setting(
         "OTEL_ERRORS_HASH_USER_IDS",

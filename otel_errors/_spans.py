@@ -347,8 +347,8 @@ _TYPED_STATUS = re.compile(r"^([A-Za-z_][\w.$]*(?:::[\w$]+)*): (.*)$", re.S)
 
 
 def status_error(error_type: AttrValue, status_message: str, span_name: str) -> tuple[str, str]:
-    """Type and message of an ERROR span with no exception event (README, "What it reads from OTLP"): `error.type`, else the status
-    message (SDKs write "ValueError: boom" there, which splits into type and message)."""
+    """Type and message of an ERROR span with no exception event (README, "What it reads from OTLP"): `error.type`,
+    else the status message (SDKs write "ValueError: boom" there, which splits into type and message)."""
     if isinstance(error_type, str) and error_type:
         return error_type, status_message
     typed = _TYPED_STATUS.match(status_message)
