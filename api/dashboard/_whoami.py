@@ -24,7 +24,7 @@ class WhoAmI(CamelModel):
 async def whoami(request: Request, workspace_id: WorkspaceId, principal: Viewer) -> WhoAmI:
     return WhoAmI(
         workspace_id=workspace_id,
-        role=principal.role,  # type: ignore[arg-type]
+        role=principal.role,
         key_id=principal.key_id,
         auth=bool(request.app.state.config.auth),
     )
