@@ -11,13 +11,13 @@ from .grouping import CONFIGS, DEFAULT_CONFIG, GroupingConfig
 from .scrub import ScrubConfig
 
 # A workspace id, whole: `fullmatch`, never `match` with `$` (which also matches before a trailing newline).
-WORKSPACE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+_WORKSPACE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 # The same rule for OpenAPI and pydantic, whose regex engine reads `$` as the end of the text only.
-WORKSPACE_ID_REGEX = "^" + WORKSPACE_ID_PATTERN.pattern + "$"
+WORKSPACE_ID_REGEX = "^" + _WORKSPACE_ID.pattern + "$"
 
 
 def is_workspace_id(value: object) -> bool:
-    return isinstance(value, str) and WORKSPACE_ID_PATTERN.fullmatch(value) is not None
+    return isinstance(value, str) and _WORKSPACE_ID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True, slots=True)

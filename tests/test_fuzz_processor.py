@@ -34,7 +34,7 @@ from otlp_builders import NOW, PY_TRACE
 from otel_errors import TRUNCATION_MARKER, Processor, ProcessorConfig
 from otel_errors._otlp import attributes
 from otel_errors._wire import WireReader, candidate_spans
-from otel_errors.config import WORKSPACE_ID_PATTERN
+from otel_errors.config import is_workspace_id
 from otel_errors.errors import InvalidRequest
 from otel_errors.exporter._rows import KnownTexts, stage
 from otel_errors.grouping import details_json
@@ -358,7 +358,7 @@ def check_batch(batch: Any) -> None:
     cfg = CONFIG
     for e in batch.events:
         assert HEX32.match(e.fingerprint), e.fingerprint
-        assert WORKSPACE_ID_PATTERN.fullmatch(e.workspace_id)
+        assert is_workspace_id(e.workspace_id)
         assert len(e.occurrence_id) == 16
         assert _in_window(e.time_unix_nano)
         assert 0 < len(e.type) <= cfg.max_type_length
@@ -397,13 +397,13 @@ def check_batch(batch: Any) -> None:
             ):
                 assert text.endswith(TRUNCATION_MARKER)
     for x in batch.executions:
-        assert WORKSPACE_ID_PATTERN.fullmatch(x.workspace_id)
+        assert is_workspace_id(x.workspace_id)
         assert _in_window(x.start_time_unix_nano)
         assert x.end_time_unix_nano == 0 or _in_window(x.end_time_unix_nano)
         for value in (x.agent_id, x.agent_name, x.user_id, x.environment):
             assert len(value) <= cfg.max_id_length and "\x00" not in value
     for s in batch.error_spans:
-        assert WORKSPACE_ID_PATTERN.fullmatch(s.workspace_id)
+        assert is_workspace_id(s.workspace_id)
         assert _in_window(s.start_time_unix_nano)
         assert s.end_time_unix_nano == 0 or _in_window(s.end_time_unix_nano)
         assert 0 <= s.status_code <= 2
@@ -494,7 +494,7 @@ def _parse_and_process(signal: Any, payload: bytes) -> None:
     else:
         batch = processor.process_logs(request)
     for e in batch.events:
-        assert HEX32.match(e.fingerprint) and WORKSPACE_ID_PATTERN.fullmatch(e.workspace_id)
+        assert HEX32.match(e.fingerprint) and is_workspace_id(e.workspace_id)
     stage(batch, KnownTexts())  # the store's rows build from it
 
 

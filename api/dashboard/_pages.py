@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from otel_errors.config import WORKSPACE_ID_PATTERN
+from otel_errors.config import WORKSPACE_ID_REGEX
 
 from ..deps import WorkspaceId
 from . import _workspaces
@@ -59,7 +59,7 @@ def _page(request: Request, template: str, **context: Any) -> HTMLResponse:
 @router.get("/", response_class=HTMLResponse)
 async def home(
     request: Request,
-    workspace: Annotated[str | None, Query(pattern=WORKSPACE_ID_PATTERN.pattern)] = None,
+    workspace: Annotated[str | None, Query(pattern=WORKSPACE_ID_REGEX)] = None,
 ) -> Response:
     """`?workspace=` (the picker's form, which works without scripts) opens that workspace."""
     if workspace:
