@@ -23,6 +23,7 @@ COMPILED = [
     "otel_errors/_bounds.py",
     "otel_errors/_identity.py",
     "otel_errors/_otlp.py",
+    "otel_errors/_recovery.py",
     "otel_errors/_spans.py",
     "otel_errors/_tracestate.py",
     "otel_errors/_wire/__init__.py",

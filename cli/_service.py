@@ -5,8 +5,9 @@ Start-up, in order (each step only after the previous one succeeded):
   2. rules           per-workspace rules loaded once, then refreshed in the background
   3. credentials     the credential lookup (its connection opens on first use)
   4. maintenance     retention and partitions ahead, every few minutes
-  5. receivers       OTLP/gRPC, then OTLP/HTTP: ingest opens only once the store is running
-  6. api             the JSON API and dashboard
+  5. chain linker    links the errors of traces that commits changed (woken by each commit)
+  6. receivers       OTLP/gRPC, then OTLP/HTTP: ingest opens only once the store is running
+  7. api             the JSON API and dashboard
 Shutdown reverses it: stop intake (receivers), drain the store (accepted batches are committed), then the rest.
 """
 
@@ -23,6 +24,7 @@ import uvicorn
 from otel_errors import Processor
 from otel_errors.exporter import PostgresExporter
 from otel_errors.exporter.accounts import Credentials
+from otel_errors.exporter.chains import ChainLinker
 from otel_errors.exporter.maintenance import Maintenance
 from otel_errors.exporter.rules import RulesCache
 from otel_errors.receiver import GrpcReceiver, OtlpHttpApp, Pipeline, TokenAuthenticator, no_auth
@@ -55,6 +57,8 @@ class Service:
         self.rules = RulesCache(database_url, settings.serve.rules_refresh_seconds)
         self.credentials = Credentials(database_url)
         self.maintenance = Maintenance(settings.store)
+        self.linker = ChainLinker(settings.store)
+        self.store.commit_listeners.append(self.linker.wake)
         self.processor = Processor(settings.processor, rules_for=self.rules)
         authenticate = TokenAuthenticator(self._token_workspace) if settings.serve.auth else no_auth
         self.telemetry = Telemetry()
@@ -107,6 +111,7 @@ class Service:
         await self.store.start()
         await self.rules.start()
         await self.maintenance.start()
+        await self.linker.start()
         await self.grpc.start()
         receiver, api = self.settings.receiver, self.settings.api
         self._servers = [
@@ -144,6 +149,7 @@ class Service:
         self.api.should_exit = True
         if len(self._servers) > 1:
             await asyncio.gather(self._servers[1], return_exceptions=True)
+        await self.linker.shutdown()
         await self.maintenance.shutdown()
         await self.rules.shutdown()
         await self.credentials.close()

@@ -10,7 +10,7 @@ from psycopg import sql
 
 from ._migrate import MIGRATION_LOCK
 
-PARTITIONED_TABLES = ("error_occurrences", "executions", "error_spans")
+PARTITIONED_TABLES = ("error_occurrences", "executions", "error_spans", "recoveries")
 DAY_NS = 86_400 * 1_000_000_000  # a UTC day in ns: a time's day number is time_ns // DAY_NS
 
 

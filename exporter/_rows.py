@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from otel_errors.batch import ErrorBatch, ErrorEvent, ErrorSpan, Execution
+from otel_errors.batch import ErrorBatch, ErrorEvent, ErrorSpan, Execution, Recovery
 from otel_errors.grouping import details_json
 from otel_errors.stacktext import header_message_at
 
@@ -172,8 +172,24 @@ def span_rows(spans: Iterable[ErrorSpan]) -> Iterable[tuple[Any, ...]]:
         )
 
 
+def recovery_rows(recoveries: Iterable[Recovery]) -> Iterable[tuple[Any, ...]]:
+    for r in recoveries:
+        yield (
+            r.workspace_id,
+            r.trace_id,
+            r.parent_span_id,
+            r.span_id,
+            r.last_span_id,
+            r.method,
+            r.recovered,
+            r.attempts,
+            r.failed_at_unix_nano,
+            r.recovered_at_unix_nano,
+        )
+
+
 # Where the times sit in the rows above.
-_EVENT_TIME, _EXECUTION_START, _FAILED, _CREDITS, _SPAN_START = 1, 3, 5, 10, 5
+_EVENT_TIME, _EXECUTION_START, _FAILED, _CREDITS, _SPAN_START, _RECOVERY_FAILED = 1, 3, 5, 10, 5, 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +203,7 @@ class StagedBatch:
     events: list[tuple[Any, ...]]
     executions: list[tuple[Any, ...]]
     spans: list[tuple[Any, ...]]
+    recoveries: list[tuple[Any, ...]]
     texts: set[tuple[str, str | bytes]]  # the large texts these rows carry (KnownTexts.remember once committed)
     days: frozenset[int]  # day numbers (`DAY_NS`) of every row: the partitions it writes into
     event_times: tuple[int, int] | None  # first and last occurrence time (ns)
@@ -201,13 +218,15 @@ def stage(batch: ErrorBatch, texts: KnownTexts) -> StagedBatch:
     events = list(texts.event_rows(batch.events, carried))
     executions = list(execution_rows(batch.executions))
     spans = list(span_rows(batch.error_spans))
+    recoveries = list(recovery_rows(batch.recoveries))
     event_ns = [r[_EVENT_TIME] for r in events]
     start_ns = [r[_EXECUTION_START] for r in executions]
     days = {t // DAY_NS for t in event_ns}
     days.update(t // DAY_NS for t in start_ns)
     days.update(r[_SPAN_START] // DAY_NS for r in spans)
+    days.update(r[_RECOVERY_FAILED] // DAY_NS for r in recoveries)
     nbytes = (
-        _ROW_BYTES * (len(events) + len(executions) + len(spans))
+        _ROW_BYTES * (len(events) + len(executions) + len(spans) + len(recoveries))
         + sum(len(r[_MESSAGE]) + len(r[_STACKTRACE]) + len(r[_GROUPING]) + len(r[_ATTRIBUTES]) for r in events)
         + sum(len(r[_STATUS_MESSAGE]) for r in spans)
     )
@@ -215,6 +234,7 @@ def stage(batch: ErrorBatch, texts: KnownTexts) -> StagedBatch:
         events,
         executions,
         spans,
+        recoveries,
         carried,
         frozenset(days),
         (min(event_ns), max(event_ns)) if event_ns else None,

@@ -12,6 +12,7 @@ from psycopg import sql
 
 from otel_errors.errors import StoreUnavailable
 
+from . import _chains_sql
 from . import _write_sql as q
 from ._partitions import Partitions
 from .config import StoreConfig
@@ -74,6 +75,8 @@ class Maintenance:
                         sql.SQL("DELETE FROM {} WHERE {} < %s").format(sql.Identifier(table), sql.Identifier(column)),
                         (cutoff,),
                     )
+                for statement in _chains_sql.DELETE_OLD:
+                    await conn.execute(statement, {"cutoff": cutoff})
             return await self._partitions.drop_older_than(conn, cutoff)
 
 

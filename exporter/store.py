@@ -24,6 +24,7 @@ from psycopg.types.string import BytesBinaryDumper
 from otel_errors.batch import ErrorBatch
 from otel_errors.errors import Overloaded, ShuttingDown, StoreUnavailable
 
+from . import _recovery_sql as rq
 from . import _write_sql as q
 from ._failures import CommitFailure, failure, ingest_error
 from ._migrate import migrate
@@ -270,10 +271,11 @@ class PostgresExporter:
         await self._partitions.ensure(conn, [day_date(d) for d in days])
         for_events, for_executions = commit_windows(staged)
         changes: list[ErrorChange] = []
-        has_events, has_spans, has_executions = (
+        has_events, has_spans, has_executions, has_recoveries = (
             any(s.events for s in staged),
             any(s.spans for s in staged),
             any(s.executions for s in staged),
+            any(s.recoveries for s in staged),
         )
         # The rows first (COPY into the staging tables), then every statement in one pipeline: one wait for the
         # database instead of three (each wait lasts a turn of the event loop the writer shares with the
@@ -289,6 +291,8 @@ class PostgresExporter:
                 await _copy(cur, q.COPY_SPANS, q.SPAN_TYPES, (r for s in staged for r in s.spans))
             if has_executions:
                 await _copy(cur, q.COPY_EXECUTIONS, q.EXECUTION_TYPES, (r for s in staged for r in s.executions))
+            if has_recoveries:
+                await _copy(cur, rq.COPY_RECOVERIES, rq.RECOVERY_TYPES, (r for s in staged for r in s.recoveries))
             async with conn.pipeline():
                 if has_events:
                     for statement in (q.RESOLVE_ERRORS, q.INSERT_ALIASES, q.INSERT_OCCURRENCES):
@@ -307,6 +311,9 @@ class PostgresExporter:
                         await cur.execute(statement)
                 if has_spans:
                     await cur.execute(q.INSERT_ERROR_SPANS)
+                    await cur.execute(rq.ENQUEUE_CHAINS)
+                if has_recoveries:
+                    await cur.execute(rq.INSERT_RECOVERIES)
                 if has_executions:
                     await cur.execute(q.INSERT_EXECUTIONS, for_executions)
                     await cur.execute(q.UPSERT_WORKSPACE_USERS)
@@ -349,6 +356,7 @@ class PostgresExporter:
         await conn.execute(f"SET statement_timeout = {timeout_ms}")
         await conn.execute("SET TIME ZONE 'UTC'")
         await conn.execute(q.CREATE_STAGING.encode())
+        await conn.execute(rq.CREATE_STAGING.encode())
         await conn.set_autocommit(False)
         return conn
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,10 +53,25 @@ class ErrorSpanInfo:
 
 
 @dataclass(slots=True)
+class SpanOutcome:
+    """A span that ended without an error under a parent with a failed child: a retry or fallback, maybe."""
+
+    workspace: str
+    trace_id: bytes
+    span_id: bytes
+    parent_span_id: bytes
+    name: str
+    start_ns: int
+    end_ns: int
+    method: str  # its `recovery.method` attribute, when the agent set one
+
+
+@dataclass(slots=True)
 class SpanWalk:
     candidates: list[Candidate] = field(default_factory=list)
     executions: list[ExecutionSpan] = field(default_factory=list)
     error_spans: list[ErrorSpanInfo] = field(default_factory=list)
+    outcomes: list[SpanOutcome] = field(default_factory=list)
     spans: int = 0  # every span of the request
     rejections: dict[str, int] = field(default_factory=dict)  # reason code (batch.REJECTIONS) -> spans refused
     warning: str = ""
@@ -70,6 +86,7 @@ def walk_traces(
     workspace_of: Callable[[dict[str, AttrValue]], str | None],
     execution_keys: frozenset[str] = frozenset(),
     wire: bytes | None = None,
+    siblings_of: AbstractSet[bytes] = frozenset(),
 ) -> SpanWalk:
     """`workspace_of(resource_attributes)` names the workspace, or None to reject the resource's spans.
 
@@ -77,15 +94,18 @@ def walk_traces(
     those are converted for it. Spans with an exception event or an ERROR status get all their attributes.
     `wire`: the serialized request. The spans worth a look are then found and read in it (`_wire`); `request`
     may be None, and is parsed from `wire` only where the bytes need protobuf's objects (which raises
-    `DecodeError` on malformed bytes)."""
+    `DecodeError` on malformed bytes).
+    `siblings_of`: parent ids of failed spans remembered from earlier exports: an OK child of one of them, or of
+    the parent of an ERROR span of this request, is reported as a `SpanOutcome` (recovery)."""
     out = SpanWalk()
     keys = execution_keys | _WALK_KEYS
-    picks = candidate_spans(wire) if wire is not None else None
+    picks = candidate_spans(wire, siblings_of) if wire is not None else None
     if picks is None or wire is None:
         if request is None:
             request = _parse(wire)
+        failed_parents: set[bytes] = set()
         for resource_spans in request.resource_spans:
-            state = _ResourceState(resource_spans, workspace_of)
+            state = _ResourceState(resource_spans, workspace_of, siblings_of, failed_parents)
             for scope_spans in resource_spans.scope_spans:
                 out.spans += len(scope_spans.spans)
                 for span in scope_spans.spans:
@@ -95,11 +115,13 @@ def walk_traces(
     objects = _Objects(request, wire)
     reader = WireReader(wire)
     resource_index = -1
-    state = _ResourceState(None, workspace_of)
+    # The parents of the ERROR spans walked so far: what the scan picked siblings by, as the walk reads statuses.
+    failed_parents = set()
+    state = _ResourceState(None, workspace_of, siblings_of, failed_parents)
     for r, s, i, start, end in picks.spans:
         if r != resource_index:
             resource_index = r
-            state = _ResourceState(None, workspace_of)
+            state = _ResourceState(None, workspace_of, siblings_of, failed_parents)
             rstart, rend = picks.resources[r]
             state.resource = reader.resource_attributes(rstart, rend) if rstart >= 0 else None
             if state.resource is None:
@@ -136,16 +158,34 @@ class _Objects:
 
 
 class _ResourceState:
-    """A resource's attributes and workspace, converted at its first span worth a look (or read from the bytes)."""
+    """A resource's attributes and workspace, converted at its first span worth a look (or read from the bytes);
+    and the parents whose OK children are recovery candidates."""
 
-    __slots__ = ("resource_spans", "workspace_of", "resource", "workspace", "resolved")
+    __slots__ = ("resource_spans", "workspace_of", "resource", "workspace", "resolved", "siblings_of", "failed_parents")
 
-    def __init__(self, resource_spans: Any, workspace_of: Callable[[dict[str, AttrValue]], str | None]) -> None:
+    def __init__(
+        self,
+        resource_spans: Any,
+        workspace_of: Callable[[dict[str, AttrValue]], str | None],
+        siblings_of: AbstractSet[bytes],
+        failed_parents: set[bytes],
+    ) -> None:
         self.resource_spans = resource_spans
         self.workspace_of = workspace_of
         self.resource: dict[str, AttrValue] | None = None
         self.workspace: str | None = None
         self.resolved = False
+        self.siblings_of = siblings_of
+        self.failed_parents = failed_parents
+
+    def is_sibling(self, parent: bytes) -> bool:
+        """An OK span under this parent may have recovered a failure."""
+        return bool(parent) and (parent in self.failed_parents or parent in self.siblings_of)
+
+    def saw(self, parent: bytes, status_code: int) -> None:
+        """Spans are walked in the request's order: a failure's later siblings are the candidates."""
+        if status_code == STATUS_ERROR and parent:
+            self.failed_parents.add(parent)
 
 
 def _visit(out: SpanWalk, state: _ResourceState, span: Any, keys: frozenset[str]) -> None:
@@ -156,31 +196,50 @@ def _visit(out: SpanWalk, state: _ResourceState, span: Any, keys: frozenset[str]
     status_code = span.status.code if span.HasField("status") else 0
     name = span.name
     agent_invocation = name.startswith("invoke_agent")
-    if not _worth_a_look(len(events) > 0, status_code, parent, agent_invocation):
-        return
-    workspace = _workspace(out, state)
-    if workspace is None:
-        return
-    failed = status_code == STATUS_ERROR
-    exception_events = [event for event in events if is_exception_event(event.name)] if events else []
-    # A span that records no error only matters as an execution: convert just what an execution reads.
-    attrs = attributes(span.attributes) if failed or exception_events else selected_attributes(span.attributes, keys)
-    _interesting_span(
-        out,
-        workspace,
-        state,
-        span.trace_id,
-        span.span_id,
-        parent,
-        name,
-        span.start_time_unix_nano,
-        span.end_time_unix_nano,
-        status_code,
-        span.status.message if failed or exception_events else "",
-        agent_invocation,
-        attrs,
-        [(e.time_unix_nano, attributes(e.attributes)) for e in exception_events],
+    if _worth_a_look(len(events) > 0, status_code, parent, agent_invocation):
+        workspace = _workspace(out, state)
+        if workspace is not None:
+            failed = status_code == STATUS_ERROR
+            exception_events = [event for event in events if is_exception_event(event.name)] if events else []
+            # A span that records no error only matters as an execution: convert just what an execution reads.
+            attrs = (
+                attributes(span.attributes)
+                if failed or exception_events
+                else selected_attributes(span.attributes, keys)
+            )
+            _interesting_span(
+                out,
+                workspace,
+                state,
+                span.trace_id,
+                span.span_id,
+                parent,
+                name,
+                span.start_time_unix_nano,
+                span.end_time_unix_nano,
+                status_code,
+                span.status.message if failed or exception_events else "",
+                agent_invocation,
+                attrs,
+                [(e.time_unix_nano, attributes(e.attributes)) for e in exception_events],
+            )
+    sibling = (
+        status_code != STATUS_ERROR and state.is_sibling(parent) and not any(is_exception_event(e.name) for e in events)
     )
+    state.saw(parent, status_code)
+    if sibling:
+        method = selected_attributes(span.attributes, _RECOVERY_KEYS).get(RECOVERY_METHOD)
+        _outcome(
+            out,
+            state,
+            span.trace_id,
+            span.span_id,
+            parent,
+            name,
+            span.start_time_unix_nano,
+            span.end_time_unix_nano,
+            method,
+        )
 
 
 def _visit_wire(
@@ -194,38 +253,74 @@ def _visit_wire(
     status_code = span.status_code
     name = span.name
     agent_invocation = name.startswith("invoke_agent")
-    if not _worth_a_look(len(span.events) > 0, status_code, parent, agent_invocation):
-        return True
-    failed = status_code == STATUS_ERROR
-    exception_events: list[tuple[int, dict[str, AttrValue]]] = []
-    for event in span.events:
-        if is_exception_event(event.name):
-            event_attrs = reader.event_attributes(event.start, event.end)
-            if event_attrs is None:
-                return False
-            exception_events.append((event.time_ns, event_attrs))
-    attrs = reader.span_attributes(start, end, None if failed or exception_events else keys)
-    if attrs is None:
-        return False
-    workspace = _workspace(out, state)
-    if workspace is not None:
-        _interesting_span(
-            out,
-            workspace,
-            state,
-            span.trace_id,
-            span.span_id,
-            parent,
-            name,
-            span.start_ns,
-            span.end_ns,
-            status_code,
-            span.status_message,
-            agent_invocation,
-            attrs,
-            exception_events,
-        )
+    # A sibling that recorded an exception itself did not succeed cleanly: no recovery.
+    sibling = (
+        status_code != STATUS_ERROR
+        and state.is_sibling(parent)
+        and not any(is_exception_event(e.name) for e in span.events)
+    )
+    method: AttrValue = None
+    if sibling:
+        recovery_attrs = reader.span_attributes(start, end, _RECOVERY_KEYS)
+        if recovery_attrs is None:
+            return False
+        method = recovery_attrs.get(RECOVERY_METHOD)
+    if _worth_a_look(len(span.events) > 0, status_code, parent, agent_invocation):
+        failed = status_code == STATUS_ERROR
+        exception_events: list[tuple[int, dict[str, AttrValue]]] = []
+        for event in span.events:
+            if is_exception_event(event.name):
+                event_attrs = reader.event_attributes(event.start, event.end)
+                if event_attrs is None:
+                    return False
+                exception_events.append((event.time_ns, event_attrs))
+        attrs = reader.span_attributes(start, end, None if failed or exception_events else keys)
+        if attrs is None:
+            return False
+        workspace = _workspace(out, state)
+        if workspace is not None:
+            _interesting_span(
+                out,
+                workspace,
+                state,
+                span.trace_id,
+                span.span_id,
+                parent,
+                name,
+                span.start_ns,
+                span.end_ns,
+                status_code,
+                span.status_message,
+                agent_invocation,
+                attrs,
+                exception_events,
+            )
+    # Nothing below returns False: the span is done, as what it is and as a sibling.
+    state.saw(parent, status_code)
+    if sibling:
+        _outcome(out, state, span.trace_id, span.span_id, parent, name, span.start_ns, span.end_ns, method)
     return True
+
+
+def _outcome(
+    out: SpanWalk,
+    state: _ResourceState,
+    trace_id: bytes,
+    span_id: bytes,
+    parent: bytes,
+    name: str,
+    start_ns: int,
+    end_ns: int,
+    method: AttrValue,
+) -> None:
+    workspace = _workspace(out, state, count=False)  # the span is refused, if at all, as itself
+    if workspace is None or len(trace_id) != 16 or len(span_id) != 8:
+        return
+    out.outcomes.append(
+        SpanOutcome(
+            workspace, trace_id, span_id, parent, name, start_ns, end_ns, method if isinstance(method, str) else ""
+        )
+    )
 
 
 def _worth_a_look(has_events: bool, status_code: int, parent: bytes, agent_invocation: bool) -> bool:
@@ -233,20 +328,23 @@ def _worth_a_look(has_events: bool, status_code: int, parent: bytes, agent_invoc
     return has_events or status_code == STATUS_ERROR or not parent or agent_invocation
 
 
-def _workspace(out: SpanWalk, state: _ResourceState) -> str | None:
-    """The workspace of a span worth a look (None: rejected, and counted); the resource is converted once."""
+def _workspace(out: SpanWalk, state: _ResourceState, *, count: bool = True) -> str | None:
+    """The workspace of a span worth a look (None: rejected, and counted unless `count` is false); the resource is
+    converted once."""
     if not state.resolved:
         if state.resource is None:
             state.resource = attributes(state.resource_spans.resource.attributes)
         state.workspace = state.workspace_of(state.resource)
         state.resolved = True
-    if state.workspace is None:
+    if state.workspace is None and count:
         out.rejections[INVALID_WORKSPACE] = out.rejections.get(INVALID_WORKSPACE, 0) + 1
     return state.workspace
 
 
 # What the walk itself reads of an execution span's attributes.
-_WALK_KEYS = frozenset({"gen_ai.operation.name"})
+RECOVERY_METHOD = "recovery.method"
+_RECOVERY_KEYS = frozenset({RECOVERY_METHOD})
+_WALK_KEYS = frozenset({"gen_ai.operation.name", RECOVERY_METHOD})
 
 
 def _interesting_span(

@@ -13,7 +13,7 @@ after processing and is retried is then judged against what is stored, not taken
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, KeysView
 from dataclasses import dataclass, field
 
 # (short exception type, hash of the message) of an exception already counted in this trace. The message is
@@ -30,6 +30,8 @@ _PARENT_BYTES = 180
 _EXCEPTION_BYTES = 200
 _FRAME_BYTES = 120
 _TRACE_BYTES = 600
+_FAILURE_BYTES = 260
+_SETTLED_BYTES = 90
 
 
 @dataclass(slots=True)
@@ -52,11 +54,23 @@ class ExecutionIdentity:
 
 
 @dataclass(slots=True)
+class Failure:
+    """A failed span (ERROR status), for recovery: did a sibling succeed after it, or its execution end well?"""
+
+    span_id: bytes
+    name: str
+    start_ns: int
+    end_ns: int  # when it failed: its end, else its start
+
+
+@dataclass(slots=True)
 class TraceMemory:
     parents: dict[bytes, bytes] = field(default_factory=dict)  # error span id -> parent span id
     exceptions: list[ExceptionEntry] = field(default_factory=list)
     has_agent_invocation: bool = False
     identity: ExecutionIdentity | None = None
+    failures: dict[bytes, list[Failure]] = field(default_factory=dict)  # parent span id -> its failed children
+    settled: set[bytes] = field(default_factory=set)  # failed spans whose recovery (or its failure) was reported
     nbytes: int = _TRACE_BYTES
 
 
@@ -99,6 +113,19 @@ class TraceView:
     def has_agent_invocation(self) -> bool:
         return self.added.has_agent_invocation or (self.base is not None and self.base.has_agent_invocation)
 
+    def failures_under(self, parent: bytes) -> list[Failure]:
+        """The failed children of `parent` not settled yet, committed ones first."""
+        found = [f for f in self.base.failures.get(parent, ())] if self.base is not None else []
+        found += self.added.failures.get(parent, ())
+        return [f for f in found if not self.is_settled(f.span_id)]
+
+    def failed_parents(self) -> list[bytes]:
+        parents = list(self.base.failures) if self.base is not None else []
+        return parents + [p for p in self.added.failures if p not in parents]
+
+    def is_settled(self, span_id: bytes) -> bool:
+        return span_id in self.added.settled or (self.base is not None and span_id in self.base.settled)
+
 
 class TraceState:
     def __init__(self, max_traces: int, max_spans_per_trace: int, max_bytes: int) -> None:
@@ -107,6 +134,15 @@ class TraceState:
         self._max_spans = max_spans_per_trace
         self._max_bytes = max_bytes
         self.nbytes = 0
+        # Parent ids of every remembered failure, counted: the scan picks their later children (recovery).
+        self._failed_parents: dict[bytes, int] = {}
+
+    def sibling_parents(self) -> KeysView[bytes]:
+        return self._failed_parents.keys()
+
+    def add_failure(self, view: TraceView, parent: bytes, failure: Failure) -> None:
+        if view.span_count() < self._max_spans:
+            view.added.failures.setdefault(parent, []).append(failure)
 
     def __len__(self) -> int:
         return len(self._traces)
@@ -130,7 +166,14 @@ class TraceState:
         traces = self._traces
         for view in views:
             added = view.added
-            if not (added.parents or added.exceptions or added.identity is not None or added.has_agent_invocation):
+            if not (
+                added.parents
+                or added.exceptions
+                or added.identity is not None
+                or added.has_agent_invocation
+                or added.failures
+                or added.settled
+            ):
                 continue
             memory = traces.get(view.key)
             if memory is None:
@@ -140,6 +183,7 @@ class TraceState:
                     added.nbytes += entry[3]
                 if added.identity is not None:
                     added.nbytes += added.identity.nbytes()
+                added.nbytes += self._count_failures(added.failures) + _SETTLED_BYTES * len(added.settled)
                 traces[view.key] = added
                 self.nbytes += added.nbytes
                 continue
@@ -153,6 +197,15 @@ class TraceState:
                 if len(memory.exceptions) < self._max_spans:
                     memory.exceptions.append(entry)
                     grown += entry[3]
+            for parent, failures in added.failures.items():
+                known = memory.failures.setdefault(parent, [])
+                for failure in failures:
+                    if len(known) < self._max_spans:
+                        known.append(failure)
+                        grown += self._count_failures({parent: [failure]})
+            fresh = added.settled - memory.settled
+            memory.settled |= fresh
+            grown += _SETTLED_BYTES * len(fresh)
             if added.has_agent_invocation:
                 memory.has_agent_invocation = True
             if added.identity is not None and (added.has_agent_invocation or memory.identity is None):
@@ -165,6 +218,20 @@ class TraceState:
         while traces and (len(traces) > self._max_traces or self.nbytes > self._max_bytes):
             _key, evicted = traces.popitem(last=False)
             self.nbytes -= evicted.nbytes
+            for parent, failures in evicted.failures.items():
+                left = self._failed_parents.get(parent, 0) - len(failures)
+                if left > 0:
+                    self._failed_parents[parent] = left
+                else:
+                    self._failed_parents.pop(parent, None)
+
+    def _count_failures(self, failures: dict[bytes, list[Failure]]) -> int:
+        """Registers the parents of `failures` for the scan; returns the bytes they hold."""
+        nbytes = 0
+        for parent, children in failures.items():
+            self._failed_parents[parent] = self._failed_parents.get(parent, 0) + len(children)
+            nbytes += sum(_FAILURE_BYTES + len(f.name) for f in children)
+        return nbytes
 
     @staticmethod
     def related(view: TraceView, a: bytes, b: bytes, max_depth: int = 64) -> bool:

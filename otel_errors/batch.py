@@ -104,6 +104,26 @@ class Execution:
     credits: float
 
 
+@dataclass(slots=True)
+class Recovery:
+    """One recovery episode: failed attempts under one parent span, and how they ended.
+
+    `method`: `retry` (a later sibling of the same name succeeded), `fallback` (one of another name did), `handled`
+    (no sibling did, but the execution ended OK), or the agent's own `recovery.method` attribute; for an episode
+    that failed (the execution failed after several attempts), the methods tried, comma-separated."""
+
+    workspace_id: str
+    trace_id: bytes
+    parent_span_id: bytes
+    span_id: bytes  # the first failed attempt: with `failed_at_unix_nano`, the episode's identity
+    last_span_id: bytes  # the last failed attempt: its error is the episode's reason
+    method: str
+    recovered: bool
+    attempts: int  # failed attempts
+    failed_at_unix_nano: int  # when the first attempt failed
+    recovered_at_unix_nano: int  # when the succeeding span ended; 0 when not recovered
+
+
 # Why items are refused (OTLP partial_success): a code for self-telemetry, the text for the client.
 INVALID_WORKSPACE = "invalid_workspace"
 INVALID_IDS = "invalid_ids"
@@ -123,6 +143,7 @@ class ErrorBatch:
     events: list[ErrorEvent] = field(default_factory=list)
     error_spans: list[ErrorSpan] = field(default_factory=list)
     executions: list[Execution] = field(default_factory=list)
+    recoveries: list[Recovery] = field(default_factory=list)
     # Items refused, by reason code (`REJECTIONS`); a warning is said even when nothing was refused.
     rejections: dict[str, int] = field(default_factory=dict)
     warning: str = ""
@@ -133,7 +154,7 @@ class ErrorBatch:
     trace_views: list[TraceView] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.events) + len(self.executions) + len(self.error_spans)
+        return len(self.events) + len(self.executions) + len(self.error_spans) + len(self.recoveries)
 
     def reject(self, code: str, count: int = 1) -> None:
         self.rejections[code] = self.rejections.get(code, 0) + count

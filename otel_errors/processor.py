@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import _recovery as recovery
 from . import classify
 from ._bounds import TRUNCATION_MARKER, context_json, truncate
 from ._candidates import ORIGIN_LOG_RECORD, ORIGIN_SPAN_STATUS, Candidate
@@ -87,17 +88,31 @@ class Processor:
         `google.protobuf.message.DecodeError` (see `_wire`)."""
         self._resources.clear()  # the previous export's resource dicts are garbage
         self._refused.clear()
-        walk = walk_traces(request, self._workspace_resolver(workspace_id), self._execution_keys, wire)
+        walk = walk_traces(
+            request, self._workspace_resolver(workspace_id), self._execution_keys, wire, self._state.sibling_parents()
+        )
         batch = ErrorBatch(rejections=walk.rejections, warning=walk.warning, received=walk.spans)
         now = received_ns or time.time_ns()
         views: dict[tuple[str, bytes], TraceView] = {}
         identities = self._remember(walk.error_spans, walk.executions, views)
+        recovery.remember_failures(self._state, views, walk.error_spans)
         self._emit_executions(batch, walk.executions, identities, views, now)
         # Innermost first: a deeper span starts later, so its record is the one we keep.
         candidates = sorted(walk.candidates, key=lambda c: (c.origin == ORIGIN_SPAN_STATUS, -c.span_start_ns))
         propagated = self._emit_events(batch, candidates, views, now)
         for info in walk.error_spans:
             self._emit_error_span(batch, info, propagated, now)
+        if walk.outcomes or walk.executions:
+            recovery.detect(
+                batch,
+                views,
+                lambda workspace, trace_id: self._view(views, workspace, trace_id),
+                outcomes=walk.outcomes,
+                executions=walk.executions,
+                now=now,
+                in_window=self._in_window,
+                scrub=self._scrub_text,
+            )
         batch.trace_views = list(views.values())
         return batch
 
@@ -439,6 +454,9 @@ class Processor:
         if scrubber is None or scrubber.config is not rules.scrub:
             scrubber = self._scrubbers[key] = Scrubber(rules.scrub)
         return scrubber
+
+    def _scrub_text(self, workspace: str, text: str) -> str:
+        return self._scrubber(self._rules_for(workspace)).text(text)
 
     def _refuse(self, batch: ErrorBatch, item: tuple[bytes, bytes, int]) -> None:
         if item not in self._refused:

@@ -64,7 +64,7 @@ def _child(name: str = "llm call", **fields: Any) -> bytes:
     ).SerializeToString()
 
 
-def test_picks_roots_events_errors_and_agent_invocations_only() -> None:
+def test_picks_roots_events_errors_agent_invocations_and_the_later_siblings_of_failures() -> None:
     request = traces(
         span("invoke_agent planner", trace_id=TRACE, parent=PARENT),
         span("root", trace_id=TRACE),
@@ -79,8 +79,11 @@ def test_picks_roots_events_errors_and_agent_invocations_only() -> None:
         span("another plain child", trace_id=TRACE, parent=PARENT, attrs={"k": "v" * 300}),
     )
     wire = request.SerializeToString()
-    assert _picks(wire) == [(0, 0, 0), (0, 0, 1), (0, 0, 3), (0, 0, 4)]
-    _same_walk(wire)
+    # "plain child" comes before the failed child: not picked; "another plain child" after it: a recovery candidate.
+    assert _picks(wire) == [(0, 0, 0), (0, 0, 1), (0, 0, 3), (0, 0, 4), (0, 0, 5)]
+    walked = _same_walk(wire)
+    # "tool" recorded an exception itself: no recovery candidate.
+    assert [o.name for o in walk_traces(walked, lambda _r: "ws", frozenset(), wire).outcomes] == ["another plain child"]
 
 
 def test_indexes_count_spans_across_resources_and_scopes() -> None:

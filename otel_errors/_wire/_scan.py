@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 from ._format import (
     AGENT_PREFIX,
     REQUEST_RESOURCE_SPANS,
@@ -28,10 +30,12 @@ from ._format import (
 class WirePicks:
     """What `candidate_spans` found: the spans that may matter and where each resource is."""
 
-    __slots__ = ("spans", "resources", "total")
+    __slots__ = ("spans", "resources", "total", "failed_parents")
 
     def __init__(self) -> None:
         self.total = 0  # every span of the request, picked or not
+        # Parent ids of the request's ERROR spans: their later siblings are picked too (recovery).
+        self.failed_parents: set[bytes] = set()
         # (resource_spans index, scope_spans index, span index, start, end of the span's bytes), in wire order.
         self.spans: list[tuple[int, int, int, int, int]] = []
         # Per resource_spans index: start and end of its Resource's bytes; (0, 0) without one, (-1, -1) when it
@@ -39,16 +43,23 @@ class WirePicks:
         self.resources: list[tuple[int, int]] = []
 
 
-def candidate_spans(data: bytes) -> WirePicks | None:
+_NO_PARENTS: frozenset[bytes] = frozenset()
+
+
+def candidate_spans(data: bytes, siblings_of: AbstractSet[bytes] = _NO_PARENTS) -> WirePicks | None:
     """The spans of the request in `data` that may matter; None when the bytes hold something this reader does not
-    follow (malformed framing, groups)."""
+    follow (malformed framing, groups).
+
+    Also picked: a span whose parent is in `siblings_of` (parents of failed spans remembered from earlier exports)
+    or is the parent of an ERROR span met earlier in this request: it may be the retry or the fallback that
+    recovered the failure. (A sibling written before its failed sibling is not picked for that reason.)"""
     try:
-        return _request(data)
+        return _request(data, siblings_of)
     except (Unexpected, IndexError):
         return None
 
 
-def _request(data: bytes) -> WirePicks:
+def _request(data: bytes, siblings_of: AbstractSet[bytes]) -> WirePicks:
     picks = WirePicks()
     end = len(data)
     pos = 0
@@ -59,14 +70,17 @@ def _request(data: bytes) -> WirePicks:
             pos = skip_field(data, pos, end, wire)
             continue
         pos, stop = read_len(data, pos, end)
-        _resource_spans(data, pos, stop, resource_index, picks)
+        _resource_spans(data, pos, stop, resource_index, picks, siblings_of)
         resource_index += 1
         pos = stop
     return picks
 
 
-def _resource_spans(data: bytes, pos: int, end: int, resource_index: int, picks: WirePicks) -> None:
+def _resource_spans(
+    data: bytes, pos: int, end: int, resource_index: int, picks: WirePicks, siblings_of: AbstractSet[bytes]
+) -> None:
     picked = picks.spans
+    failed_parents = picks.failed_parents
     resource = (0, 0)
     scope_index = 0
     while pos < end:
@@ -87,8 +101,15 @@ def _resource_spans(data: bytes, pos: int, end: int, resource_index: int, picks:
                 pos = skip_field(data, pos, stop, wire)
                 continue
             pos, span_end = read_len(data, pos, stop)
-            if _may_matter(data, pos, span_end):
+            flags, parent_at = _may_matter(data, pos, span_end)
+            if flags & _MAY:
                 picked.append((resource_index, scope_index, span_index, pos, span_end))
+            elif parent_at >= 0 and (siblings_of or failed_parents):
+                parent = data[parent_at : parent_at + 8]
+                if parent in failed_parents or parent in siblings_of:
+                    picked.append((resource_index, scope_index, span_index, pos, span_end))
+            if flags & _FAILED and parent_at >= 0:
+                failed_parents.add(data[parent_at : parent_at + 8])
             span_index += 1
             pos = span_end
         picks.total += span_index
@@ -96,10 +117,16 @@ def _resource_spans(data: bytes, pos: int, end: int, resource_index: int, picks:
     picks.resources.append(resource)
 
 
-def _may_matter(data: bytes, pos: int, end: int) -> bool:
-    """The walk's filter, answered from a span's bytes: root, events, ERROR status or an agent invocation."""
-    has_parent = False
-    may = False
+# What `_may_matter` tells about a span.
+_MAY = 1  # root, events, ERROR status or an agent invocation: the walk looks at it
+_FAILED = 2  # ERROR status
+
+
+def _may_matter(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """The walk's filter, answered from a span's bytes (`_MAY`, `_FAILED` flags), and where its 8-byte parent id
+    starts (-1: a root; -2: a parent id of another size)."""
+    parent_at = -1
+    flags = 0
     while pos < end:
         # Inline for the usual case (a one-byte tag and a one-byte length): most of a request's bytes pass here.
         tag = data[pos]
@@ -120,15 +147,18 @@ def _may_matter(data: bytes, pos: int, end: int) -> bool:
         start = pos
         pos = bounded(pos, length, end)
         if field == SPAN_PARENT_SPAN_ID:
-            has_parent = length > 0  # a singular field: the last occurrence wins
+            # A singular field: the last occurrence wins. -2: a parent, but not one a sibling could match.
+            parent_at = start if length == 8 else -1 if length == 0 else -2
         elif field == SPAN_EVENTS:
-            may = True
+            flags |= _MAY
         elif field == SPAN_NAME:
             if data[start : start + len(AGENT_PREFIX)] == AGENT_PREFIX:
-                may = True
+                flags |= _MAY
         elif field == SPAN_STATUS and _status_is_error(data, start, pos):
-            may = True
-    return may or not has_parent
+            flags |= _MAY | _FAILED
+    if parent_at == -1:
+        flags |= _MAY  # a root
+    return flags, parent_at
 
 
 def _status_is_error(data: bytes, pos: int, end: int) -> bool:

@@ -1,0 +1,116 @@
+"""Cascading failures: which error caused which, within one trace, from span parentage alone.
+
+An error on a span whose descendant span failed first with a different error is a cascading failure of that
+descendant's error; a chain's root is the innermost cause (an error no other error in the trace caused). Names and
+timestamps never link two errors (the GenAI semantic conventions say the same): only the parent ids do. The same
+exception propagating through nested spans is one error (the processor drops the copies), so it never links to
+itself.
+
+Broken parentage degrades to "unlinked", never to a crash or a wrong link: a span that is its own parent, a span
+id reported twice with different parents, and every span on a parent cycle have no known ancestors; a missing
+parent ends the walk. Pure: the store calls `link` with what it has committed for a trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+MAX_DEPTH = 64  # ancestors followed per span: deeper nesting is cut, never looped
+
+
+@dataclass(frozen=True, slots=True)
+class SpanNode:
+    span_id: bytes
+    parent_id: bytes  # b"" for a root
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorAt:
+    """An occurrence of error `error_id` on span `span_id`."""
+
+    span_id: bytes
+    error_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """One root cause and the errors it caused in one trace, nearest first."""
+
+    root: str
+    cascading: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceLinks:
+    chains: tuple[Chain, ...]
+    causes: frozenset[str]  # every error that caused another one in this trace (roots and intermediate causes)
+
+
+def link(spans: Iterable[SpanNode], errors: Iterable[ErrorAt]) -> TraceLinks:
+    parents = _parents(spans)
+    occurrences = list(errors)
+    ancestors = {o.span_id: _ancestors(o.span_id, parents) for o in occurrences}
+    on_span: dict[bytes, set[str]] = {}
+    for o in occurrences:
+        on_span.setdefault(o.span_id, set()).add(o.error_id)
+    # Error-level edges: cause (inner) -> effect (outer), with the number of spans between them.
+    edges: dict[str, dict[str, int]] = {}
+    for inner in occurrences:
+        for depth, ancestor in enumerate(ancestors[inner.span_id], start=1):
+            for outer_error in on_span.get(ancestor, ()):
+                if outer_error != inner.error_id:
+                    effects = edges.setdefault(inner.error_id, {})
+                    effects[outer_error] = min(depth, effects.get(outer_error, depth))
+    if not edges:
+        return TraceLinks((), frozenset())
+    effects_of_anything = {effect for effects in edges.values() for effect in effects}
+    roots = sorted(cause for cause in edges if cause not in effects_of_anything)
+    chains = tuple(Chain(root, _reachable(root, edges)) for root in roots)
+    return TraceLinks(chains, frozenset(edges))
+
+
+def _parents(spans: Iterable[SpanNode]) -> dict[bytes, bytes]:
+    """span -> parent, without self-parents and without span ids reported with two different parents."""
+    parents: dict[bytes, bytes] = {}
+    ambiguous: set[bytes] = set()
+    for span in spans:
+        if not span.span_id or span.span_id in ambiguous:
+            continue
+        parent = span.parent_id if span.parent_id != span.span_id else b""
+        known = parents.get(span.span_id)
+        if known is not None and known != parent:
+            ambiguous.add(span.span_id)
+            del parents[span.span_id]
+            continue
+        parents[span.span_id] = parent
+    return parents
+
+
+def _ancestors(span_id: bytes, parents: dict[bytes, bytes]) -> list[bytes]:
+    """The span's ancestors, nearest first; none when the walk meets a cycle (broken parentage links nothing)."""
+    found: list[bytes] = []
+    seen = {span_id}
+    current = parents.get(span_id, b"")
+    while current and len(found) < MAX_DEPTH:
+        if current in seen:
+            return []
+        seen.add(current)
+        found.append(current)
+        current = parents.get(current, b"")
+    return found
+
+
+def _reachable(root: str, edges: dict[str, dict[str, int]]) -> tuple[str, ...]:
+    """The errors `root` caused, directly or through others, nearest first (ties by id, for a stable shape)."""
+    distance: dict[str, int] = {}
+    frontier = [(0, root)]
+    while frontier:
+        frontier.sort()
+        dist, error = frontier.pop(0)
+        for effect, depth in edges.get(error, {}).items():
+            total = dist + depth
+            if effect != root and total < distance.get(effect, 1 << 30):
+                distance[effect] = total
+                frontier.append((total, effect))
+    return tuple(sorted(distance, key=lambda e: (distance[e], e)))

@@ -1,0 +1,130 @@
+"""Cascading-failure chains from span parentage (`otel_errors.chains.link`), one case per named input."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from otel_errors.chains import Chain, ErrorAt, SpanNode, link
+
+
+def _span(span: str, parent: str = "") -> SpanNode:
+    return SpanNode(span.encode(), parent.encode())
+
+
+def _at(span: str, error: str) -> ErrorAt:
+    return ErrorAt(span.encode(), error)
+
+
+# run <- step <- tool: a tool's timeout makes the step raise its own error, and the run fails with a third.
+AGENT_RUN = [_span("run"), _span("step", "run"), _span("tool", "step")]
+CASCADE = [_at("tool", "TimeoutError"), _at("step", "AgentStepError"), _at("run", "RunFailedError")]
+
+
+def test_a_timeout_causing_a_step_error_causing_a_failed_run_is_one_chain() -> None:
+    links = link(AGENT_RUN, CASCADE)
+    assert links.chains == (Chain("TimeoutError", ("AgentStepError", "RunFailedError")),)
+    assert links.causes == {"TimeoutError", "AgentStepError"}
+
+
+def test_spans_in_any_order_give_the_same_chain() -> None:
+    for spans, errors in zip(itertools.permutations(AGENT_RUN), itertools.permutations(CASCADE), strict=True):
+        assert link(spans, errors).chains == (Chain("TimeoutError", ("AgentStepError", "RunFailedError")),)
+
+
+def test_one_exception_escaping_three_spans_is_one_error_not_a_chain() -> None:
+    # The processor keeps one occurrence; even if copies reached the store, one error never links to itself.
+    links = link(AGENT_RUN, [_at("tool", "ValueError"), _at("step", "ValueError"), _at("run", "ValueError")])
+    assert links.chains == () and links.causes == frozenset()
+
+
+def test_errors_on_siblings_are_not_linked() -> None:
+    spans = [_span("run"), _span("a", "run"), _span("b", "run")]
+    assert link(spans, [_at("a", "E1"), _at("b", "E2")]).chains == ()
+
+
+def test_a_span_that_is_its_own_parent_is_unlinked() -> None:
+    spans = [_span("run"), _span("tool", "tool")]
+    assert link(spans, [_at("tool", "E1"), _at("run", "E2")]).chains == ()
+
+
+def test_a_parent_cycle_links_nothing_on_it() -> None:
+    spans = [_span("a", "b"), _span("b", "c"), _span("c", "a")]
+    assert link(spans, [_at("a", "E1"), _at("b", "E2"), _at("c", "E3")]).chains == ()
+
+
+def test_a_missing_parent_ends_the_walk_without_a_wrong_link() -> None:
+    spans = [_span("tool", "step-never-exported"), _span("run")]
+    assert link(spans, [_at("tool", "E1"), _at("run", "E2")]).chains == ()
+
+
+def test_a_span_id_reported_twice_with_different_parents_is_unlinked() -> None:
+    spans = [_span("run"), _span("other"), _span("tool", "run"), _span("tool", "other")]
+    assert link(spans, [_at("tool", "E1"), _at("run", "E2"), _at("other", "E3")]).chains == ()
+
+
+def test_a_span_id_reported_twice_with_the_same_parent_still_links() -> None:
+    spans = [_span("run"), _span("tool", "run"), _span("tool", "run")]
+    assert link(spans, [_at("tool", "E1"), _at("run", "E2")]).chains == (Chain("E1", ("E2",)),)
+
+
+def test_two_independent_causes_under_one_failure_are_two_chains() -> None:
+    spans = [_span("run"), _span("search", "run"), _span("fetch", "run")]
+    links = link(spans, [_at("search", "RateLimitError"), _at("fetch", "TimeoutError"), _at("run", "RunFailed")])
+    assert links.chains == (Chain("RateLimitError", ("RunFailed",)), Chain("TimeoutError", ("RunFailed",)))
+
+
+def test_nesting_deeper_than_the_limit_is_cut_not_looped() -> None:
+    spans = [_span("s0")] + [_span(f"s{i}", f"s{i - 1}") for i in range(1, 200)]
+    links = link(spans, [_at("s199", "Deep"), _at("s0", "Top"), _at("s150", "Middle")])
+    assert links.chains == (Chain("Deep", ("Middle",)),)  # s0 is 199 levels up: beyond MAX_DEPTH (64)
+
+
+_IDS = st.sampled_from([b"a", b"b", b"c", b"d", b"e", b""])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    spans=st.lists(st.builds(SpanNode, _IDS, _IDS), max_size=12),
+    errors=st.lists(st.builds(ErrorAt, _IDS, st.sampled_from(["E1", "E2", "E3"])), max_size=8),
+)
+def test_any_parentage_links_only_ancestors_and_never_raises(spans: list[SpanNode], errors: list[ErrorAt]) -> None:
+    """Whatever the parentage (cycles, duplicates, self-parents, gaps), a link's effect sits on a true ancestor of
+    its cause's span in the reported parentage, and no chain contains its own root."""
+    links = link(spans, errors)
+    for chain in links.chains:
+        assert chain.root not in chain.cascading and chain.root in links.causes
+        assert len(set(chain.cascading)) == len(chain.cascading)
+    # A reference reading of the parentage: unambiguous, not self, and an ancestor walk that meets no cycle.
+    reported: dict[bytes, set[bytes]] = {}
+    for s in spans:
+        if s.span_id:
+            reported.setdefault(s.span_id, set()).add(b"" if s.parent_id == s.span_id else s.parent_id)
+    parent = {span: next(iter(ps)) for span, ps in reported.items() if len(ps) == 1}
+
+    def ancestors(span: bytes) -> list[bytes]:
+        found, seen, current = [], {span}, parent.get(span, b"")
+        while current:
+            if current in seen:
+                return []
+            seen.add(current)
+            found.append(current)
+            current = parent.get(current, b"")
+        return found
+
+    expected_causes = {
+        inner.error_id
+        for inner in errors
+        for outer in errors
+        if outer.error_id != inner.error_id and outer.span_id in ancestors(inner.span_id)
+    }
+    assert links.causes == expected_causes
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_the_root_is_the_innermost_cause_whatever_the_error_order(order: tuple[int, ...]) -> None:
+    errors = [CASCADE[i] for i in order]
+    assert link(AGENT_RUN, errors).chains[0].root == "TimeoutError"
