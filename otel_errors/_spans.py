@@ -104,8 +104,9 @@ def walk_traces(
         if request is None:
             request = _parse(wire)
         failed_parents: set[bytes] = set()
+        answered: set[bytes] = set()
         for resource_spans in request.resource_spans:
-            state = _ResourceState(resource_spans, workspace_of, siblings_of, failed_parents)
+            state = _ResourceState(resource_spans, workspace_of, siblings_of, failed_parents, answered)
             for scope_spans in resource_spans.scope_spans:
                 out.spans += len(scope_spans.spans)
                 for span in scope_spans.spans:
@@ -117,11 +118,12 @@ def walk_traces(
     resource_index = -1
     # The parents of the ERROR spans walked so far: what the scan picked siblings by, as the walk reads statuses.
     failed_parents = set()
-    state = _ResourceState(None, workspace_of, siblings_of, failed_parents)
+    answered = set()
+    state = _ResourceState(None, workspace_of, siblings_of, failed_parents, answered)
     for r, s, i, start, end in picks.spans:
         if r != resource_index:
             resource_index = r
-            state = _ResourceState(None, workspace_of, siblings_of, failed_parents)
+            state = _ResourceState(None, workspace_of, siblings_of, failed_parents, answered)
             rstart, rend = picks.resources[r]
             state.resource = reader.resource_attributes(rstart, rend) if rstart >= 0 else None
             if state.resource is None:
@@ -161,7 +163,16 @@ class _ResourceState:
     """A resource's attributes and workspace, converted at its first span worth a look (or read from the bytes);
     and the parents whose OK children are recovery candidates."""
 
-    __slots__ = ("resource_spans", "workspace_of", "resource", "workspace", "resolved", "siblings_of", "failed_parents")
+    __slots__ = (
+        "resource_spans",
+        "workspace_of",
+        "resource",
+        "workspace",
+        "resolved",
+        "siblings_of",
+        "failed_parents",
+        "answered",
+    )
 
     def __init__(
         self,
@@ -169,6 +180,7 @@ class _ResourceState:
         workspace_of: Callable[[dict[str, AttrValue]], str | None],
         siblings_of: AbstractSet[bytes],
         failed_parents: set[bytes],
+        answered: set[bytes],
     ) -> None:
         self.resource_spans = resource_spans
         self.workspace_of = workspace_of
@@ -177,15 +189,26 @@ class _ResourceState:
         self.resolved = False
         self.siblings_of = siblings_of
         self.failed_parents = failed_parents
+        self.answered = answered
 
     def is_sibling(self, parent: bytes) -> bool:
-        """An OK span under this parent may have recovered a failure."""
-        return bool(parent) and (parent in self.failed_parents or parent in self.siblings_of)
+        """An OK span under this parent may have recovered a failure: the first one after it does."""
+        return (
+            bool(parent)
+            and parent not in self.answered
+            and (parent in self.failed_parents or parent in self.siblings_of)
+        )
 
-    def saw(self, parent: bytes, status_code: int) -> None:
-        """Spans are walked in the request's order: a failure's later siblings are the candidates."""
-        if status_code == STATUS_ERROR and parent:
+    def saw(self, parent: bytes, status_code: int, *, outcome: bool = False) -> None:
+        """Spans are walked in the request's order: a failure's later siblings are the candidates, until one
+        answers (an `outcome`)."""
+        if not parent:
+            return
+        if status_code == STATUS_ERROR:
             self.failed_parents.add(parent)
+            self.answered.discard(parent)
+        elif outcome:
+            self.answered.add(parent)
 
 
 def _visit(out: SpanWalk, state: _ResourceState, span: Any, keys: frozenset[str]) -> None:
@@ -226,7 +249,7 @@ def _visit(out: SpanWalk, state: _ResourceState, span: Any, keys: frozenset[str]
     sibling = (
         status_code != STATUS_ERROR and state.is_sibling(parent) and not any(is_exception_event(e.name) for e in events)
     )
-    state.saw(parent, status_code)
+    state.saw(parent, status_code, outcome=sibling)
     if sibling:
         method = selected_attributes(span.attributes, _RECOVERY_KEYS).get(RECOVERY_METHOD)
         _outcome(
@@ -296,7 +319,7 @@ def _visit_wire(
                 exception_events,
             )
     # Nothing below returns False: the span is done, as what it is and as a sibling.
-    state.saw(parent, status_code)
+    state.saw(parent, status_code, outcome=sibling)
     if sibling:
         _outcome(out, state, span.trace_id, span.span_id, parent, name, span.start_ns, span.end_ns, method)
     return True

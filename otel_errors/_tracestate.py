@@ -31,7 +31,6 @@ _EXCEPTION_BYTES = 200
 _FRAME_BYTES = 120
 _TRACE_BYTES = 600
 _FAILURE_BYTES = 260
-_SETTLED_BYTES = 90
 
 
 @dataclass(slots=True)
@@ -69,8 +68,10 @@ class TraceMemory:
     exceptions: list[ExceptionEntry] = field(default_factory=list)
     has_agent_invocation: bool = False
     identity: ExecutionIdentity | None = None
-    failures: dict[bytes, list[Failure]] = field(default_factory=dict)  # parent span id -> its failed children
-    settled: set[bytes] = field(default_factory=set)  # failed spans whose recovery (or its failure) was reported
+    # Parent span id -> its failed children whose episode has not ended (ended ones are dropped at the commit).
+    failures: dict[bytes, list[Failure]] = field(default_factory=dict)
+    # In a view's additions only: failed spans whose episode this export ended.
+    settled: set[bytes] = field(default_factory=set)
     nbytes: int = _TRACE_BYTES
 
 
@@ -124,7 +125,7 @@ class TraceView:
         return parents + [p for p in self.added.failures if p not in parents]
 
     def is_settled(self, span_id: bytes) -> bool:
-        return span_id in self.added.settled or (self.base is not None and span_id in self.base.settled)
+        return span_id in self.added.settled
 
 
 class TraceState:
@@ -175,6 +176,8 @@ class TraceState:
                 or added.settled
             ):
                 continue
+            if added.settled:
+                _drop_settled(added.failures, added.settled)
             memory = traces.get(view.key)
             if memory is None:
                 # A trace first seen in this export: what it added is the whole memory (ids are 8 and 16 bytes).
@@ -183,7 +186,8 @@ class TraceState:
                     added.nbytes += entry[3]
                 if added.identity is not None:
                     added.nbytes += added.identity.nbytes()
-                added.nbytes += self._count_failures(added.failures) + _SETTLED_BYTES * len(added.settled)
+                added.nbytes += self._count_failures(added.failures)
+                added.settled = set()
                 traces[view.key] = added
                 self.nbytes += added.nbytes
                 continue
@@ -203,9 +207,10 @@ class TraceState:
                     if len(known) < self._max_spans:
                         known.append(failure)
                         grown += self._count_failures({parent: [failure]})
-            fresh = added.settled - memory.settled
-            memory.settled |= fresh
-            grown += _SETTLED_BYTES * len(fresh)
+            if added.settled:
+                for parent, dropped in _drop_settled(memory.failures, added.settled).items():
+                    grown -= sum(_FAILURE_BYTES + len(f.name) for f in dropped)
+                    self._uncount(parent, len(dropped))
             if added.has_agent_invocation:
                 memory.has_agent_invocation = True
             if added.identity is not None and (added.has_agent_invocation or memory.identity is None):
@@ -219,11 +224,14 @@ class TraceState:
             _key, evicted = traces.popitem(last=False)
             self.nbytes -= evicted.nbytes
             for parent, failures in evicted.failures.items():
-                left = self._failed_parents.get(parent, 0) - len(failures)
-                if left > 0:
-                    self._failed_parents[parent] = left
-                else:
-                    self._failed_parents.pop(parent, None)
+                self._uncount(parent, len(failures))
+
+    def _uncount(self, parent: bytes, failures: int) -> None:
+        left = self._failed_parents.get(parent, 0) - failures
+        if left > 0:
+            self._failed_parents[parent] = left
+        else:
+            self._failed_parents.pop(parent, None)
 
     def _count_failures(self, failures: dict[bytes, list[Failure]]) -> int:
         """Registers the parents of `failures` for the scan; returns the bytes they hold."""
@@ -237,6 +245,22 @@ class TraceState:
     def related(view: TraceView, a: bytes, b: bytes, max_depth: int = 64) -> bool:
         """True when span `a` is an ancestor or descendant of span `b` through known error spans."""
         return _is_ancestor(view, a, b, max_depth) or _is_ancestor(view, b, a, max_depth)
+
+
+def _drop_settled(failures: dict[bytes, list[Failure]], settled: set[bytes]) -> dict[bytes, list[Failure]]:
+    """Removes the settled failures from `failures` (and parents left with none); returns what it removed."""
+    dropped: dict[bytes, list[Failure]] = {}
+    for parent in list(failures):
+        children = failures[parent]
+        gone = [f for f in children if f.span_id in settled]
+        if gone:
+            dropped[parent] = gone
+            kept = [f for f in children if f.span_id not in settled]
+            if kept:
+                failures[parent] = kept
+            else:
+                del failures[parent]
+    return dropped
 
 
 def exception_bytes(key: ExceptionKey, frames: FramesKey) -> int:

@@ -30,12 +30,13 @@ from ._format import (
 class WirePicks:
     """What `candidate_spans` found: the spans that may matter and where each resource is."""
 
-    __slots__ = ("spans", "resources", "total", "failed_parents")
+    __slots__ = ("spans", "resources", "total", "failed_parents", "answered")
 
     def __init__(self) -> None:
         self.total = 0  # every span of the request, picked or not
         # Parent ids of the request's ERROR spans: their later siblings are picked too (recovery).
         self.failed_parents: set[bytes] = set()
+        self.answered: set[bytes] = set()  # parents whose first OK child after a failure was picked
         # (resource_spans index, scope_spans index, span index, start, end of the span's bytes), in wire order.
         self.spans: list[tuple[int, int, int, int, int]] = []
         # Per resource_spans index: start and end of its Resource's bytes; (0, 0) without one, (-1, -1) when it
@@ -81,6 +82,7 @@ def _resource_spans(
 ) -> None:
     picked = picks.spans
     failed_parents = picks.failed_parents
+    answered = picks.answered
     resource = (0, 0)
     scope_index = 0
     while pos < end:
@@ -102,14 +104,23 @@ def _resource_spans(
                 continue
             pos, span_end = read_len(data, pos, stop)
             flags, parent_at = _may_matter(data, pos, span_end)
-            if flags & _MAY:
+            may = flags & _MAY
+            if may:
                 picked.append((resource_index, scope_index, span_index, pos, span_end))
-            elif parent_at >= 0 and (siblings_of or failed_parents):
-                parent = data[parent_at : parent_at + 8]
-                if parent in failed_parents or parent in siblings_of:
-                    picked.append((resource_index, scope_index, span_index, pos, span_end))
-            if flags & _FAILED and parent_at >= 0:
-                failed_parents.add(data[parent_at : parent_at + 8])
+            if parent_at >= 0:
+                if flags & _FAILED:
+                    parent = data[parent_at : parent_at + 8]
+                    failed_parents.add(parent)
+                    answered.discard(parent)
+                elif siblings_of or failed_parents:
+                    # The first OK sibling after a failure answers whether it was recovered; later ones need not
+                    # be read. A span with events is read anyway, and may not count (it recorded an exception).
+                    parent = data[parent_at : parent_at + 8]
+                    if parent not in answered and (parent in failed_parents or parent in siblings_of):
+                        if not may:
+                            picked.append((resource_index, scope_index, span_index, pos, span_end))
+                        if not flags & _EVENTS:
+                            answered.add(parent)
             span_index += 1
             pos = span_end
         picks.total += span_index
@@ -120,6 +131,7 @@ def _resource_spans(
 # What `_may_matter` tells about a span.
 _MAY = 1  # root, events, ERROR status or an agent invocation: the walk looks at it
 _FAILED = 2  # ERROR status
+_EVENTS = 4  # it has events
 
 
 def _may_matter(data: bytes, pos: int, end: int) -> tuple[int, int]:
@@ -150,7 +162,7 @@ def _may_matter(data: bytes, pos: int, end: int) -> tuple[int, int]:
             # A singular field: the last occurrence wins. -2: a parent, but not one a sibling could match.
             parent_at = start if length == 8 else -1 if length == 0 else -2
         elif field == SPAN_EVENTS:
-            flags |= _MAY
+            flags |= _MAY | _EVENTS
         elif field == SPAN_NAME:
             if data[start : start + len(AGENT_PREFIX)] == AGENT_PREFIX:
                 flags |= _MAY
