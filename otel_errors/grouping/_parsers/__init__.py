@@ -44,6 +44,9 @@ _RUBY = re.compile(r"\.rb:\d++:in [`']")
 _NATIVE = re.compile(r"#\d++\s++(?:0x[0-9a-fA-F]++\s|\S++ \(.*\) at )")
 _PHP = re.compile(r"#\d++ (?:\S.*\(\d++\): |\{main\}|\[internal function\])")
 _DETECT_LINES = 60
+# The most of a text that is parsed: the processor keeps stack traces up to this length, and the API parses stored
+# ones again on read. Each line's patterns are linear in the line, so this bounds one call's work.
+MAX_TRACE_CHARS = 64 * 1024
 
 
 def detect_language(lines: list[str]) -> str:
@@ -76,9 +79,10 @@ def detect_language(lines: list[str]) -> str:
 
 
 def parse_stacktrace(text: str) -> ParsedTrace:
-    """Parse stack trace text of any supported runtime. Never raises: unknown text gives an empty chain."""
+    """Parse stack trace text of any supported runtime (its first MAX_TRACE_CHARS characters). Never raises:
+    unknown text gives an empty chain."""
     try:
-        lines = text.splitlines()
+        lines = text[:MAX_TRACE_CHARS].splitlines()
         language = detect_language(lines)
         if not language:
             return ParsedTrace("", ())
