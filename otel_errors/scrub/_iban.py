@@ -31,12 +31,15 @@ IBAN = re.compile(
 GATE = (rb"00(?<=[a-z][a-z]00)(?<=(?:" + _COUNTRIES.lower().encode() + rb")00)(?:[a-z0]{11}| [a-z0]{4} [a-z0]{4})",)
 
 
+# Letters count as two digits, A = 10 ... Z = 35 (ISO 13616): one C-speed translate, then one int().
+_AS_DIGITS = {ord(letter): str(10 + i) for i, letter in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}
+
+
 def iban_valid(compact: str) -> bool:
     """True for an IBAN without spaces of its country's length whose mod-97 checksum is 1."""
     if _LENGTHS.get(compact[:2]) != len(compact):
         return False
-    rearranged = compact[4:] + compact[:4]
-    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+    return int((compact[4:] + compact[:4]).translate(_AS_DIGITS)) % 97 == 1
 
 
 def replace_iban(m: re.Match[str]) -> str:

@@ -17,8 +17,9 @@ from ._rules import Rule, build_rules
 # (memo_size x 2 x this, ~16 MB at the defaults in the worst case; ~4 MB for 2 KB traces).
 _MEMO_MAX_CHARS = 8192
 # The scrubber's own bound on one text (docs/pii.md, "Limits"): the rules never read more than this plus
-# CUT_MARGIN characters of it. As long as the longest stack trace the processor keeps.
-TEXT_MAX_CHARS = 64 * 1024
+# CUT_MARGIN characters of it. Above the longest text the processor stores (64 KiB stack traces), so that the
+# processor's own cut and marker are what is stored; this only bounds what any caller can make the rules read.
+TEXT_MAX_CHARS = 72 * 1024
 # How much shorter than TEXT_MAX_CHARS a cut text's kept part starts: scrubbing the cut may lengthen it.
 _CUT_SLACK = 256
 # What a text becomes if a rule ever raises (a bug): losing the text beats storing it unscrubbed.
