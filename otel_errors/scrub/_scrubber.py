@@ -75,7 +75,7 @@ class Scrubber:
         self._memo: Callable[[str], str] = lru_cache(maxsize=memo_size)(self._scrub) if memo_size > 0 else self._scrub
         self._walker = AttributeWalker(self._matcher, self.text, self.config.max_value_length)
         self._clean_templates: dict[str, bool] = {}
-        self._key_actions: dict[str, tuple[int, str]] = {}
+        self._key_actions: dict[str, tuple[int, str, bool]] = {}
         self._values: dict[str, str] = {}
 
     @property
@@ -177,15 +177,18 @@ class Scrubber:
         out: dict[str, Any] = {}
         actions, values = self._key_actions, self._values
         misses = None
+        renamed = False  # until a key is renamed, the keys are the mapping's own, hence distinct
         for original, value in attributes.items():
             if type(original) is not str:
                 return None
             remembered = actions.get(original)
             if remembered is None:
                 remembered = self._key_action(original)
-            action, key = remembered
-            if key in out:
-                return None  # scrubbing made two keys equal: the walk numbers them
+            action, key, scrubbed_key = remembered
+            if scrubbed_key or renamed:
+                renamed = True
+                if key in out:
+                    return None  # scrubbing made two keys equal: the walk numbers them
             kind = type(value)
             if kind is str:
                 if action == _SCRUB:
@@ -208,13 +211,15 @@ class Scrubber:
             self._fill(out, misses)
         return out
 
-    def _key_action(self, key: str) -> tuple[int, str]:
-        """What the walk does with a scalar under `key`, and the key it stores it under (scrubbed unless allowed)."""
+    def _key_action(self, key: str) -> tuple[int, str, bool]:
+        """What the walk does with a scalar under `key`, the key it stores it under (scrubbed unless allowed), and
+        whether that differs from `key`."""
         if self._matcher.allowed(key):
-            remembered = (_KEEP, key)
+            remembered = (_KEEP, key, False)
         else:
             scrubbed = self._walker.key(key, key)
-            remembered = (_REDACT if self._matcher.sensitive(key) else _SCRUB, scrubbed)
+            action = _REDACT if self._matcher.sensitive(key) else _SCRUB
+            remembered = (action, scrubbed, scrubbed != key)
         # Not the failsafe of a rule that raised: that might not raise next time.
         if len(key) <= _KEY_MAX_CHARS and (remembered[1] is not _FAILSAFE or key == _FAILSAFE):
             if len(self._key_actions) >= _KEYS:
