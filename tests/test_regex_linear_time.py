@@ -35,8 +35,8 @@ from otel_errors.scrub._attributes import ATTRIBUTE_MAX_CHARS, CUT_MARGIN
 from otel_errors.scrub._gates import fold
 from otel_errors.scrub._scrubber import TEXT_MAX_CHARS
 
-# The bound of the issue ("each finishes in under 50 ms"). Measured worst cases are a few ms (docs/pii.md), so a
-# machine several times slower still passes honestly; a super-linear pattern takes seconds at these sizes.
+# The bound of the issue ("each finishes in under 50 ms"). The measured worst cases (docs/pii.md, "Linear time")
+# leave room for a machine twice as slow; a super-linear pattern takes seconds at these sizes.
 BUDGET = 0.050
 # What each part of the product reads at most: stack traces (the processor's cut, also what is parsed again on
 # read), messages (parametrized after the processor's 8 KiB cut: twice that), and the scrubber's own caps.
