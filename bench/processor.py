@@ -12,6 +12,7 @@ Prints, for a warm processor (its memos filled the way a running server has them
   * spans/s and µs per request of `process_traces`;
   * the same on the same requests without exception events (`--error-rate 0`), and from the difference the
     cost of one exception event (µs per exception);
+  * the same requests with PII scrubbing off, and from the difference the scrubber's cost per exception event;
   * error groups (distinct fingerprints) produced, which should stay at the number of bugs;
   * the cold cost of grouping one never-seen stack (`compute_grouping` with emptied memos).
 
@@ -88,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from otel_errors import Processor
+    from otel_errors.config import WorkspaceRules
+    from otel_errors.scrub import ScrubConfig
 
     templates = build_templates(args.payloads, args.spans_per_request, args.error_rate)
     clean = build_templates(args.payloads, args.spans_per_request, 0.0)
@@ -100,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     rate, us_req, n = _run(templates, args.seconds, 10**6, processor, fingerprints)
     clean_rate, clean_us, _ = _run(clean, args.seconds / 2, 2 * 10**6, Processor())
     per_exc = (us_req - clean_us) / exceptions if exceptions else float("nan")
+    unscrubbed = WorkspaceRules(scrub=ScrubConfig(enabled=False))
+    no_scrub = Processor(rules_for=lambda _workspace: unscrubbed)
+    _run(templates, min(2.0, args.seconds / 2), 4 * 10**6, no_scrub)
+    _, no_scrub_us, _ = _run(templates, args.seconds, 5 * 10**6, no_scrub)
+    scrub_per_exc = (us_req - no_scrub_us) / exceptions if exceptions else float("nan")
     cold, warm = _cold_grouping_us(3)
 
     print(f"payloads: {len(templates)} x {args.spans_per_request} spans, {exceptions:.1f} exceptions per request")
@@ -108,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"process_traces (same spans, no exception): {clean_rate:>8,.0f} spans/s  {clean_us:>8,.0f} µs/request")
     print(f"per exception event: {per_exc:,.1f} µs   ({us_req / exceptions:,.1f} µs/exception counting all work)")
+    print(
+        f"scrubbing per exception event: {scrub_per_exc:,.1f} µs   (the same requests with scrubbing off:"
+        f" {no_scrub_us:,.0f} µs/request)"
+    )
     print(f"error groups produced: {len(fingerprints)} (bugs: {len(make_bugs())})")
     print(f"grouping one ~2 KB stack: cold (first seen) {cold:,.1f} µs, warm {warm:,.1f} µs (median)")
 

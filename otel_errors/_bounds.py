@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._otlp import AttrValue
+from .scrub import CUT_MARGIN
 
 TRUNCATION_MARKER = "…[truncated]"
 _INF = float("inf")
@@ -32,6 +33,16 @@ def bounded_value(value: AttrValue, limit: int, items: int | None = 16) -> Any:
     if isinstance(value, float) and (value != value or value in (_INF, -_INF)):
         return str(value)  # JSON has no NaN/Infinity
     return value
+
+
+def bounded_for_scrubbing(attrs: dict[str, AttrValue], limit: int) -> dict[str, AttrValue]:
+    """`attrs` with string values longer than `limit` and the scrubber's margin cut there (the same dict when none
+    is): they are stored cut to `limit`, and no scrubbing rule need read what will not be stored."""
+    cut = limit + CUT_MARGIN  # what the scrubber reads past a cut: a secret straddling it is seen whole
+    for value in attrs.values():
+        if isinstance(value, str) and len(value) > cut:
+            return {k: v[:cut] if isinstance(v, str) and len(v) > cut else v for k, v in attrs.items()}
+    return attrs
 
 
 def context_json(context: dict[str, AttrValue], *, max_attributes: int, max_value_length: int) -> str:

@@ -58,7 +58,8 @@ _TYPE_CATEGORY_RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
     (Category.TIMEOUT, re.compile(r"timeout|timedout|deadline", re.I)),
     (
         Category.AUTH,
-        re.compile(r"auth|permission|forbidden|unauthori[sz]ed|credential|accessdenied|token.*expired", re.I),
+        # `token` then `expired` within 64 characters: unbounded, each `token` would read the rest of the text.
+        re.compile(r"auth|permission|forbidden|unauthori[sz]ed|credential|accessdenied|token.{0,64}?expired", re.I),
     ),
     (
         Category.API,

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import _recovery as recovery
 from . import classify
-from ._bounds import TRUNCATION_MARKER, context_json, truncate
+from ._bounds import TRUNCATION_MARKER, bounded_for_scrubbing, context_json, truncate
 from ._candidates import ORIGIN_LOG_RECORD, ORIGIN_SPAN_STATUS, Candidate
 from ._identity import (
     AGENT_ID_KEYS,
@@ -35,7 +35,7 @@ from ._tracestate import ExceptionKey, ExecutionIdentity, FramesKey, TraceState,
 from .batch import TIME_OUT_OF_WINDOW, ErrorBatch, ErrorEvent, ErrorSpan, Execution
 from .config import ProcessorConfig, WorkspaceRules, is_workspace_id
 from .grouping import ExceptionInput, Frame, GroupingResult, compute_grouping
-from .scrub import Scrubber
+from .scrub import CUT_MARGIN, Scrubber
 
 __all__ = ["TRUNCATION_MARKER", "Processor", "truncate"]
 
@@ -255,11 +255,14 @@ class Processor:
                 continue
             rules = self._rules_for(candidate.workspace)
             scrubber = self._scrubber(rules)
-            # Everything is cut before a rule runs on it: to twice the stored limit, so a secret straddling the
-            # final cut is still seen whole, and a 5 MB message costs what a 16 KiB one does.
-            exc_type = truncate(scrubber.text(candidate.exc_type[: 2 * cfg.max_type_length]), cfg.max_type_length)
+            # Everything is cut before a rule runs on it: to the stored limit and a margin, so a secret straddling
+            # the final cut is still seen whole, and a 5 MB message costs what a 12 KiB one does.
+            exc_type = truncate(
+                scrubber.text(candidate.exc_type[: cfg.max_type_length + CUT_MARGIN]), cfg.max_type_length
+            )
             message, stacktrace = scrubber.exception(
-                candidate.message[: 2 * cfg.max_message_length], candidate.stacktrace[: 2 * cfg.max_stacktrace_length]
+                candidate.message[: cfg.max_message_length + CUT_MARGIN],
+                candidate.stacktrace[: cfg.max_stacktrace_length + CUT_MARGIN],
             )
             message = truncate(message, cfg.max_message_length)
             stacktrace = truncate(stacktrace, cfg.max_stacktrace_length)
@@ -270,7 +273,7 @@ class Processor:
                 self._propagated(propagated, emitted, escalated, candidate, (_short_type(exc_type), hash(message)))
                 batch.propagated += 1
                 continue
-            attrs = scrubber.attributes(candidate.attrs)
+            attrs = scrubber.attributes(bounded_for_scrubbing(candidate.attrs, cfg.max_attribute_value_length))
             grouping = compute_grouping(
                 ExceptionInput(type=exc_type, message=message, stacktrace=stacktrace, attributes=attrs), rules.grouping
             )
@@ -286,7 +289,14 @@ class Processor:
                 if not status_only and self._state.may_add_exception(view):
                     entry = (key, frames_key, candidate.span_id, frames_bytes + len(key[0]))
                     view.added.exceptions.append(entry)
-            context = attrs if not candidate.extra else {**attrs, **scrubber.attributes(candidate.extra)}
+            context = (
+                attrs
+                if not candidate.extra
+                else {
+                    **attrs,
+                    **scrubber.attributes(bounded_for_scrubbing(candidate.extra, cfg.max_attribute_value_length)),
+                }
+            )
             previous = ""
             if rules.previous_grouping is not None:
                 before = compute_grouping(
@@ -402,7 +412,7 @@ class Processor:
             trace_id=c.trace_id,
             span_id=c.span_id,
             parent_span_id=c.parent_span_id,
-            span_name=truncate(scrubber.text(c.span_name[: 2 * limit]), limit),
+            span_name=truncate(scrubber.text(c.span_name[: limit + CUT_MARGIN]), limit),
             user_id=self._user_id(c.workspace, user),
             agent_id=truncate(
                 first_str(AGENT_ID_KEYS, span_attrs) or agent_id or identity.agent_id or service_name, limit
@@ -435,12 +445,12 @@ class Processor:
                 trace_id=info.trace_id,
                 span_id=info.span_id,
                 parent_span_id=info.parent_span_id,
-                name=truncate(scrubber.text(info.name[: 2 * cfg.max_id_length]), cfg.max_id_length),
+                name=truncate(scrubber.text(info.name[: cfg.max_id_length + CUT_MARGIN]), cfg.max_id_length),
                 start_time_unix_nano=started,
                 end_time_unix_nano=self._in_window(now, info.end_ns),
                 status_code=info.status_code if 0 <= info.status_code <= 2 else 0,  # an open enum: any int32
                 status_message=truncate(
-                    scrubber.text(info.status_message[: 2 * cfg.max_message_length]), cfg.max_message_length
+                    scrubber.text(info.status_message[: cfg.max_message_length + CUT_MARGIN]), cfg.max_message_length
                 ),
                 propagated=info.span_id in propagated,
             )

@@ -82,9 +82,11 @@ _LIBRARY_PATH_FRAGMENTS: tuple[str, ...] = (
 )
 
 # Native system libraries: libc and friends, the dynamic loader, the C++ runtime.
+# The name's own run of word characters is possessive: the `[.\-\w]*` after it would otherwise re-read each
+# shorter split of it (`libsystem_` followed by a long word).
 _SYSTEM_LIBRARY = re.compile(
-    r"(?:^|/)(?:libc|libm|libdl|libpthread|librt|ld-linux[\w-]*|ld|libstdc\+\+|libgcc_s|libc\+\+|libc\+\+abi"
-    r"|libsystem_\w+|libdyld|ntdll|kernel32|KERNELBASE|ucrtbase|msvcrt|vcruntime\d*)[.\-\w]*\.(?:so|dylib|dll)"
+    r"(?:^|/)(?:libc|libm|libdl|libpthread|librt|ld-linux[\w-]*+|ld|libstdc\+\+|libgcc_s|libc\+\+|libc\+\+abi"
+    r"|libsystem_\w++|libdyld|ntdll|kernel32|KERNELBASE|ucrtbase|msvcrt|vcruntime\d*+)[.\-\w]*\.(?:so|dylib|dll)"
 )
 _PYTEST_MODULES = ("_pytest/", "pluggy/", "unittest/")
 

@@ -15,8 +15,10 @@ from functools import lru_cache
 
 # (name, pattern), most specific first. The name is the placeholder: "<uuid>", "<url>", ...
 MESSAGE_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("url", r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>)\]]+"),
-    ("email", r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"),
+    # A scheme of at most 32 characters and a local part of at most 64 (RFC 5321): a start reads no further than
+    # that before failing, where an unbounded run (`a-a-a-...`, `-_-_...`) would be read again from each word in it.
+    ("url", r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,31}+://[^\s'\"<>)\]]++"),
+    ("email", r"\b[\w.+-]{1,64}+@[\w-]++(?:\.[\w-]+)+\b"),
     (
         "timestamp",
         r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b"

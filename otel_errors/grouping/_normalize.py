@@ -10,6 +10,7 @@ import re
 
 from ._model import Frame
 
+# Everything up to the last separator on a line; applied with `match` (`sub` would retry at every later position).
 _TYPE_SEPARATORS = re.compile(r".*(?:\.|::|\$|/|\\)")
 
 
@@ -19,8 +20,16 @@ def normalize_type(exc_type: str) -> str:
     if not name:
         return ""
     name = name.split(None, 1)[0] if " " in name else name
-    name = _TYPE_SEPARATORS.sub("", name) or name
+    name = _unqualified(name) or name
     return _TYPE_FAMILIES.get(name, name)
+
+
+def _unqualified(name: str) -> str:
+    """`_TYPE_SEPARATORS.sub("", name)`: on each line (`.` stops at `\n`), what follows the last separator."""
+    if "\n" in name:
+        return "\n".join(_unqualified(line) for line in name.split("\n"))
+    qualifier = _TYPE_SEPARATORS.match(name)
+    return name[qualifier.end() :] if qualifier else name
 
 
 # Subclasses that assertion libraries pick by the form of the assertion (assertEquals on strings, on arrays...),
@@ -67,14 +76,22 @@ def normalize_function(function: str) -> str:
     return name
 
 
-# Path segments that change per deploy: releases, versions, build ids, content hashes, dates.
+# Path segments that change per deploy: releases, versions, build ids, content hashes, dates. Applied with
+# `fullmatch`; the version groups are possessive (more groups never hurt: the rest is any of `[\w.+-]`).
 _VOLATILE_SEGMENT = re.compile(
-    r"(?:v?\d+(?:[._-]\d+)+[\w.+-]*|\d{3,}|[0-9a-f]{7,}|[\w.-]*?[-_.]v?\d+(?:\.\d+)+(?:[-.]\w+)?|[\w-]*-[0-9a-f]{7,})",
+    r"(?:v?\d++(?:[._-]\d++)++[\w.+-]*+|\d{3,}|[0-9a-f]{7,}|[\w-]*-[0-9a-f]{7,})",
     re.IGNORECASE,
 )
+# `name-1.2.3`, `pkg_v2.0.1-beta`: word characters, then a version at the end. Matched on the reversed segment
+# so that each character is read once; forwards, every separator in a long `1.2.3.4...` run would re-read it.
+_WORDISH_SEGMENT = re.compile(r"[\w.-]*+")
+_REVERSED_VERSION_SUFFIX = re.compile(r"(?:\w+[-.])?(?:\d+\.)+\d+v?[-_.]", re.IGNORECASE)
 _INTERPRETER_DIR = re.compile(r"^(python|pypy|ruby|node|php|go)[\d.]+$")
+# A long hash is read at most 128 characters from each of its `.`/`-` (a run of `-1-1-1...` with no `.` after
+# would otherwise be read again from each of them).
 _CONTENT_HASH = re.compile(
-    r"[.\-_~](?=[0-9a-zA-Z]*\d)[0-9a-fA-F]{6,}(?=\.)|[.\-](?=[0-9a-zA-Z]*\d)[0-9a-zA-Z_-]{16,}(?=\.)"
+    r"[.\-_~](?=[0-9a-zA-Z]*\d)[0-9a-fA-F]{6,}+(?=\.)"
+    r"|[.\-](?=[0-9a-zA-Z]*\d)[0-9a-zA-Z_-]{16,128}+(?=\.)"
 )
 _URL_PREFIX = re.compile(r"^(?:[a-zA-Z][\w+.-]*:/*(?:[^/]*@)?[^/]*)?/?")
 _QUERY = re.compile(r"[?#].*$")
@@ -106,11 +123,17 @@ def normalize_path(path: str, keep: int = 2) -> str:
     for segment in reversed(segments[:-1]):
         if len(stable) >= keep:
             break
-        if segment == ".." or _VOLATILE_SEGMENT.fullmatch(segment):
+        if segment == ".." or _is_volatile(segment):
             continue
         stable.append(_INTERPRETER_DIR.sub(r"\1", segment))
     stable.reverse()
     return "/".join(stable)
+
+
+def _is_volatile(segment: str) -> bool:
+    if _VOLATILE_SEGMENT.fullmatch(segment):
+        return True
+    return _WORDISH_SEGMENT.fullmatch(segment) is not None and _REVERSED_VERSION_SUFFIX.match(segment[::-1]) is not None
 
 
 def frame_key(frame: Frame, language: str) -> str:

@@ -8,9 +8,10 @@
 Rules, replacements and limits are documented in docs/pii.md.
 """
 
+from ._attributes import CUT_MARGIN
 from ._config import ScrubConfig
 from ._keys import DEFAULT_SENSITIVE_KEYS
 from ._rules import builtin_rule_names
 from ._scrubber import Scrubber
 
-__all__ = ["DEFAULT_SENSITIVE_KEYS", "ScrubConfig", "Scrubber", "builtin_rule_names"]
+__all__ = ["CUT_MARGIN", "DEFAULT_SENSITIVE_KEYS", "ScrubConfig", "Scrubber", "builtin_rule_names"]

@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ._extras import ExtraPattern
 from ._keys import DEFAULT_SENSITIVE_KEYS
+from ._labels import BUILTIN_LABELS
 
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 # Names the built-in rules already print; an extra pattern reusing one would make labels ambiguous.
-_RESERVED = frozenset({"redacted", "token", "jwt", "api_key", "private_key", "password", "email", "card", "ip"})
+_RESERVED = frozenset(BUILTIN_LABELS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +22,8 @@ class ScrubConfig:
 
     enabled:          master switch; False stores data untouched.
     scrub_ips:        replace IPv4/IPv6 addresses with `[ip]` (False keeps them, e.g. for abuse investigation).
-    extra_patterns:   (name, regex) pairs run after the built-in rules; a match becomes `[name]`.
+    extra_patterns:   (name, regex) pairs run after the built-in rules; a match becomes `[name]`. Run by RE2
+                      (linear time): a regex RE2 cannot run (backreferences, look-around) is rejected.
     allow_keys:       attribute keys (case-insensitive, exact) whose values are never touched.
     sensitive_keys:   terms that make a key sensitive (see `_keys.py`); its value becomes `[redacted]`.
                       Replaces the defaults: extend with `DEFAULT_SENSITIVE_KEYS + ("pin",)`.
@@ -100,13 +103,16 @@ def _patterns(value: object) -> tuple[tuple[str, str], ...]:
         if name in _RESERVED or name in seen:
             raise ValueError(f"extra pattern name {name!r} is reserved or duplicated")
         try:
-            compiled = re.compile(regex)
-        except re.error as exc:
-            raise ValueError(f"extra pattern {name!r} is not a valid regex: {exc}") from None
-        if compiled.search("") is not None:
+            compiled = ExtraPattern(regex)
+        except ValueError as exc:
+            raise ValueError(
+                f"extra pattern {name!r} is not a valid regex for RE2 ({exc}); RE2 runs in linear time and has "
+                "no backreferences, look-around or possessive quantifiers"
+            ) from None
+        if compiled.search(""):
             # A pattern matching the empty string would insert [name] between every character.
             raise ValueError(f"extra pattern {name!r} matches the empty string")
-        if compiled.search(f"[{name}]") is not None:
+        if compiled.search(f"[{name}]"):
             # Scrubbing twice would then wrap the label again: [[name]] - the output must be a fixed point.
             raise ValueError(f"extra pattern {name!r} matches its own replacement [{name}]")
         seen.add(name)

@@ -56,6 +56,7 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _SUBSTRING_MIN = 5  # terms with at least this many letters may match inside a longer segment
 _CACHE_MAX = 4096  # distinct keys remembered; attribute keys are low-cardinality
+_CACHE_KEY_MAX_CHARS = 256  # longer keys are not remembered, so the cache holds at most ~1 MB of them
 
 
 def segments(key: str) -> list[str]:
@@ -90,9 +91,10 @@ class KeyMatcher:
         hit = self._cache.get(key)
         if hit is None:
             hit = self._compute(key)
-            if len(self._cache) >= _CACHE_MAX:
-                self._cache.clear()  # crude but bounded; a miss only costs one recomputation
-            self._cache[key] = hit
+            if len(key) <= _CACHE_KEY_MAX_CHARS:
+                if len(self._cache) >= _CACHE_MAX:
+                    self._cache.clear()  # crude but bounded; a miss only costs one recomputation
+                self._cache[key] = hit
         return hit
 
     def _compute(self, key: str) -> bool:

@@ -2,9 +2,14 @@
 
 Order matters. Whole structures go first so their parts are not half-scrubbed by a later rule: a private key
 block before anything inside it, URL credentials before the email rule would see `pass@host`, `Bearer <x>`
-before the JWT and provider-key rules (the header keeps its readable `Bearer [token]`), and provider keys
-before the `key=value` rule (which keeps an already-specific `[api_key]`). Replacements never contain text that
-an earlier rule would match again, which is what makes one pass idempotent.
+before the JWT and provider-key rules (the header keeps its readable `Bearer [token]`), an AWS secret key before
+the access key id it is found next to, and provider keys before the `key=value` rule (which keeps an
+already-specific `[api_key]`). Replacements never contain text that an earlier rule would match again, which is
+what makes one pass idempotent.
+
+Every pattern here runs on received text, so each is linear in it: runs are possessive where the next item
+cannot continue them, and where a start position would read an unbounded run the read is bounded
+(tests/test_regex_linear_time.py attacks each pattern).
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import _aws, _iban, _personal
 from ._cards import CARD, is_card
 from ._config import ScrubConfig
+from ._extras import ExtraPattern
 from ._keys import KeyMatcher
 from ._kv import kv_gate, kv_pattern, kv_replacer
+from ._labels import BUILTIN_LABELS
 from ._network import IPV4, IPV6_CANDIDATE, ipv6_plausible
 
 Replacement = str | Callable[[re.Match[str]], str]
@@ -26,7 +34,7 @@ Replacement = str | Callable[[re.Match[str]], str]
 class Rule:
     name: str
     label: str  # what a match becomes, for docs: "[email]"
-    pattern: re.Pattern[str]
+    pattern: re.Pattern[str] | ExtraPattern  # an extra pattern's replacement is its label
     replacement: Replacement
     # See _gates: literal-first bytes regexes over the folded text, one must match for the rule to run.
     gate: tuple[bytes, ...] | None = None
@@ -41,13 +49,8 @@ def _email(m: re.Match[str]) -> str:
     """`[email]`, keeping what precedes the last `= / ? & '` of the local part: in `user=bob@x.io`,
     `/users/bob@x.io` or `'bob@x.io'` that is a key, a path or a quote, not the address (`user=[email]`)."""
     local = m["local"]
-    cut = max(local.rfind(c) for c in "=/?&'") + 1
-    return local[:cut] + "[email]"
-
-
-def _label_nonempty(label: str) -> Callable[[re.Match[str]], str]:
-    """User regexes may match the empty string in context (`\\b`); inserting a label there would wreck the text."""
-    return lambda m: label if m[0] else ""
+    cut = max(local.rfind("="), local.rfind("/"), local.rfind("?"), local.rfind("&"), local.rfind("'")) + 1
+    return local[:cut] + "[email]" if cut else "[email]"
 
 
 def _c(pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -61,10 +64,12 @@ _HEAD: tuple[Rule, ...] = (
     Rule(
         "private_key",
         "[private_key]",
-        # A complete PEM/PGP block, or - when truncated - the header and whatever key body follows it.
+        # A complete PEM/PGP block, or - when truncated - the header and whatever key body follows it. The block
+        # ends at its END line and does not run past the next BEGIN: each header reads up to one of them.
         _c(
             r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
-            r"(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\:,.\-]*)"
+            r"(?:(?:[^-]++|-(?!----BEGIN ))*?-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+            r"|[A-Za-z0-9+/=\s\\:,.\-]*+)"
         ),
         "[private_key]",
         (rb"-----begin [a-z0 ]*private key",),
@@ -73,21 +78,21 @@ _HEAD: tuple[Rule, ...] = (
         "url_password",
         "scheme://user:[password]@host",
         # The password runs to the last `@` before the path, so unencoded `@` in passwords is covered.
-        _c(r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/?#@\"'<>\[\]]*):[^\s/?#\"'<>]*@"),
+        _c(r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]*+://[^\s:/?#@\"'<>\[\]]*+):[^\s/?#\"'<>]*@"),
         r"\1:[password]@",
         (rb"@",),
     ),
     Rule(
         "bearer",
         "Bearer [token]",
-        _c(r"\b((?i:bearer))(\s+)[A-Za-z0-9\-._~+/]{6,}=*"),
+        _c(r"\b((?i:bearer))(\s++)[A-Za-z0-9\-._~+/]{6,}+=*+"),
         r"\1\2[token]",
         (rb"arer(?<=bearer)",),
     ),
     Rule(
         "jwt",
         "[jwt]",
-        _c(rf"(?<![\w\-])eyJ{_B64}{{2,}}\.eyJ{_B64}{{2,}}\.[A-Za-z0-9_\-+/=]*"),
+        _c(rf"(?<![\w\-])eyJ{_B64}{{2,}}+\.eyJ{_B64}{{2,}}+\.[A-Za-z0-9_\-+/=]*+"),
         "[jwt]",
         (rb"j(?<=eyj)\.?",),
     ),
@@ -99,6 +104,7 @@ _HEAD: tuple[Rule, ...] = (
         "[api_key]",
         (rb"-(?<=sk-)",),
     ),
+    Rule("aws_secret_key", "[aws_secret]", _aws.AWS_SECRET, _aws.REPLACEMENT, _aws.GATE),
     Rule(
         "aws_access_key",
         "[api_key]",
@@ -137,7 +143,7 @@ _HEAD: tuple[Rule, ...] = (
     Rule(
         "sendgrid_key",
         "[api_key]",
-        _c(rf"(?<![\w\-])SG\.{_B64}{{16,}}\.{_B64}{{16,}}"),
+        _c(rf"(?<![\w\-])SG\.{_B64}{{16,}}+\.{_B64}{{16,}}+"),
         "[api_key]",
         (rb"sg\.",),
     ),
@@ -157,8 +163,8 @@ _EMAIL = Rule(
     # `Object@1b6d3586` stay. The gate wants `x@label.` - decorators like `@app.route` still open it, harmlessly.
     # The local part takes RFC 5322 "atext"; see _email for what is kept of it.
     _c(
-        r"(?<![\w.!#$%&'*+/=?^`{|}~\-])(?P<local>[\w.!#$%&'*+/=?^`{|}~\-]+)"
-        r"@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z][A-Za-z0-9\-]*"
+        r"(?<![\w.!#$%&'*+/=?^`{|}~\-])(?P<local>[\w.!#$%&'*+/=?^`{|}~\-]++)"
+        r"@[A-Za-z0-9\-]++(?:\.[A-Za-z0-9\-]++)*\.[A-Za-z][A-Za-z0-9\-]*+"
     ),
     _email,
     (rb"@[a-z0\-]+\.",),
@@ -176,6 +182,10 @@ _CARD = Rule(
     (rb"0000[ \-]?0000[ \-]?0000[ \-]?0", rb"0000[ \-]?000000[ \-]?00000"),
 )
 
+_IBAN = Rule("iban", "[iban]", _iban.IBAN, _iban.replace_iban, _iban.GATE)
+_SSN = Rule("ssn", "[ssn]", _personal.SSN, "[ssn]", _personal.SSN_GATE)
+_PHONE = Rule("phone", "[phone]", _personal.PHONE, "[phone]", _personal.PHONE_GATE)
+
 _IPV4 = Rule("ipv4", "[ip]", IPV4, "[ip]", (rb"\.0(?<=0\.0)0{0,2}\.0{1,3}\.0",))
 
 _IPV6 = Rule(
@@ -187,31 +197,29 @@ _IPV6 = Rule(
     (rb":(?::|[0a-f]{1,4}:)",),
 )
 
-PLACEHOLDERS = ("redacted", "token", "jwt", "api_key", "private_key", "password", "email", "card", "ip")
-
 
 def build_rules(config: ScrubConfig, matcher: KeyMatcher) -> tuple[Rule, ...]:
     """The ordered rule list for one configuration."""
-    extras = tuple(
-        Rule(name, f"[{name}]", re.compile(regex), _label_nonempty(f"[{name}]"))
-        for name, regex in config.extra_patterns
-    )
+    extras = tuple(Rule(name, f"[{name}]", ExtraPattern(regex), f"[{name}]") for name, regex in config.extra_patterns)
     secret_kv = Rule(
         "secret_kv",
         "key=[redacted]",
-        kv_pattern(config.sensitive_keys, PLACEHOLDERS + tuple(name for name, _ in config.extra_patterns)),
+        kv_pattern(config.sensitive_keys, BUILTIN_LABELS + tuple(name for name, _ in config.extra_patterns)),
         kv_replacer(matcher),
         kv_gate(config.sensitive_keys),
     )
-    rules = (*_HEAD, secret_kv, _EMAIL, _CARD)
+    rules = (*_HEAD, secret_kv, *_TAIL)
     if config.scrub_ips:
         rules += (_IPV4, _IPV6)
     return rules + extras
 
 
+_TAIL = (_EMAIL, _CARD, _IBAN, _SSN, _PHONE)
+
+
 def builtin_rule_names(scrub_ips: bool = True) -> tuple[str, ...]:
     """Names of the built-in rules in the order they run (docs and tests compare against this)."""
-    names = [r.name for r in _HEAD] + ["secret_kv", _EMAIL.name, _CARD.name]
+    names = [r.name for r in _HEAD] + ["secret_kv"] + [r.name for r in _TAIL]
     if scrub_ips:
         names += [_IPV4.name, _IPV6.name]
     return tuple(names)

@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..stacktext import header_cut_at
-from ._attributes import REDACTED, AttributeWalker
+from ._attributes import CUT_MARGIN, REDACTED, TRUNCATED, AttributeWalker
 from ._config import ScrubConfig
 from ._gates import GateSet, fold
 from ._keys import KeyMatcher
@@ -16,6 +16,12 @@ from ._rules import Rule, build_rules
 # Texts longer than this are scrubbed but not memoised, so the memo's memory stays bounded
 # (memo_size x 2 x this, ~16 MB at the defaults in the worst case; ~4 MB for 2 KB traces).
 _MEMO_MAX_CHARS = 8192
+# The scrubber's own bound on one text (docs/pii.md, "Limits"): the rules never read more than this plus
+# CUT_MARGIN characters of it. Above the longest text the processor stores (64 KiB stack traces), so that the
+# processor's own cut and marker are what is stored; this only bounds what any caller can make the rules read.
+TEXT_MAX_CHARS = 72 * 1024
+# How much shorter than TEXT_MAX_CHARS a cut text's kept part starts: scrubbing the cut may lengthen it.
+_CUT_SLACK = 256
 # What a text becomes if a rule ever raises (a bug): losing the text beats storing it unscrubbed.
 _FAILSAFE = "[redacted]"
 _MAX_PASSES = 4
@@ -30,7 +36,8 @@ _TEMPLATES = 2048
 _LOCAL_RULES = frozenset({"card", "ipv4", "ipv6", "url_password"})
 # What the attribute walk does with a top-level scalar under a key (`AttributeWalker.mapping`, in its order).
 _SCRUB, _KEEP, _REDACT = 0, 1, 2
-# Attribute keys remembered with their action: keys are low-cardinality, and long ones are not remembered.
+# Attribute keys remembered with their action and scrubbed text: keys are low-cardinality, and long ones are not
+# remembered.
 _KEYS = 4096
 _KEY_MAX_CHARS = 256
 # Attribute string values remembered with what the walk makes of them (`AttributeWalker.string`): tool names,
@@ -68,7 +75,7 @@ class Scrubber:
         self._memo: Callable[[str], str] = lru_cache(maxsize=memo_size)(self._scrub) if memo_size > 0 else self._scrub
         self._walker = AttributeWalker(self._matcher, self.text, self.config.max_value_length)
         self._clean_templates: dict[str, bool] = {}
-        self._key_actions: dict[str, int] = {}
+        self._key_actions: dict[str, tuple[int, str, bool]] = {}
         self._values: dict[str, str] = {}
 
     @property
@@ -77,15 +84,30 @@ class Scrubber:
         return tuple(r.name for r in self._rules)
 
     def text(self, text: str) -> str:
-        """Scrub one free-text value: an exception message, a stack trace, a log body."""
+        """Scrub one free-text value: an exception message, a stack trace, a log body. A text longer than
+        TEXT_MAX_CHARS is cut (`_cut`)."""
         if not self.config.enabled or not text:
             return text
         try:
             if len(text) <= _MEMO_MAX_CHARS:
                 return self._memo(text)
-            return self._scrub(text)
+            if len(text) <= TEXT_MAX_CHARS:
+                return self._scrub(text)
+            return self._cut(text)
         except Exception:  # noqa: BLE001 - the ingest path must never fail because of scrubbing
             return _FAILSAFE
+
+    def _cut(self, text: str) -> str:
+        """A text over TEXT_MAX_CHARS: its start, scrubbed with CUT_MARGIN characters after it (a secret across the
+        cut still goes), cut, followed by `...[truncated]` and scrubbed again (the cut or the marker may complete
+        a match). At most TEXT_MAX_CHARS long and scrubbed to a fixed point, so `text()` leaves it as it is."""
+        kept = self._scrub(text[: TEXT_MAX_CHARS + CUT_MARGIN])
+        size = TEXT_MAX_CHARS - _CUT_SLACK
+        while True:
+            out = self._scrub(kept[:size] + TRUNCATED)
+            if len(out) <= TEXT_MAX_CHARS:
+                return out
+            size = max(0, size - _CUT_SLACK)
 
     def exception(self, message: str, stacktrace: str) -> tuple[str, str]:
         """`(text(message), text(stacktrace))`, where the trace usually prints the message in it.
@@ -134,7 +156,9 @@ class Scrubber:
 
     def attributes(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """A new attribute dict with the same shape: values under sensitive keys become `[redacted]`, other
-        strings (also inside lists, bytes and nested kvlists) are scrubbed like text."""
+        strings (also inside lists, bytes and nested kvlists) are scrubbed like text, and so are the keys (except
+        allowed ones): `{"bob@example.com": 1}` -> `{"[email]": 1}`. Strings longer than
+        `ATTRIBUTE_MAX_CHARS` (or `max_value_length`) are cut."""
         if not self.config.enabled:
             return dict(attributes)
         out = self._scalars(attributes)
@@ -145,18 +169,26 @@ class Scrubber:
 
         Exact: for such a mapping the walk gives, per key in order, the value itself under an allowed key,
         `redact(value)` (None stays None, any other scalar becomes `[redacted]`) under a sensitive one, and
-        otherwise the value for None/int/float/bool and `_walker.string(value)` for a string. Both the key's
-        action and a string's result depend on nothing else, so they are remembered (`_key_actions`, `_values`:
-        bounded, cleared when full; exact types only, so an equal str subclass or a bool-for-int never hits)."""
+        otherwise the value for None/int/float/bool and `_walker.string(value)` for a string; each stored under
+        the key, scrubbed unless allowed (`_walker.key`). The key's action and scrubbed text, and a string's
+        result, depend on nothing else, so they are remembered (`_key_actions`, `_values`: bounded, cleared when
+        full; exact types only, so an equal str subclass or a bool-for-int never hits). Two keys that scrub to
+        the same text are left to the walk, which numbers them."""
         out: dict[str, Any] = {}
         actions, values = self._key_actions, self._values
         misses = None
-        for key, value in attributes.items():
-            if type(key) is not str:
+        renamed = False  # until a key is renamed, the keys are the mapping's own, hence distinct
+        for original, value in attributes.items():
+            if type(original) is not str:
                 return None
-            action = actions.get(key)
-            if action is None:
-                action = self._key_action(key)
+            remembered = actions.get(original)
+            if remembered is None:
+                remembered = self._key_action(original)
+            action, key, scrubbed_key = remembered
+            if scrubbed_key or renamed:
+                renamed = True
+                if key in out:
+                    return None  # scrubbing made two keys equal: the walk numbers them
             kind = type(value)
             if kind is str:
                 if action == _SCRUB:
@@ -179,13 +211,21 @@ class Scrubber:
             self._fill(out, misses)
         return out
 
-    def _key_action(self, key: str) -> int:
-        action = _KEEP if self._matcher.allowed(key) else _REDACT if self._matcher.sensitive(key) else _SCRUB
-        if len(key) <= _KEY_MAX_CHARS:
+    def _key_action(self, key: str) -> tuple[int, str, bool]:
+        """What the walk does with a scalar under `key`, the key it stores it under (scrubbed unless allowed), and
+        whether that differs from `key`."""
+        if self._matcher.allowed(key):
+            remembered = (_KEEP, key, False)
+        else:
+            scrubbed = self._walker.key(key, key)
+            action = _REDACT if self._matcher.sensitive(key) else _SCRUB
+            remembered = (action, scrubbed, scrubbed != key)
+        # Not the failsafe of a rule that raised: that might not raise next time.
+        if len(key) <= _KEY_MAX_CHARS and (remembered[1] is not _FAILSAFE or key == _FAILSAFE):
             if len(self._key_actions) >= _KEYS:
                 self._key_actions.clear()  # crude but bounded; a miss only costs one recomputation
-            self._key_actions[key] = action
-        return action
+            self._key_actions[key] = remembered
+        return remembered
 
     def _fill(self, out: dict[str, Any], misses: list[str]) -> None:
         """Replaces the not-yet-remembered strings `out[key]` by `_walker.string(out[key])`, and remembers them.

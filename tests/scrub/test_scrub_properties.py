@@ -36,6 +36,14 @@ fragments = st.sampled_from(
         "'api_key': '",
         "-----BEGIN PRIVATE KEY-----",
         "?access_token=",
+        "DE89 3704 0044 0532 0130 00",
+        "NL91ABNA0417164300",
+        "123-45-6789",
+        "+1 415 555 2671",
+        "+14155552671",
+        "AKIAIOSFODNN7EXAMPLE ",
+        "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "aws_secret=",
     ]
 )
 mixed = st.lists(st.one_of(fragments, dense_text), max_size=8).map("".join)

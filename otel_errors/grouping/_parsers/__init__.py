@@ -32,16 +32,21 @@ _PARSERS: dict[str, Parser] = {
     "native": parse_native,
 }
 
+# Applied with `match` to one stripped line each (a line of a 64 KiB trace may be the whole trace): possessive
+# runs where the next item cannot be in the run, so a failing line costs one pass (tests/test_regex_linear_time.py).
 _JAVA_AT = re.compile(
-    r"at [\w$.<>/@-]+\((?:[\w$.-]+\.(?:java|kt|kts|scala|groovy|clj):\d+|Native Method|Unknown Source)\)$"
+    r"at [\w$.<>/@-]++\((?:[\w$.-]+\.(?:java|kt|kts|scala|groovy|clj):\d++|Native Method|Unknown Source)\)$"
 )
-_DOTNET_AT = re.compile(r"at [^(]+\([^)]*\)(?: in .+:line \d+)?$")
+_DOTNET_AT = re.compile(r"at [^(]++\([^)]*+\)(?: in .+:line \d++)?$")
 _JS_AT = re.compile(r"at .*(?::\d+:\d+\)?|\(native\)|<anonymous>\)?)$")
-_GECKO = re.compile(r"^[^@\s]*@\S*:\d+(?::\d+)?$")
-_RUBY = re.compile(r"\.rb:\d+:in [`']")
-_NATIVE = re.compile(r"#\d+\s+(?:0x[0-9a-fA-F]+\s|\S+ \(.*\) at )")
-_PHP = re.compile(r"#\d+ (?:\S.*\(\d+\): |\{main\}|\[internal function\])")
+_GECKO = re.compile(r"^[^@\s]*+@\S*:\d+(?::\d++)?$")
+_RUBY = re.compile(r"\.rb:\d++:in [`']")
+_NATIVE = re.compile(r"#\d++\s++(?:0x[0-9a-fA-F]++\s|\S++ \(.*\) at )")
+_PHP = re.compile(r"#\d++ (?:\S.*\(\d++\): |\{main\}|\[internal function\])")
 _DETECT_LINES = 60
+# The most of a text that is parsed: the processor keeps stack traces up to this length, and the API parses stored
+# ones again on read. Each line's patterns are linear in the line, so this bounds one call's work.
+MAX_TRACE_CHARS = 64 * 1024
 
 
 def detect_language(lines: list[str]) -> str:
@@ -74,9 +79,10 @@ def detect_language(lines: list[str]) -> str:
 
 
 def parse_stacktrace(text: str) -> ParsedTrace:
-    """Parse stack trace text of any supported runtime. Never raises: unknown text gives an empty chain."""
+    """Parse stack trace text of any supported runtime (its first MAX_TRACE_CHARS characters). Never raises:
+    unknown text gives an empty chain."""
     try:
-        lines = text.splitlines()
+        lines = text[:MAX_TRACE_CHARS].splitlines()
         language = detect_language(lines)
         if not language:
             return ParsedTrace("", ())

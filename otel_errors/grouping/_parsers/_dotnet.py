@@ -11,11 +11,21 @@ import re
 from .._model import ChainLink, Frame
 from ._common import make_frame, split_type_message
 
-# at Namespace.Class.Method(args) in C:\\path\\File.cs:line 42
-_FRAME = re.compile(
-    r"at (?P<qual>[^(]+?)(?:\[[^\]]*\])?\((?P<args>[^)]*)\)(?: in (?P<file>.+?)(?::line (?P<line>\d+))?)?\s*$"
-)
+# at Namespace.Class.Method[T](args) in C:\\path\\File.cs:line 42   (on a stripped line: no trailing space)
+# The name runs to the first `(`, taken in one possessive pass (`_qualified` drops generic arguments); the file is
+# the shortest text that the optional `:line N` and the line's end can follow.
+_FRAME = re.compile(r"at (?P<qual>[^(]++)\((?P<args>[^)]*+)\)(?: in (?P<file>.+?)(?::line (?P<line>\d++))?)?$")
 _END_OF_INNER = "--- End of inner exception stack trace ---"
+
+
+def _qualified(name: str) -> str:
+    """`Acme.Repo.Load[T]` -> `Acme.Repo.Load`: the generic arguments printed before the parameter list go."""
+    if name.endswith("]"):
+        # The earliest `[` after the previous `]` opens the argument list (a name keeps one character at least).
+        start = name.find("[", max(name.rfind("]", 0, len(name) - 1) + 1, 1))
+        if start > 0:
+            return name[:start]
+    return name
 
 
 def parse_dotnet(lines: list[str]) -> list[ChainLink]:
@@ -28,7 +38,7 @@ def parse_dotnet(lines: list[str]) -> list[ChainLink]:
         if stripped.startswith("at "):
             m = _FRAME.match(stripped)
             if m:
-                module, _, function = m["qual"].strip().rpartition(".")
+                module, _, function = _qualified(m["qual"]).strip().rpartition(".")
                 frame_groups[-1].append(make_frame("dotnet", line, function, module, m["file"] or "", m["line"]))
             continue
         if stripped.startswith(_END_OF_INNER):

@@ -11,8 +11,8 @@ import re
 from .._model import ChainLink, Frame
 from ._common import make_frame
 
-_FUNCTION = re.compile(r"(?:created by )?(?P<func>[^\s(]+)\(.*\)(?: in goroutine \d+)?$|created by (?P<creator>\S+)")
-_FILE = re.compile(r"(?P<file>\S+\.(?:go|s)):(?P<line>\d+)(?: \+0x[0-9a-f]+)?$")
+_FUNCTION = re.compile(r"(?:created by )?(?P<func>[^\s(]++)\(.*\)(?: in goroutine \d++)?$|created by (?P<creator>\S+)")
+_FILE = re.compile(r"(?P<file>\S+\.(?:go|s)):(?P<line>\d++)(?: \+0x[0-9a-f]++)?$")
 
 
 def _split_function(qualified: str) -> tuple[str, str]:

@@ -11,11 +11,14 @@ import re
 from .._model import ChainLink
 from ._common import ChainBuilder, make_frame, split_type_message
 
-_V8_WITH_FUNCTION = re.compile(r"at (?:async )?(?:new )?(?P<func>.*?)(?: \[as [^\]]*\])? ?\((?P<loc>.*)\)$")
-_V8_LOCATION_ONLY = re.compile(r"at (?:async )?(?P<loc>\S+)$")
-_GECKO = re.compile(r"(?P<func>[^@\s]*(?:\s[^@\s]+)*)@(?P<loc>\S*)$")
-_BARE_LOCATION = re.compile(r"(?P<loc>(?:https?|file|webpack|blob|chrome-extension)://\S+:\d+(?::\d+)?)$")
-_LOCATION = re.compile(r"(?P<file>.+?)(?::(?P<line>\d+))?(?::(?P<col>\d+))?$")
+# Applied with `match` to one stripped line each. The look-ahead checks once that the line ends with `)`: without
+# it, each `(` the shortest function name could stop at would scan the rest of the line again; an alias `[as x]`
+# holds no `[`, so a line of `[as ` stays one pass.
+_V8_WITH_FUNCTION = re.compile(r"at (?=.*\)$)(?:async )?(?:new )?(?P<func>.*?)(?: \[as [^\][]*+\])? ?\((?P<loc>.*)\)$")
+_V8_LOCATION_ONLY = re.compile(r"at (?:async )?(?P<loc>\S++)$")
+_GECKO = re.compile(r"(?P<func>[^@\s]*+(?:\s[^@\s]++)*+)@(?P<loc>\S*+)$")
+_BARE_LOCATION = re.compile(r"(?P<loc>(?:https?|file|webpack|blob|chrome-extension)://\S+:\d+(?::\d++)?)$")
+_LOCATION = re.compile(r"(?P<file>.+?)(?::(?P<line>\d+))?(?::(?P<col>\d++))?$")
 
 
 def _split_location(loc: str) -> tuple[str, str | None, str | None]:

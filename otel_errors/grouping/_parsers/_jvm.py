@@ -12,8 +12,8 @@ from .._model import ChainLink
 from ._common import ChainBuilder, make_frame, split_type_message
 
 # at [module@version/]pkg.Class.method(File.java:12)   ("app//" and "java.base/" module prefixes)
-_FRAME = re.compile(r"at (?:[\w.$@-]*/+)?(?P<qual>[^\s(]+)\((?P<loc>[^)]*)\)")
-_MORE = re.compile(r"\.\.\. (\d+) more")
+_FRAME = re.compile(r"at (?:[\w.$@-]*+/++)?(?P<qual>[^\s(]++)\((?P<loc>[^)]*+)\)")
+_MORE = re.compile(r"\.\.\. (\d++) more")
 
 
 def _location(loc: str) -> tuple[str, str | None]:

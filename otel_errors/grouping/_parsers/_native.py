@@ -13,13 +13,17 @@ from .._inapp import default_in_app
 from .._model import ChainLink, Frame
 from ._common import make_frame
 
+# Applied to one stripped line each (no trailing space: `$` is the end of the text).
 # gdb separates the function from its argument list by one space; C++ parameter lists have none.
-_GDB = re.compile(r"#(?P<index>\d+)\s+(?:0x[0-9a-fA-F]+ in )?(?P<func>.+?)(?: \((?P<args>.*)|$)")
-_FROM = re.compile(r"\) from (?P<lib>\S+)\s*$")
-_AT = re.compile(r"\bat (?P<file>[^\s:]+):(?P<line>\d+)\s*$")
+_GDB = re.compile(r"#(?P<index>\d++)\s++(?:0x[0-9a-fA-F]++ in )?(?P<func>.+?)(?: \((?P<args>.*)|$)")
+_FROM = re.compile(r"\) from (?P<lib>\S++)\s*+$")
+_AT = re.compile(r"\bat (?P<file>[^\s:]++):(?P<line>\d++)\s*+$")
+# The function is the shortest text after `in` that ends in a non-space followed by spaces and a location to the
+# end: tried only where a non-space meets a run of spaces, and each run is read once (`"#1 0x1 in a" + " " * n`
+# no longer tries every split of the run). A library in parentheses holds no `(`, so `(((` is one pass too.
 _SANITIZER = re.compile(
-    r"#(?P<index>\d+)\s+0x[0-9a-fA-F]+\s+(?:in\s+(?P<func>.+?)\s+)?"
-    r"(?:\((?P<lib>[^)+]+)\+0x[0-9a-fA-F]+\)|(?P<file>[^\s(]\S*?)(?::(?P<line>\d+))?(?::(?P<col>\d+))?)\s*$"
+    r"#(?P<index>\d++)\s++0x[0-9a-fA-F]++\s++(?:in\s++(?P<func>.*?\S)\s++)?"
+    r"(?:\((?P<lib>[^()+]++)\+0x[0-9a-fA-F]++\)|(?P<file>[^\s(]\S*?)(?::(?P<line>\d+))?(?::(?P<col>\d++))?)$"
 )
 _SANITIZER_SUMMARY = ("SUMMARY: ", "==", "ERROR: ")
 
@@ -66,12 +70,25 @@ def _sanitizer_kind(line: str) -> tuple[str, str]:
 
 
 def _looks_like_gdb(line: str) -> bool:
-    if line.endswith("+0x") or _SANITIZER_MODULE.search(line):
+    if line.endswith("+0x") or _ends_with_sanitizer_module(line):
         return False
     return " (" in line and (line.endswith((")", ",")) or ") from " in line or ") at " in line)
 
 
-_SANITIZER_MODULE = re.compile(r"\(\S+\+0x[0-9a-fA-F]+\)\s*$")
+_MODULE_OFFSET = re.compile(r"\+0x[0-9a-fA-F]++\)$")
+
+
+def _ends_with_sanitizer_module(line: str) -> bool:
+    """Whether the (stripped) line ends like `(/lib/x.so+0x1f)`: a `(`, then non-spaces up to `+0x<hex>)`.
+
+    Decided from the last word instead of trying every `(` of the line: if any `(` of that word opens a match,
+    the word's first `(` does, when at least one character lies between it and the `+0x`."""
+    offset = _MODULE_OFFSET.search(line)
+    if offset is None or offset.start() == 0 or line[offset.start() - 1].isspace():
+        return False
+    word = line[: offset.start()].rsplit(None, 1)[-1]
+    opening = word.find("(")
+    return 0 <= opening < len(word) - 1
 
 
 def _with_location(frame: Frame, continuation: str) -> Frame:

@@ -10,7 +10,9 @@ import re
 from .._model import ChainLink
 from ._common import ChainBuilder, make_frame, split_type_message
 
-_FRAME = re.compile(r"#\d+\s+(?:(?P<file>[^(]+)\((?P<line>\d+)\)|\[internal function\]|\{main\})(?::\s*(?P<call>.+))?$")
+_FRAME = re.compile(
+    r"#\d++\s++(?:(?P<file>[^(]++)\((?P<line>\d++)\)|\[internal function\]|\{main\})(?::\s*(?P<call>.+))?$"
+)
 _HEADER = re.compile(
     r"(?:PHP )?(?:Fatal error:\s+)?(?:Uncaught\s+)?(?P<text>.+?)(?: in (?P<file>\S+?):(?P<line>\d+))?$"
 )

@@ -11,8 +11,8 @@ import re
 from .._model import ChainLink, Frame
 from ._common import make_frame, split_type_message
 
-_FRAME = re.compile(r'\s*File "(?P<file>[^"]*)", line (?P<line>\d+)(?:, in (?P<func>.+))?')
-_EXCEPTION_LINE = re.compile(r"(?P<type>[A-Za-z_][\w.]*)(?::\s?(?P<msg>.*))?$")
+_FRAME = re.compile(r'\s*+File "(?P<file>[^"]*+)", line (?P<line>\d++)(?:, in (?P<func>.+))?')
+_EXCEPTION_LINE = re.compile(r"(?P<type>[A-Za-z_][\w.]*+)(?::\s?(?P<msg>.*))?$")
 _CHAIN_MARKERS = (
     "During handling of the above exception, another exception occurred:",
     "The above exception was the direct cause of the following exception:",

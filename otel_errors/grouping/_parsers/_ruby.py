@@ -7,8 +7,10 @@ import re
 from .._model import ChainLink
 from ._common import ChainBuilder, make_frame
 
-_FRAME = re.compile(r"(?:from\s+)?(?P<file>[^\s:][^:]*):(?P<line>\d+):in [`'](?P<func>[^']*)'(?::\s*(?P<rest>.*))?$")
-_MESSAGE_AND_TYPE = re.compile(r"(?P<msg>.*) \((?P<type>[A-Z][\w:]*)\)$")
+_FRAME = re.compile(
+    r"(?:from\s++)?(?P<file>[^\s:][^:]*+):(?P<line>\d++):in [`'](?P<func>[^']*+)'(?::\s*(?P<rest>.*))?$"
+)
+_MESSAGE_AND_TYPE = re.compile(r"(?P<msg>.*) \((?P<type>[A-Z][\w:]*+)\)$")
 
 
 def parse_ruby(lines: list[str]) -> list[ChainLink]:
