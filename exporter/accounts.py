@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
+import logging
 import secrets
 import time
 from collections import OrderedDict
@@ -27,6 +28,8 @@ from otel_errors.config import WORKSPACE_ID_REGEX, WorkspaceRules, is_workspace_
 from otel_errors.errors import StoreUnavailable
 
 from . import audit
+
+log = logging.getLogger("otel_errors.exporter.accounts")
 
 KEY_PREFIX, TOKEN_PREFIX = "oek_", "oet_"
 Role = Literal["viewer", "member", "admin"]
@@ -332,12 +335,13 @@ async def put_rules(
 
 
 async def load_all_rules(conn: psycopg.AsyncConnection[Any]) -> dict[str, WorkspaceRules]:
-    """Every workspace with non-default rules (the processor's cache; invalid stored rules are skipped)."""
+    """Every workspace with non-default rules (the processor's cache). Stored rules a newer version refuses (an
+    extra pattern RE2 cannot run, say) give way to the defaults, which still scrub everything built in; logged."""
     cur = await conn.execute("SELECT workspace_id, settings FROM workspaces WHERE settings <> '{}'::jsonb")
     rules = {}
     for workspace_id, settings in await cur.fetchall():
         try:
             rules[str(workspace_id)] = WorkspaceRules.from_dict(settings)
-        except ValueError:
-            continue
+        except ValueError as exc:
+            log.warning("workspace %s: stored rules are no longer valid, defaults apply: %s", workspace_id, exc)
     return rules

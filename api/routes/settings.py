@@ -22,7 +22,10 @@ _EXAMPLE = {
 
 @router.get("/rules", summary="The workspace's PII scrubbing and grouping rules")
 async def get_rules(workspace_id: WorkspaceId, conn: Connection, _viewer: Viewer) -> dict[str, Any]:
-    return (await accounts.get_rules(conn, workspace_id)).to_dict()
+    try:
+        return (await accounts.get_rules(conn, workspace_id)).to_dict()
+    except ValueError as exc:  # stored by an older version, refused by this one: defaults apply until replaced
+        raise ApiError(409, "conflict", f"the stored rules are no longer valid ({exc}); PUT new rules") from None
 
 
 @router.put("/rules", summary="Replace the workspace's rules (applies to data received from now on)")
