@@ -216,14 +216,14 @@ async def _read(client: httpx.AsyncClient, api: str, key: str, deadline: float, 
 async def _credentials(url: str) -> tuple[str, str]:
     import psycopg
 
-    from otel_errors.api.queries import access
+    from otel_errors.exporter import accounts
     from otel_errors.exporter._migrate import migrate
 
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         await migrate(conn)
-        await access.ensure_workspace(conn, WORKSPACE, "bench/hostile.py")
-        token = await access.create_ingest_token(conn, WORKSPACE, "bench", "bench")
-        viewer = await access.create_api_key(conn, WORKSPACE, "viewer", "bench", "bench")
+        await accounts.ensure_workspace(conn, WORKSPACE, "bench/hostile.py")
+        token = await accounts.create_ingest_token(conn, WORKSPACE, name="bench", actor="bench")
+        viewer = await accounts.create_api_key(conn, WORKSPACE, role="viewer", name="bench", actor="bench")
     return token.secret, viewer.secret
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -35,10 +36,13 @@ def bounded_value(value: AttrValue, limit: int, items: int | None = 16) -> Any:
     return value
 
 
-def bounded_for_scrubbing(attrs: dict[str, AttrValue], limit: int) -> dict[str, AttrValue]:
-    """`attrs` with string values longer than `limit` and the scrubber's margin cut there (the same dict when none
-    is): they are stored cut to `limit`, and no scrubbing rule need read what will not be stored."""
+def bounded_for_scrubbing(attrs: dict[str, AttrValue], limit: int, count: int) -> dict[str, AttrValue]:
+    """`attrs` as far as they can be stored: the first `count`, string values longer than `limit` and the
+    scrubber's margin cut there (the same dict when nothing is cut). No scrubbing rule need read what will not be
+    stored."""
     cut = limit + CUT_MARGIN  # what the scrubber reads past a cut: a secret straddling it is seen whole
+    if len(attrs) > count:
+        attrs = dict(itertools.islice(attrs.items(), count))
     for value in attrs.values():
         if isinstance(value, str) and len(value) > cut:
             return {k: v[:cut] if isinstance(v, str) and len(v) > cut else v for k, v in attrs.items()}

@@ -152,6 +152,8 @@ class ErrorBatch:
     propagated: int = 0
     # What the processor remembers of the request's traces once the batch is committed.
     trace_views: list[TraceView] = field(default_factory=list)
+    # (trace id, span id, record) of the items refused while processing: each is counted once.
+    refused: set[tuple[bytes, bytes, int]] = field(default_factory=set)
 
     def __len__(self) -> int:
         return len(self.events) + len(self.executions) + len(self.error_spans) + len(self.recoveries)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import _recovery as recovery
@@ -63,7 +63,6 @@ class Processor:
         self._state = TraceState(cfg.trace_state_traces, cfg.trace_state_spans_per_trace, cfg.trace_state_max_bytes)
         self._frames_keys: dict[int, tuple[tuple[Frame, ...], FramesKey, int]] = {}
         self._resources = ResourceIdentities()  # per export
-        self._refused: set[tuple[bytes, bytes, int]] = set()  # per export: records refused, counted once each
         self._hash_user = UserIdHasher(cfg.user_id_hash_key) if cfg.hash_user_ids else None
         self._credits_keys = (cfg.credits_attribute,)
         # The accepted window of times around the receive time, in ns.
@@ -86,8 +85,18 @@ class Processor:
         """`wire`: the request's protobuf bytes, when the receiver has them (a faster span walk). `request` may then
         be None: it is parsed from `wire` only if the walk needs protobuf's objects, and malformed bytes raise
         `google.protobuf.message.DecodeError` (see `_wire`)."""
+        return _last(self.traces_in_steps(request, workspace_id, received_ns, wire))
+
+    def process_logs(self, request: Any, workspace_id: str | None = None, received_ns: int | None = None) -> ErrorBatch:
+        return _last(self.logs_in_steps(request, workspace_id, received_ns))
+
+    def traces_in_steps(
+        self, request: Any, workspace_id: str | None = None, received_ns: int | None = None, wire: bytes | None = None
+    ) -> Iterator[ErrorBatch | None]:
+        """`process_traces` in slices: yields None after every `SLICE_CHARS` of text scrubbed and grouped, then the
+        batch. A receiver lets its event loop serve other requests at each None, so one export of huge texts never
+        stalls the rest for its whole processing; an ordinary export is one slice."""
         self._resources.clear()  # the previous export's resource dicts are garbage
-        self._refused.clear()
         walk = walk_traces(
             request, self._workspace_resolver(workspace_id), self._execution_keys, wire, self._state.sibling_parents()
         )
@@ -99,7 +108,13 @@ class Processor:
         self._emit_executions(batch, walk.executions, identities, views, now)
         # Innermost first: a deeper span starts later, so its record is the one we keep.
         candidates = sorted(walk.candidates, key=lambda c: (c.origin == ORIGIN_SPAN_STATUS, -c.span_start_ns))
-        propagated = self._emit_events(batch, candidates, views, now)
+        run = _EventsRun()
+        for chunk in _slices(candidates):
+            for candidate in chunk:
+                self._emit_event(batch, candidate, views, now, run)
+            if len(chunk) < len(candidates):
+                yield None
+        propagated = self._finish_events(batch, run)
         for info in walk.error_spans:
             self._emit_error_span(batch, info, propagated, now)
         if walk.outcomes or walk.executions:
@@ -114,11 +129,13 @@ class Processor:
                 scrub=self._scrub_text,
             )
         batch.trace_views = list(views.values())
-        return batch
+        yield batch
 
-    def process_logs(self, request: Any, workspace_id: str | None = None, received_ns: int | None = None) -> ErrorBatch:
+    def logs_in_steps(
+        self, request: Any, workspace_id: str | None = None, received_ns: int | None = None
+    ) -> Iterator[ErrorBatch | None]:
+        """`process_logs` in slices, as `traces_in_steps`."""
         self._resources.clear()  # the previous export's resource dicts are garbage
-        self._refused.clear()
         walk = walk_logs(request, self._workspace_resolver(workspace_id))
         batch = ErrorBatch(rejections=walk.rejections, received=walk.records)
         now = received_ns or time.time_ns()
@@ -128,9 +145,15 @@ class Processor:
                 key = (candidate.workspace, candidate.trace_id)
                 if key not in views:
                     views[key] = self._state.view(*key)
-        self._emit_events(batch, walk.candidates, views, now)
+        run = _EventsRun()
+        for chunk in _slices(walk.candidates):
+            for candidate in chunk:
+                self._emit_event(batch, candidate, views, now, run)
+            if len(chunk) < len(walk.candidates):
+                yield None
+        self._finish_events(batch, run)
         batch.trace_views = list(views.values())
-        return batch
+        yield batch
 
     def committed(self, batch: ErrorBatch) -> None:
         """`batch` is stored: remember what its request taught about its traces."""
@@ -208,7 +231,7 @@ class Processor:
                 continue
             started = self._in_window(now, execution.start_ns, execution.end_ns)
             if not started:
-                self._refuse(batch, (execution.trace_id, execution.span_id, 0))
+                _refuse(batch, (execution.trace_id, execution.span_id, 0))
                 continue
             identity = view.identity or _NO_IDENTITY
             scrubber = scrubbers.get(execution.workspace)
@@ -234,98 +257,104 @@ class Processor:
 
     # -- occurrences --------------------------------------------------------------------------------------------
 
-    def _emit_events(
-        self, batch: ErrorBatch, candidates: list[Candidate], views: dict[tuple[str, bytes], TraceView], now: int
-    ) -> set[bytes]:
-        """Emit one event per real occurrence; returns the span ids whose records were propagation."""
-        propagated: set[bytes] = set()
-        # (trace id, exception key) -> index in batch.events of the record kept for it.
-        emitted: dict[tuple[bytes, str, int], int] = {}
-        escalated: set[int] = set()
-        cfg = self.config
-        for candidate in candidates:
-            fallback = candidate.fallback_times_ns
-            time_ns = self._in_window(
-                now, candidate.time_ns, fallback[0] if fallback else 0, fallback[1] if len(fallback) > 1 else 0
-            )
-            if not time_ns:
-                # A span counts once however many of its records are refused; a log record is its own item.
-                record = id(candidate) if candidate.origin == ORIGIN_LOG_RECORD else 0
-                self._refuse(batch, (candidate.trace_id, candidate.span_id, record))
-                continue
-            rules = self._rules_for(candidate.workspace)
-            scrubber = self._scrubber(rules)
-            # Everything is cut before a rule runs on it: to the stored limit and a margin, so a secret straddling
-            # the final cut is still seen whole, and a 5 MB message costs what a 12 KiB one does.
-            exc_type = truncate(
-                scrubber.text(candidate.exc_type[: cfg.max_type_length + CUT_MARGIN]), cfg.max_type_length
-            )
-            message, stacktrace = scrubber.exception(
-                candidate.message[: cfg.max_message_length + CUT_MARGIN],
-                candidate.stacktrace[: cfg.max_stacktrace_length + CUT_MARGIN],
-            )
-            message = truncate(message, cfg.max_message_length)
-            stacktrace = truncate(stacktrace, cfg.max_stacktrace_length)
-            view = views.get((candidate.workspace, candidate.trace_id)) if candidate.trace_id else None
-            status_only = candidate.origin == ORIGIN_SPAN_STATUS
-            if status_only and exc_type and view is not None and _status_is_propagation(view, candidate):
-                # Decided by span ancestry alone: the ERROR span's grouping would be computed for nothing.
-                self._propagated(propagated, emitted, escalated, candidate, (_short_type(exc_type), hash(message)))
-                batch.propagated += 1
-                continue
-            attrs = scrubber.attributes(bounded_for_scrubbing(candidate.attrs, cfg.max_attribute_value_length))
-            grouping = compute_grouping(
-                ExceptionInput(type=exc_type, message=message, stacktrace=stacktrace, attributes=attrs), rules.grouping
-            )
-            if not exc_type:
-                exc_type = grouping.chain_types[0] if grouping.chain_types else ("Error" if message else "SpanError")
-            key: ExceptionKey = (_short_type(exc_type), hash(message))
-            if view is not None:
-                frames_key, frames_bytes = self._frames_key(grouping)
-                if self._is_propagation(view, candidate, key, frames_key):
-                    self._propagated(propagated, emitted, escalated, candidate, key)
-                    batch.propagated += 1
-                    continue
-                if not status_only and self._state.may_add_exception(view):
-                    entry = (key, frames_key, candidate.span_id, frames_bytes + len(key[0]))
-                    view.added.exceptions.append(entry)
-            context = (
-                attrs
-                if not candidate.extra
-                else {
-                    **attrs,
-                    **scrubber.attributes(bounded_for_scrubbing(candidate.extra, cfg.max_attribute_value_length)),
-                }
-            )
-            previous = ""
-            if rules.previous_grouping is not None:
-                before = compute_grouping(
-                    ExceptionInput(type=exc_type, message=message, stacktrace=stacktrace, attributes=attrs),
-                    rules.previous_grouping,
-                )
-                if before.fingerprint != grouping.fingerprint:
-                    previous = before.fingerprint
-            emitted[(candidate.trace_id, *key)] = len(batch.events)
-            batch.events.append(
-                self._event(
-                    candidate,
-                    scrubber,
-                    exc_type=exc_type,
-                    message=message,
-                    stacktrace=stacktrace,
-                    context=context,
-                    grouping=grouping,
-                    previous_fingerprint=previous,
-                    view=view,
-                    time_ns=time_ns,
-                )
-            )
-        for index in escalated:
+    def _finish_events(self, batch: ErrorBatch, run: _EventsRun) -> set[bytes]:
+        for index in run.escalated:
             event = batch.events[index]
             severity = max(event.severity, int(classify.Severity.HIGH))
             if severity != event.severity:
                 batch.events[index] = dataclasses.replace(event, severity=severity)
-        return propagated
+        return run.propagated
+
+    def _emit_event(
+        self,
+        batch: ErrorBatch,
+        candidate: Candidate,
+        views: dict[tuple[str, bytes], TraceView],
+        now: int,
+        run: _EventsRun,
+    ) -> None:
+        """One candidate: refused, dropped as a propagation copy, or an event."""
+        cfg = self.config
+        fallback = candidate.fallback_times_ns
+        time_ns = self._in_window(
+            now, candidate.time_ns, fallback[0] if fallback else 0, fallback[1] if len(fallback) > 1 else 0
+        )
+        if not time_ns:
+            # A span counts once however many of its records are refused; a log record is its own item.
+            record = id(candidate) if candidate.origin == ORIGIN_LOG_RECORD else 0
+            _refuse(batch, (candidate.trace_id, candidate.span_id, record))
+            return
+        rules = self._rules_for(candidate.workspace)
+        scrubber = self._scrubber(rules)
+        # Everything is cut before a rule runs on it: to the stored limit and a margin, so a secret straddling
+        # the final cut is still seen whole, and a 5 MB message costs what a 12 KiB one does.
+        exc_type = truncate(scrubber.text(candidate.exc_type[: cfg.max_type_length + CUT_MARGIN]), cfg.max_type_length)
+        message, stacktrace = scrubber.exception(
+            candidate.message[: cfg.max_message_length + CUT_MARGIN],
+            candidate.stacktrace[: cfg.max_stacktrace_length + CUT_MARGIN],
+        )
+        message = truncate(message, cfg.max_message_length)
+        stacktrace = truncate(stacktrace, cfg.max_stacktrace_length)
+        view = views.get((candidate.workspace, candidate.trace_id)) if candidate.trace_id else None
+        status_only = candidate.origin == ORIGIN_SPAN_STATUS
+        if status_only and exc_type and view is not None and _status_is_propagation(view, candidate):
+            # Decided by span ancestry alone: the ERROR span's grouping would be computed for nothing.
+            self._propagated(
+                run.propagated, run.emitted, run.escalated, candidate, (_short_type(exc_type), hash(message))
+            )
+            batch.propagated += 1
+            return
+        attrs = scrubber.attributes(
+            bounded_for_scrubbing(candidate.attrs, cfg.max_attribute_value_length, cfg.max_attributes)
+        )
+        grouping = compute_grouping(
+            ExceptionInput(type=exc_type, message=message, stacktrace=stacktrace, attributes=attrs), rules.grouping
+        )
+        if not exc_type:
+            exc_type = grouping.chain_types[0] if grouping.chain_types else ("Error" if message else "SpanError")
+        key: ExceptionKey = (_short_type(exc_type), hash(message))
+        if view is not None:
+            frames_key, frames_bytes = self._frames_key(grouping)
+            if self._is_propagation(view, candidate, key, frames_key):
+                self._propagated(run.propagated, run.emitted, run.escalated, candidate, key)
+                batch.propagated += 1
+                return
+            if not status_only and self._state.may_add_exception(view):
+                entry = (key, frames_key, candidate.span_id, frames_bytes + len(key[0]))
+                view.added.exceptions.append(entry)
+        context = (
+            attrs
+            if not candidate.extra
+            else {
+                **attrs,
+                **scrubber.attributes(
+                    bounded_for_scrubbing(candidate.extra, cfg.max_attribute_value_length, cfg.max_attributes)
+                ),
+            }
+        )
+        previous = ""
+        if rules.previous_grouping is not None:
+            before = compute_grouping(
+                ExceptionInput(type=exc_type, message=message, stacktrace=stacktrace, attributes=attrs),
+                rules.previous_grouping,
+            )
+            if before.fingerprint != grouping.fingerprint:
+                previous = before.fingerprint
+        run.emitted[(candidate.trace_id, *key)] = len(batch.events)
+        batch.events.append(
+            self._event(
+                candidate,
+                scrubber,
+                exc_type=exc_type,
+                message=message,
+                stacktrace=stacktrace,
+                context=context,
+                grouping=grouping,
+                previous_fingerprint=previous,
+                view=view,
+                time_ns=time_ns,
+            )
+        )
 
     @staticmethod
     def _propagated(
@@ -468,11 +497,6 @@ class Processor:
     def _scrub_text(self, workspace: str, text: str) -> str:
         return self._scrubber(self._rules_for(workspace)).text(text)
 
-    def _refuse(self, batch: ErrorBatch, item: tuple[bytes, bytes, int]) -> None:
-        if item not in self._refused:
-            self._refused.add(item)
-            batch.reject(TIME_OUT_OF_WINDOW)
-
     def _user_id(self, workspace: str, user_id: str) -> str:
         return self._hash_user(workspace, user_id) if self._hash_user is not None else user_id
 
@@ -515,6 +539,49 @@ class Processor:
         if third and low <= third <= high:
             return third
         return 0
+
+
+# Text (messages, stack traces, attribute values, as cut for scrubbing) scrubbed and grouped per slice of an export.
+SLICE_CHARS = 256 * 1024
+
+
+def _slices(candidates: list[Candidate]) -> Iterator[list[Candidate]]:
+    """The candidates in runs of about `SLICE_CHARS` of text (all of them at once, for an ordinary export)."""
+    start, size = 0, 0
+    for i, candidate in enumerate(candidates):
+        size += len(candidate.message) + len(candidate.stacktrace) + len(candidate.exc_type)
+        size += sum(len(v) for v in candidate.attrs.values() if isinstance(v, str))
+        if size >= SLICE_CHARS:
+            yield candidates[start : i + 1]
+            start, size = i + 1, 0
+    if start < len(candidates) or not candidates:
+        yield candidates[start:]
+
+
+def _refuse(batch: ErrorBatch, item: tuple[bytes, bytes, int]) -> None:
+    """Count a refused item once, however many of its records are refused (a span's events, its status)."""
+    if item not in batch.refused:
+        batch.refused.add(item)
+        batch.reject(TIME_OUT_OF_WINDOW)
+
+
+def _last(steps: Iterator[ErrorBatch | None]) -> ErrorBatch:
+    for step in steps:
+        if step is not None:
+            return step
+    raise AssertionError("a processing generator ends with its batch")
+
+
+class _EventsRun:
+    """What the candidates of one export share while they become events."""
+
+    __slots__ = ("emitted", "escalated", "propagated")
+
+    def __init__(self) -> None:
+        self.propagated: set[bytes] = set()  # span ids whose records were propagation copies
+        # (trace id, exception key) -> index in batch.events of the record kept for it.
+        self.emitted: dict[tuple[bytes, str, int], int] = {}
+        self.escalated: set[int] = set()  # events whose copy escaped the execution
 
 
 _DEFAULT_RULES = WorkspaceRules()

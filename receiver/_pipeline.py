@@ -3,6 +3,7 @@ until the store has committed it; only then does the processor remember what the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Iterator
@@ -107,12 +108,17 @@ class Pipeline:
     ) -> Message:
         received = time.time_ns()
         if signal is TRACES:
-            try:
-                batch = self.processor.process_traces(request, workspace, received, wire)
-            except DecodeError as exc:  # bytes the wire reader could not follow and protobuf rejects
-                raise InvalidRequest(f"malformed OTLP {signal.name} protobuf: {exc}") from None
+            steps = self.processor.traces_in_steps(request, workspace, received, wire)
         else:
-            batch = self.processor.process_logs(request, workspace, received)
+            steps = self.processor.logs_in_steps(request, workspace, received)
+        try:
+            for step in steps:
+                if step is not None:
+                    batch = step
+                    break
+                await asyncio.sleep(0)  # a slice of a heavy export done: let the other requests run
+        except DecodeError as exc:  # bytes the wire reader could not follow and protobuf rejects
+            raise InvalidRequest(f"malformed OTLP {signal.name} protobuf: {exc}") from None
         await self.sink.write(batch)
         self.processor.committed(batch)
         if self.observer is not None:
