@@ -1,17 +1,15 @@
-"""Response models: camelCase JSON in the shape of the seed's `ErrorTracking.errors[]` (docs/metrics.md)."""
+"""Models of the errors resource: camelCase JSON in the shape of the seed's `ErrorTracking.errors[]`
+(docs/metrics.md), the status workflow's bodies and the audit log."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
-SeverityLabel = Literal["low", "medium", "high", "critical"]
-StatusLabel = Literal["new", "acknowledged", "investigating", "resolved", "ignored"]
-CategoryLabel = Literal["api", "timeout", "validation", "auth", "system", "unknown"]
-SourceLabel = Literal["agent", "api", "database", "integration", "system"]
+from .labels import CategoryLabel, ChangeableStatus, OriginLabel, SeverityLabel, SourceLabel, StatusLabel
 
 
 class CamelModel(BaseModel):
@@ -95,7 +93,7 @@ class Occurrence(CamelModel):
     span_id: str
     parent_span_id: str
     span_name: str
-    origin: Literal["span_event", "log_record", "span_status"]
+    origin: OriginLabel
     severity: SeverityLabel
     handled: bool
     user_id: str | None
@@ -117,3 +115,37 @@ class Health(CamelModel):
     database: Literal["ok", "unavailable"]
     ingest: Literal["ok", "degraded", "not running"]
     detail: str
+
+
+# -- status workflow -------------------------------------------------------------------------------------------
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+
+
+class StatusChange(CamelModel):
+    status: ChangeableStatus
+
+
+class ResolveBody(CamelModel):
+    resolved_by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    resolution: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    root_cause: Text | None = None
+    preventive_measures: Annotated[
+        list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]],
+        Field(max_length=50),
+    ] = []
+
+
+class AuditEntry(CamelModel):
+    entry_id: str
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    before: dict[str, object] | None
+    after: dict[str, object] | None
+
+
+class AuditPage(CamelModel):
+    items: list[AuditEntry]
+    next_cursor: str | None

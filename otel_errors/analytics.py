@@ -11,7 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from .classify import Severity
+
 TimeframeLabel = Literal["1h", "24h", "7d", "30d"]
+TrendLabel = Literal["increasing", "stable", "decreasing"]
 Grain = Literal["minute", "hour", "day"]
 
 # Trend: a change of more than 20% against the previous window of equal length.
@@ -69,7 +72,7 @@ def percent(part: float, whole: float) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
 
 
-def trend(current: float, previous: float) -> Literal["increasing", "stable", "decreasing"]:
+def trend(current: float, previous: float) -> TrendLabel:
     """More than 20% up is increasing, more than 20% down decreasing; from nothing to something is increasing."""
     if previous <= 0:
         return "increasing" if current > 0 else "stable"
@@ -130,18 +133,16 @@ def priority(severity: int, occurrences: int, users: int, fresh: bool) -> int:
     return round(40 * s + 30 * o + 20 * u + (10 if fresh else 0))
 
 
-def system_impact(
-    error_rate: float, critical: int, high: int, user_impact: float
-) -> Literal["low", "medium", "high", "critical"]:
+def system_impact(error_rate: float, critical: int, high: int, user_impact: float) -> Severity:
     """critical: error rate >= 25%, or critical errors reaching >= 10% of active users; high: error rate >= 10%
     or any critical error; medium: error rate >= 2% or any high error; else low."""
     if error_rate >= 25.0 or (critical > 0 and user_impact >= 10.0):
-        return "critical"
+        return Severity.CRITICAL
     if error_rate >= 10.0 or critical > 0:
-        return "high"
+        return Severity.HIGH
     if error_rate >= 2.0 or high > 0:
-        return "medium"
-    return "low"
+        return Severity.MEDIUM
+    return Severity.LOW
 
 
 def concentration(weights: Mapping[str, float]) -> tuple[str, float] | None:

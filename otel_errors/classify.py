@@ -59,7 +59,11 @@ _TYPE_CATEGORY_RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
     (
         Category.AUTH,
         # `token` then `expired` within 64 characters: unbounded, each `token` would read the rest of the text.
-        re.compile(r"auth|permission|forbidden|unauthori[sz]ed|credential|accessdenied|token.{0,64}?expired", re.I),
+        re.compile(
+            r"auth|permission|forbidden|unauthori[sz]ed|credential|accessdenied|token.{0,64}?expired|expiredtoken|"
+            r"expiredsignature|invalidtoken|privilege|password",
+            re.I,
+        ),
     ),
     (
         Category.API,
@@ -83,7 +87,93 @@ _TYPE_CATEGORY_RULES: tuple[tuple[Category, re.Pattern[str]], ...] = (
     ),
 )
 
-# gRPC status codes (rpc.grpc.status_code) that say what went wrong.
+# A type that says only that a call failed (api) or nothing (unknown) is refined by its message: client libraries
+# raise one class for every status (httpx `HTTPStatusError`, requests and urllib `HTTPError`, aiohttp
+# `ClientResponseError`, grpc `RpcError`, botocore `ClientError`, Azure `HttpResponseError`, Kubernetes
+# `ApiException`, `SlackApiError`) and say in the message that authentication or authorization failed.
+_REFINED_BY_MESSAGE = frozenset({Category.API, Category.UNKNOWN})
+MESSAGE_READ = 512  # characters of the message the rules read (lower-cased): the libraries say it up front
+
+# Ordered (anchors, pattern): a pattern is searched only when one of its anchors is in the lower-cased message, so
+# a message that names no auth failure costs a few substring scans. Each pattern is literal alternatives with
+# bounded repetition: linear in the bounded text.
+_AUTH_MESSAGE_RULES: tuple[tuple[tuple[str, ...], re.Pattern[str]], ...] = (
+    # httpx "Client error '401 Unauthorized' for url", requests "403 Client Error: Forbidden for url", urllib
+    # "HTTP Error 401: Unauthorized", OpenAI/Anthropic "Error code: 401 - {...}", "status code 403"
+    (
+        ("401", "403"),
+        re.compile(
+            r"\b40[13] (?:unauthori[sz]ed|forbidden|client error)\b|"
+            r"\b(?:http(?: error| status(?: code)?)?|status(?:[ _]code)?|error[ _]code)[ :=]{0,3}40[13]\b"
+        ),
+    ),
+    # aiohttp "401, message='Unauthorized'", gRPC "StatusCode.UNAUTHENTICATED", AWS "(UnauthorizedOperation)",
+    # "(AuthFailure)", "(NotAuthorized)", Azure "(AuthenticationFailed)", "(AuthorizationFailed)",
+    # "(InvalidAuthenticationToken)", Slack "invalid_auth", "not_authed", Anthropic "authentication_error"
+    (
+        ("auth",),
+        re.compile(
+            r"\bunauthori[sz]ed|\bunauthenticated|\bnot_?authed|\bnotauthori[sz]ed|\binvalid_?auth|\bauthfailure|"
+            r"\bauthentication[ _]?(?:failed|required|error)|\bauthori[sz]ation[ _]?failed|"
+            r"\b(?:missing|invalid)authenticationtoken"
+        ),
+    ),
+    # gRPC "StatusCode.PERMISSION_DENIED", Google APIs "PERMISSION_DENIED", AWS "(AccessDenied)",
+    # "(AccessDeniedException)", "Permission denied"
+    (("denied",), re.compile(r"\bpermission[ _]denied|\baccess[ _]?denied")),
+    # Azure "Operation returned an invalid status 'Forbidden'", aiohttp "message='Forbidden'", Kubernetes
+    # "(403) Reason: Forbidden"
+    (("forbidden",), re.compile(r"['\"]forbidden['\"]|\breason: forbidden\b")),
+    # AWS "(InvalidClientTokenId)", "(ExpiredToken)", "(UnrecognizedClientException)", "(InvalidAccessKeyId)",
+    # "(SignatureDoesNotMatch)"; Slack "token_revoked", "token_expired"; OAuth "invalid_token", "invalid_grant",
+    # "invalid_client"
+    (
+        (
+            "tokenid",
+            "expiredtoken",
+            "token_",
+            "unrecognizedclient",
+            "accesskeyid",
+            "signaturedoesnot",
+            "invalid_token",
+            "invalid_grant",
+            "invalid_client",
+        ),
+        re.compile(
+            r"\binvalidclienttokenid|\bexpiredtoken|\btoken_(?:revoked|expired)\b|\binvalid_(?:token|grant|client)\b|"
+            r"\bunrecognizedclient|\binvalidaccesskeyid|\bsignaturedoesnotmatch"
+        ),
+    ),
+    # PyJWT "Signature has expired", jsonwebtoken "jwt expired", "token has expired", "expired access token"
+    (
+        ("expired",),
+        re.compile(
+            r"\b(?:token|jwt|signature|credentials?) (?:has )?expired\b|"
+            r"\bexpired (?:access |bearer |auth )?(?:token|credentials?)\b"
+        ),
+    ),
+    (
+        ("access token", "bearer token", "auth token", "api token", "refresh token", "id token"),
+        re.compile(r"\binvalid (?:access|bearer|api|auth|refresh|id) token\b"),
+    ),
+    # OpenAI "Incorrect API key provided", Anthropic "invalid x-api-key", Stripe "Invalid API Key provided"
+    (("api key", "api_key", "api-key", "apikey"), re.compile(r"\b(?:incorrect|invalid)[ _-](?:x-)?api[ _-]?key")),
+    (("credential",), re.compile(r"\b(?:invalid|bad|incorrect|missing) credentials?\b")),
+    (("jwt",), re.compile(r"\bjwt malformed\b")),
+)
+
+
+def names_auth_failure(message: str) -> bool:
+    """The message says that authentication or authorization failed, in the words of a client library."""
+    text = message[:MESSAGE_READ].lower()
+    for anchors, pattern in _AUTH_MESSAGE_RULES:
+        if any(anchor in text for anchor in anchors) and pattern.search(text) is not None:
+            return True
+    return False
+
+
+# gRPC status codes that say what went wrong: numbers (`rpc.grpc.status_code`), or names (`rpc.response.status_code`
+# of the newer RPC conventions, and `error.type`).
 _GRPC_CATEGORY = {
     4: Category.TIMEOUT,  # DEADLINE_EXCEEDED
     16: Category.AUTH,  # UNAUTHENTICATED
@@ -96,6 +186,19 @@ _GRPC_CATEGORY = {
     14: Category.API,  # UNAVAILABLE
     13: Category.API,  # INTERNAL
     2: Category.API,  # UNKNOWN
+}
+_GRPC_STATUS_BY_NAME = {
+    "DEADLINE_EXCEEDED": 4,
+    "UNAUTHENTICATED": 16,
+    "PERMISSION_DENIED": 7,
+    "INVALID_ARGUMENT": 3,
+    "NOT_FOUND": 5,
+    "FAILED_PRECONDITION": 9,
+    "OUT_OF_RANGE": 11,
+    "RESOURCE_EXHAUSTED": 8,
+    "UNAVAILABLE": 14,
+    "INTERNAL": 13,
+    "UNKNOWN": 2,
 }
 
 _FATAL_TYPES = re.compile(
@@ -122,43 +225,72 @@ _CATEGORY_KEYS = (
     "http.response.status_code",
     "http.status_code",
     "rpc.grpc.status_code",
+    "rpc.response.status_code",
     "error.type",
 )
-_category_memo: dict[tuple[object, ...], Category] = {}
+# (category, whether the message may refine it) per exception type and the attributes the rules read.
+_category_memo: dict[tuple[object, ...], tuple[Category, bool]] = {}
 
 
-def category(exception_type: str, attrs: Mapping[str, AttrValue]) -> Category:
-    """Memoized on the few inputs the rules read (types and status codes repeat; the rules are regexes)."""
+def category(exception_type: str, attrs: Mapping[str, AttrValue], *, message: str = "") -> Category:
+    """Memoized on the few inputs the rules read but the message (types and status codes repeat; the rules are
+    regexes); the message is read only for a type the rules leave at api or unknown."""
     key = (exception_type, *(attrs.get(k) for k in _CATEGORY_KEYS))
     try:
         found = _category_memo.get(key)
     except TypeError:  # an unhashable attribute value (array/kvlist): decide without the memo
-        return _category(exception_type, attrs)
-    if found is None:
-        if len(_category_memo) >= 4096:
-            _category_memo.clear()
-        found = _category_memo[key] = _category(exception_type, attrs)
-    return found
+        found = _category(exception_type, attrs)
+    else:
+        if found is None:
+            if len(_category_memo) >= 4096:
+                _category_memo.clear()
+            found = _category_memo[key] = _category(exception_type, attrs)
+    decided, refine = found
+    if refine and message and names_auth_failure(message):
+        return Category.AUTH
+    return decided
 
 
-def _category(exception_type: str, attrs: Mapping[str, AttrValue]) -> Category:
+def _grpc_status(value: AttrValue | None) -> int | None:
+    """A gRPC status code given as its number or its name."""
+    if isinstance(value, str) and value in _GRPC_STATUS_BY_NAME:
+        return _GRPC_STATUS_BY_NAME[value]
+    return to_int(value)
+
+
+def _status_in_error_type(value: AttrValue | None) -> Category | None:
+    """`error.type` holding a status code, as the HTTP and RPC conventions set it when a call failed without an
+    exception type: an HTTP status (three digits) or a gRPC status name."""
+    if not isinstance(value, str):
+        return None
+    if len(value) == 3 and value.isdigit():
+        return http_status_category(int(value))
+    grpc = _GRPC_STATUS_BY_NAME.get(value)
+    return _GRPC_CATEGORY.get(grpc) if grpc is not None else None
+
+
+def _category(exception_type: str, attrs: Mapping[str, AttrValue]) -> tuple[Category, bool]:
+    """The category by the rules, and whether the message may refine it (docs/classification.md)."""
     override = attrs.get("error.category")
     if isinstance(override, str) and override.lower() in CATEGORY_BY_LABEL:
-        return CATEGORY_BY_LABEL[override.lower()]
+        return CATEGORY_BY_LABEL[override.lower()], False
     status = to_int(attrs.get("http.response.status_code", attrs.get("http.status_code")))
     if status is not None and (by_status := http_status_category(status)) is not None:
-        return by_status
-    grpc = to_int(attrs.get("rpc.grpc.status_code"))
+        return by_status, False
+    grpc = _grpc_status(attrs.get("rpc.grpc.status_code", attrs.get("rpc.response.status_code")))
     if grpc is not None and grpc in _GRPC_CATEGORY:
-        return _GRPC_CATEGORY[grpc]
+        return _GRPC_CATEGORY[grpc], False
     error_type = attrs.get("error.type")
+    by_error_type = _status_in_error_type(error_type)
+    if by_error_type is not None:
+        return by_error_type, False
     for candidate in (exception_type, error_type if isinstance(error_type, str) else ""):
         if not candidate:
             continue
         for cat, pattern in _TYPE_CATEGORY_RULES:
             if pattern.search(candidate):
-                return cat
-    return Category.UNKNOWN
+                return cat, cat in _REFINED_BY_MESSAGE
+    return Category.UNKNOWN, True
 
 
 def source(attrs: Mapping[str, AttrValue]) -> Source:

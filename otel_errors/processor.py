@@ -434,7 +434,7 @@ class Processor:
                     log_severity_number=c.log_severity,
                 )
             ),
-            category=int(classify.category(exc_type, context)),
+            category=int(classify.category(exc_type, context, message=message)),
             source=int(classify.source(context)),
             origin=c.origin,
             handled=not c.escaped_span,

@@ -149,8 +149,9 @@ def test_occurrence_pages_plan_only_the_days_since_the_error_was_first_seen(long
         error_id, first_seen = conn.execute(
             "SELECT error_id, first_seen FROM errors WHERE workspace_id = %s AND type = 'ValueError'", (workspace,)
         ).fetchone()  # type: ignore[misc]
-        since = occurrences_query(workspace, error_id, 50, None, True, first_seen).as_string(conn)
-        unbounded = occurrences_query(workspace, error_id, 50, None, True, None).as_string(conn)
+        page = {"limit": 50, "after": None, "with_stacktrace": True}
+        since = occurrences_query(workspace, error_id, **page, since=first_seen).as_string(conn)
+        unbounded = occurrences_query(workspace, error_id, **page, since=None).as_string(conn)
         assert _planned_partitions(conn, since, {})["error_occurrences"] <= 4  # today and the days created ahead
         assert _planned_partitions(conn, unbounded, {})["error_occurrences"] > HISTORY_DAYS
         # The same page either way: nothing is older than first_seen.

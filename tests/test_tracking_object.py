@@ -148,9 +148,9 @@ def test_a_busy_pool_shares_the_request_connection_with_the_same_answer(
     asked: list[int] = []
     count = q.window_users
 
-    async def counting(*args: Any) -> Any:
-        asked.append(len(args[3]))
-        return await count(*args)
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        asked.append(len(kwargs["errors"]))
+        return await count(*args, **kwargs)
 
     monkeypatch.setattr(q, "window_users", counting)
 

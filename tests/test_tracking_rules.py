@@ -111,7 +111,7 @@ def test_priority_formula() -> None:
     ],
 )
 def test_system_impact_levels(rate: float, critical: int, high: int, users: float, expected: str) -> None:
-    assert a.system_impact(rate, critical, high, users) == expected
+    assert a.system_impact(rate, critical, high, users).label == expected
 
 
 def test_concentration_needs_80_percent_of_at_least_five_across_two_keys() -> None:

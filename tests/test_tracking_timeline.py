@@ -6,6 +6,7 @@ import datetime as dt
 import time
 from typing import Any
 
+import pytest
 from tracking_helpers import DAY, HOUR, MINUTE, now_ns, run, tracking, write
 
 
@@ -61,6 +62,25 @@ def test_a_spike_over_three_times_the_baseline_with_its_primary_cause(migrated: 
     start = dt.datetime.fromisoformat(s["startTime"])
     assert dt.datetime.fromisoformat(s["endTime"]) - start == dt.timedelta(hours=1)
     assert start <= dt.datetime.fromtimestamp((now - 5 * HOUR) / 1e9, dt.UTC) < start + dt.timedelta(hours=1)
+
+
+@pytest.mark.parametrize("timeframe,step", [("1h", 5 * MINUTE), ("24h", HOUR), ("30d", DAY)])
+def test_each_spike_has_its_own_primary_cause(migrated: str, workspace: str, timeframe: str, step: int) -> None:
+    """Two spikes in one window, each caused by another error: the causes of all spikes are read in one statement
+    and come back in the spikes' order, on every rollup the spikes read (minute, hour, day: time and date bounds)."""
+    _away_from_the_hour()
+    now = now_ns()
+    steady = [run(workspace, now - k * step, type="NoiseError", message="n") for k in range(11, 0, -1)]
+    first = run(workspace, now - 8 * step, type="FirstError", message="f", errors=8)
+    second = run(workspace, now - 3 * step, type="SecondError", message="s", errors=8)
+    write(migrated, *steady, first, second)
+    body = tracking(migrated, workspace, timeframe)
+    ids = {e["type"]: e["errorId"] for e in body["errors"]}
+    spikes = body["timeline"]["spikes"]
+    assert [(s["primaryCause"], s["totalErrors"], s["resolved"]) for s in spikes] == [
+        (ids["FirstError"], 9, True),
+        (ids["SecondError"], 9, True),
+    ]
 
 
 def test_adjacent_spike_buckets_merge_and_an_ongoing_spike_is_unresolved(migrated: str, workspace: str) -> None:

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
-
-_ERROR_COLUMNS = sql.SQL(
-    "e.workspace_id, e.error_id, e.fingerprint, e.fingerprint_config, e.type, e.message, e.title, e.culprit,"
-    " e.stacktrace, e.grouping, e.severity, e.category, e.source, e.status, e.first_seen, e.last_seen,"
-    " e.occurrences, e.users, e.agents, e.agent_id, e.user_id, e.environment, e.version, e.context,"
-    " e.resolved_at, e.resolved_by, e.resolution, e.root_cause, e.preventive_measures, e.regressed_at,"
-    " e.executions_affected, e.credits_lost,"
-    " ARRAY(SELECT u.user_id FROM error_users u WHERE u.workspace_id = e.workspace_id AND u.error_id = e.error_id"
-    "       ORDER BY u.last_seen DESC LIMIT {users_limit}) AS top_users,"
-    " ARRAY(SELECT a.agent_id FROM error_agents a WHERE a.workspace_id = e.workspace_id"
-    "       AND a.error_id = e.error_id ORDER BY a.last_seen DESC LIMIT {agents_limit}) AS top_agents"
-)
 
 
 @dataclass(slots=True)
@@ -58,8 +46,34 @@ class ErrorRow:
     regressed_at: dt.datetime | None
     executions_affected: int
     credits_lost: float
-    top_users: list[str]
-    top_agents: list[str]
+    top_users: list[str]  # the latest users of the error (error_users), not a column of errors
+    top_agents: list[str]  # the latest agents (error_agents)
+
+
+# The people columns of ErrorRow: (table, id column) of the error's pairs, latest first.
+_LATEST_PEOPLE = {"top_users": ("error_users", "user_id"), "top_agents": ("error_agents", "agent_id")}
+
+
+def _error_columns(people: int) -> sql.Composable:
+    """ErrorRow's columns in its field order: the errors table's own, and up to `people` latest users and agents."""
+    columns: list[sql.Composable] = []
+    for field in fields(ErrorRow):
+        if field.name in _LATEST_PEOPLE:
+            table, column = _LATEST_PEOPLE[field.name]
+            columns.append(
+                sql.SQL(
+                    "ARRAY(SELECT p.{column} FROM {table} p WHERE p.workspace_id = e.workspace_id"
+                    " AND p.error_id = e.error_id ORDER BY p.last_seen DESC LIMIT {people}) AS {name}"
+                ).format(
+                    column=sql.Identifier(column),
+                    table=sql.Identifier(table),
+                    people=people,
+                    name=sql.Identifier(field.name),
+                )
+            )
+        else:
+            columns.append(sql.Identifier("e", field.name))
+    return sql.SQL(", ").join(columns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,52 +93,58 @@ class ErrorFilter:
     text: str | None = None
 
 
+Sort = Literal["lastSeen", "firstSeen", "occurrences", "users"]
 # sort name -> the errors column it orders by (descending, ties broken by error_id descending).
-SORTS = {"lastSeen": "last_seen", "firstSeen": "first_seen", "occurrences": "occurrences", "users": "users"}
+SORTS: dict[Sort, str] = {
+    "lastSeen": "last_seen",
+    "firstSeen": "first_seen",
+    "occurrences": "occurrences",
+    "users": "users",
+}
 
 
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _where(workspace_id: str, flt: ErrorFilter) -> list[sql.Composable]:
+def _where(workspace_id: str, matching: ErrorFilter) -> list[sql.Composable]:
     where: list[sql.Composable] = [sql.SQL("e.workspace_id = {}").format(workspace_id)]
     equal: tuple[tuple[str, str | int | None], ...] = (
-        ("status", flt.status),
-        ("severity", flt.severity),
-        ("category", flt.category),
-        ("source", flt.source),
-        ("environment", flt.environment),
-        ("version", flt.version),
+        ("status", matching.status),
+        ("severity", matching.severity),
+        ("category", matching.category),
+        ("source", matching.source),
+        ("environment", matching.environment),
+        ("version", matching.version),
     )
     for column, value in equal:
         if value is not None:
             where.append(sql.SQL("e.{} = {}").format(sql.Identifier(column), value))
     ranges = (
-        ("first_seen", ">=", flt.first_seen_from),
-        ("first_seen", "<", flt.first_seen_to),
-        ("last_seen", ">=", flt.last_seen_from),
-        ("last_seen", "<", flt.last_seen_to),
+        ("first_seen", ">=", matching.first_seen_from),
+        ("first_seen", "<", matching.first_seen_to),
+        ("last_seen", ">=", matching.last_seen_from),
+        ("last_seen", "<", matching.last_seen_to),
     )
     for column, op, when in ranges:
         if when is not None:
             where.append(sql.SQL("e.{} {} {}").format(sql.Identifier(column), sql.SQL(op), when))
-    if flt.user_id is not None:
+    if matching.user_id is not None:
         where.append(
             sql.SQL(
                 "EXISTS (SELECT 1 FROM error_users u WHERE u.workspace_id = e.workspace_id"
                 " AND u.error_id = e.error_id AND u.user_id = {})"
-            ).format(flt.user_id)
+            ).format(matching.user_id)
         )
-    if flt.agent_id is not None:
+    if matching.agent_id is not None:
         where.append(
             sql.SQL(
                 "EXISTS (SELECT 1 FROM error_agents a WHERE a.workspace_id = e.workspace_id"
                 " AND a.error_id = e.error_id AND a.agent_id = {})"
-            ).format(flt.agent_id)
+            ).format(matching.agent_id)
         )
-    if flt.text:
-        pattern = _like(flt.text)
+    if matching.text:
+        pattern = _like(matching.text)
         where.append(sql.SQL("(e.type ILIKE {p} OR e.message ILIKE {p})").format(p=pattern))
     return where
 
@@ -132,51 +152,48 @@ def _where(workspace_id: str, flt: ErrorFilter) -> list[sql.Composable]:
 async def list_errors(
     conn: psycopg.AsyncConnection[Any],
     workspace_id: str,
-    flt: ErrorFilter,
+    *,
+    matching: ErrorFilter,
     limit: int,
     after: tuple[Any, uuid.UUID] | None,
     people: int = 10,
-    sort: str = "lastSeen",
+    sort: Sort = "lastSeen",
 ) -> list[ErrorRow]:
-    """Errors matching `flt`, ordered by `sort` descending; `after` is the (sort key, error_id) of the last row."""
+    """Errors `matching`, ordered by `sort` descending; `after` is the (sort key, error_id) of the last row."""
     column = sql.Identifier(SORTS[sort])
-    where = _where(workspace_id, flt)
+    where = _where(workspace_id, matching)
     if after is not None:
         where.append(sql.SQL("(e.{}, e.error_id) < ({}, {})").format(column, after[0], after[1]))
     query = sql.SQL(
-        "SELECT {columns} FROM errors e WHERE {where} ORDER BY e.{col} DESC, e.error_id DESC LIMIT {limit}"
-    ).format(
-        columns=_ERROR_COLUMNS.format(users_limit=people, agents_limit=people),
-        where=sql.SQL(" AND ").join(where),
-        col=column,
-        limit=limit,
-    )
-    async with conn.cursor(row_factory=class_row(ErrorRow)) as cur:
-        await cur.execute(query)
-        return await cur.fetchall()
+        "SELECT {columns} FROM errors e WHERE {where} ORDER BY e.{column} DESC, e.error_id DESC LIMIT {limit}"
+    ).format(columns=_error_columns(people), where=sql.SQL(" AND ").join(where), column=column, limit=limit)
+    return await _errors(conn, query)
 
 
 async def get_errors(
-    conn: psycopg.AsyncConnection[Any], workspace_id: str, error_ids: list[uuid.UUID], people: int = 10
+    conn: psycopg.AsyncConnection[Any], workspace_id: str, *, error_ids: list[uuid.UUID], people: int = 10
 ) -> list[ErrorRow]:
     """These errors, in no particular order (the caller orders them)."""
     query = sql.SQL("SELECT {columns} FROM errors e WHERE e.workspace_id = {ws} AND e.error_id = ANY({ids})").format(
-        columns=_ERROR_COLUMNS.format(users_limit=people, agents_limit=people), ws=workspace_id, ids=error_ids
+        columns=_error_columns(people), ws=workspace_id, ids=error_ids
     )
-    async with conn.cursor(row_factory=class_row(ErrorRow)) as cur:
-        await cur.execute(query)
-        return await cur.fetchall()
+    return await _errors(conn, query)
 
 
 async def get_error(
-    conn: psycopg.AsyncConnection[Any], workspace_id: str, error_id: uuid.UUID, people: int = 100
+    conn: psycopg.AsyncConnection[Any], workspace_id: str, *, error_id: uuid.UUID, people: int = 100
 ) -> ErrorRow | None:
     query = sql.SQL("SELECT {columns} FROM errors e WHERE e.workspace_id = {ws} AND e.error_id = {id}").format(
-        columns=_ERROR_COLUMNS.format(users_limit=people, agents_limit=people), ws=workspace_id, id=error_id
+        columns=_error_columns(people), ws=workspace_id, id=error_id
     )
+    found = await _errors(conn, query)
+    return found[0] if found else None
+
+
+async def _errors(conn: psycopg.AsyncConnection[Any], query: sql.Composed) -> list[ErrorRow]:
     async with conn.cursor(row_factory=class_row(ErrorRow)) as cur:
         await cur.execute(query)
-        return await cur.fetchone()
+        return await cur.fetchall()
 
 
 @dataclass(slots=True)
@@ -197,10 +214,12 @@ class OccurrenceRow:
     message: str
     credits: float
     attributes: dict[str, Any]
-    stacktrace: str | None
+    stacktrace: str | None  # the occurrence's stack trace when asked for, not a column of error_occurrences
 
 
-async def first_seen(conn: psycopg.AsyncConnection[Any], workspace_id: str, error_id: uuid.UUID) -> dt.datetime | None:
+async def first_seen(
+    conn: psycopg.AsyncConnection[Any], workspace_id: str, *, error_id: uuid.UUID
+) -> dt.datetime | None:
     """When the error was first seen; None when there is no such error."""
     cur = await conn.execute(
         sql.SQL("SELECT first_seen FROM errors WHERE workspace_id = {} AND error_id = {}").format(
@@ -214,6 +233,7 @@ async def first_seen(conn: psycopg.AsyncConnection[Any], workspace_id: str, erro
 async def list_occurrences(
     conn: psycopg.AsyncConnection[Any],
     workspace_id: str,
+    *,
     error_id: uuid.UUID,
     limit: int,
     after: tuple[dt.datetime, uuid.UUID] | None,
@@ -222,14 +242,35 @@ async def list_occurrences(
 ) -> list[OccurrenceRow]:
     """Newest first. `since`: the error's first_seen, no occurrence is older (the errors upsert keeps the minimum);
     as a constant it lets the planner skip the daily partitions before it (with 90 of them, planning took ~7 ms)."""
+    query = occurrences_query(
+        workspace_id, error_id, limit=limit, after=after, with_stacktrace=with_stacktrace, since=since
+    )
     async with conn.cursor(row_factory=class_row(OccurrenceRow)) as cur:
-        await cur.execute(occurrences_query(workspace_id, error_id, limit, after, with_stacktrace, since))
+        await cur.execute(query)
         return await cur.fetchall()
+
+
+def _occurrence_columns(with_stacktrace: bool) -> sql.Composable:
+    """OccurrenceRow's columns in its field order; the stack trace is stored once per template, the message cut out
+    (exporter/_rows.py stack_template): it is put back."""
+    stacktrace = sql.SQL(
+        "(SELECT replace(s.stacktrace, chr(57344), o.message) FROM error_stacktraces s"
+        " WHERE s.workspace_id = o.workspace_id AND s.stack_hash = o.stack_hash)"
+        if with_stacktrace
+        else "NULL::text"
+    )
+    return sql.SQL(", ").join(
+        sql.SQL("{} AS stacktrace").format(stacktrace)
+        if field.name == "stacktrace"
+        else sql.Identifier("o", field.name)
+        for field in fields(OccurrenceRow)
+    )
 
 
 def occurrences_query(
     workspace_id: str,
     error_id: uuid.UUID,
+    *,
     limit: int,
     after: tuple[dt.datetime, uuid.UUID] | None,
     with_stacktrace: bool,
@@ -240,16 +281,7 @@ def occurrences_query(
         where.append(sql.SQL("o.occurred_at >= {}").format(since))
     if after is not None:
         where.append(sql.SQL("(o.occurred_at, o.occurrence_id) < ({}, {})").format(after[0], after[1]))
-    stack = sql.SQL(
-        # Stored once per template, the message cut out (exporter/_rows.py stack_template): put it back.
-        "(SELECT replace(s.stacktrace, chr(57344), o.message) FROM error_stacktraces s"
-        " WHERE s.workspace_id = o.workspace_id AND s.stack_hash = o.stack_hash)"
-        if with_stacktrace
-        else "NULL::text"
-    )
     return sql.SQL(
-        "SELECT o.occurrence_id, o.occurred_at, o.trace_id, o.span_id, o.parent_span_id, o.span_name, o.origin,"
-        " o.severity, o.handled, o.user_id, o.agent_id, o.environment, o.version, o.message, o.credits,"
-        " o.attributes, {stack} AS stacktrace FROM error_occurrences o WHERE {where}"
-        " ORDER BY o.occurred_at DESC, o.occurrence_id DESC LIMIT {limit}"
-    ).format(stack=stack, where=sql.SQL(" AND ").join(where), limit=limit)
+        "SELECT {columns} FROM error_occurrences o WHERE {where} ORDER BY o.occurred_at DESC, o.occurrence_id DESC"
+        " LIMIT {limit}"
+    ).format(columns=_occurrence_columns(with_stacktrace), where=sql.SQL(" AND ").join(where), limit=limit)

@@ -4,37 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.rows import class_row
 
 
-@dataclass(slots=True)
-class StatusRow:
-    status: str
-    status_changed_at: dt.datetime | None
-    resolved_at: dt.datetime | None
-    resolved_by: str | None
-    resolution: str | None
-    root_cause: str | None
-    preventive_measures: list[str] | None
-    regressed_at: dt.datetime | None
+async def lock(conn: psycopg.AsyncConnection[Any], workspace_id: str, *, error_id: uuid.UUID) -> str | None:
+    """The error's status, its row locked until the transaction ends (call inside one); None: no such error."""
+    cur = await conn.execute(
+        "SELECT status FROM errors WHERE workspace_id = %s AND error_id = %s FOR UPDATE", (workspace_id, error_id)
+    )
+    row = await cur.fetchone()
+    return str(row[0]) if row is not None else None
 
 
-async def lock(conn: psycopg.AsyncConnection[Any], workspace_id: str, error_id: uuid.UUID) -> StatusRow | None:
-    """The error's workflow fields, row locked until the transaction ends (call inside one)."""
-    async with conn.cursor(row_factory=class_row(StatusRow)) as cur:
-        await cur.execute(
-            "SELECT status, status_changed_at, resolved_at, resolved_by, resolution, root_cause, preventive_measures,"
-            " regressed_at FROM errors WHERE workspace_id = %s AND error_id = %s FOR UPDATE",
-            (workspace_id, error_id),
-        )
-        return await cur.fetchone()
-
-
-async def set_status(conn: psycopg.AsyncConnection[Any], workspace_id: str, error_id: uuid.UUID, status: str) -> None:
+async def set_status(
+    conn: psycopg.AsyncConnection[Any], workspace_id: str, *, error_id: uuid.UUID, status: str
+) -> None:
     await conn.execute(
         "UPDATE errors SET status = %s, status_changed_at = now(), updated_at = now()"
         " WHERE workspace_id = %s AND error_id = %s",
@@ -45,6 +31,7 @@ async def set_status(conn: psycopg.AsyncConnection[Any], workspace_id: str, erro
 async def resolve(
     conn: psycopg.AsyncConnection[Any],
     workspace_id: str,
+    *,
     error_id: uuid.UUID,
     resolved_by: str,
     resolution: str,

@@ -20,27 +20,26 @@ from fastapi import APIRouter, Query
 
 from otel_errors.exporter import audit
 
-from .. import _cursor
+from .. import _convert, _cursor
 from ..deps import Admin, Connection, Member, WorkspaceId
-from ..models import ErrorItem
+from ..labels import Status
+from ..models import AuditPage, ErrorItem, ResolveBody, StatusChange
 from ..problems import ApiError, bad_request, not_found
-from ..queries import errors as qe
-from ..queries import status as q
-from ..tracking_models import AuditEntry, AuditPage, ResolveBody, StatusChange
-from .errors import item
+from ..queries import errors as error_queries
+from ..queries import status as queries
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["workflow"])
 
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "new": frozenset({"acknowledged", "investigating", "ignored", "resolved"}),
-    "acknowledged": frozenset({"new", "investigating", "ignored", "resolved"}),
-    "investigating": frozenset({"new", "acknowledged", "ignored", "resolved"}),
-    "ignored": frozenset({"new"}),
-    "resolved": frozenset({"new"}),
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.NEW: frozenset({Status.ACKNOWLEDGED, Status.INVESTIGATING, Status.IGNORED, Status.RESOLVED}),
+    Status.ACKNOWLEDGED: frozenset({Status.NEW, Status.INVESTIGATING, Status.IGNORED, Status.RESOLVED}),
+    Status.INVESTIGATING: frozenset({Status.NEW, Status.ACKNOWLEDGED, Status.IGNORED, Status.RESOLVED}),
+    Status.IGNORED: frozenset({Status.NEW}),
+    Status.RESOLVED: frozenset({Status.NEW}),
 }
 
 
-def check_transition(current: str, target: str) -> None:
+def check_transition(current: Status, target: Status) -> None:
     """Raise the 409 for a transition the state machine does not allow."""
     if current == target:
         raise ApiError(409, "conflict", f"the error is already {current}")
@@ -54,20 +53,20 @@ def check_transition(current: str, target: str) -> None:
         )
 
 
-async def _lock_for(conn: Connection, workspace_id: str, error_id: uuid.UUID, target: str) -> q.StatusRow:
-    """The error's workflow row, locked until the transaction ends, once moving it to `target` is allowed."""
-    row = await q.lock(conn, workspace_id, error_id)
-    if row is None:
+async def _lock_for(conn: Connection, workspace_id: str, *, error_id: uuid.UUID, target: Status) -> Status:
+    """The error's status, its row locked until the transaction ends, once moving it to `target` is allowed."""
+    current = await queries.lock(conn, workspace_id, error_id=error_id)
+    if current is None:
         raise not_found(f"error {error_id}")
-    check_transition(row.status, target)
-    return row
+    check_transition(Status(current), target)
+    return Status(current)
 
 
-async def _reply(conn: Connection, workspace_id: str, error_id: uuid.UUID) -> ErrorItem:
-    row = await qe.get_error(conn, workspace_id, error_id, people=10)
+async def _reply(conn: Connection, workspace_id: str, *, error_id: uuid.UUID) -> ErrorItem:
+    row = await error_queries.get_error(conn, workspace_id, error_id=error_id, people=10)
     if row is None:
         raise not_found(f"error {error_id}")
-    return item(row)
+    return _convert.item(row)
 
 
 @router.post(
@@ -80,18 +79,18 @@ async def change_status(
     workspace_id: WorkspaceId, error_id: uuid.UUID, body: StatusChange, conn: Connection, principal: Member
 ) -> ErrorItem:
     async with conn.transaction():
-        row = await _lock_for(conn, workspace_id, error_id, body.status)
-        await q.set_status(conn, workspace_id, error_id, body.status)
+        current = await _lock_for(conn, workspace_id, error_id=error_id, target=body.status)
+        await queries.set_status(conn, workspace_id, error_id=error_id, status=body.status)
         await audit.record(
             conn,
             workspace_id,
             actor=principal.actor,
             action="error.status",
             target=f"error/{error_id}",
-            before={"status": row.status},
-            after={"status": body.status},
+            before={"status": current.value},
+            after={"status": body.status.value},
         )
-    return await _reply(conn, workspace_id, error_id)
+    return await _reply(conn, workspace_id, error_id=error_id)
 
 
 @router.post(
@@ -104,18 +103,18 @@ async def resolve(
     workspace_id: WorkspaceId, error_id: uuid.UUID, body: ResolveBody, conn: Connection, principal: Member
 ) -> ErrorItem:
     async with conn.transaction():
-        row = await _lock_for(conn, workspace_id, error_id, "resolved")
-        resolved_at = await q.resolve(
+        current = await _lock_for(conn, workspace_id, error_id=error_id, target=Status.RESOLVED)
+        resolved_at = await queries.resolve(
             conn,
             workspace_id,
-            error_id,
-            body.resolved_by,
-            body.resolution,
-            body.root_cause,
-            list(body.preventive_measures),
+            error_id=error_id,
+            resolved_by=body.resolved_by,
+            resolution=body.resolution,
+            root_cause=body.root_cause,
+            preventive_measures=list(body.preventive_measures),
         )
         after = {
-            "status": "resolved",
+            "status": Status.RESOLVED.value,
             "resolvedAt": resolved_at.isoformat(),
             "resolvedBy": body.resolved_by,
             "resolution": body.resolution,
@@ -128,10 +127,10 @@ async def resolve(
             actor=principal.actor,
             action="error.resolve",
             target=f"error/{error_id}",
-            before={"status": row.status},
+            before={"status": current.value},
             after=after,
         )
-    return await _reply(conn, workspace_id, error_id)
+    return await _reply(conn, workspace_id, error_id=error_id)
 
 
 @router.get("/audit-log", response_model=AuditPage, summary="The audit log, newest first (admin only)")
@@ -153,17 +152,6 @@ async def audit_log(
     more = len(rows) > limit
     rows = rows[:limit]
     return AuditPage(
-        items=[
-            AuditEntry(
-                entry_id=str(r.entry_id),
-                at=r.at,
-                actor=r.actor,
-                action=r.action,
-                target=r.target,
-                before=r.before,
-                after=r.after,
-            )
-            for r in rows
-        ],
+        items=[_convert.audit_entry(row) for row in rows],
         next_cursor=_cursor.encode(rows[-1].at.isoformat(), str(rows[-1].entry_id)) if more else None,
     )

@@ -1,15 +1,13 @@
-"""The seed's `ErrorTracking` object, field for field (camelCase), and the status workflow's bodies."""
+"""The seed's `ErrorTracking` object, field for field (camelCase)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from otel_errors.analytics import TimeframeLabel, TrendLabel
 
-from .models import CamelModel, CategoryLabel, ErrorItem, SeverityLabel
-
-TrendLabel = Literal["increasing", "stable", "decreasing"]
+from ..labels import CategoryLabel, SeverityLabel
+from ..models import CamelModel, ErrorItem
 
 
 class Overview(CamelModel):
@@ -182,7 +180,7 @@ class Recovery(CamelModel):
 
 class ErrorTracking(CamelModel):
     workspace_id: str
-    timeframe: Literal["1h", "24h", "7d", "30d"]
+    timeframe: TimeframeLabel
     overview: Overview
     categories: Categories
     timeline: Timeline
@@ -190,37 +188,3 @@ class ErrorTracking(CamelModel):
     top_errors: TopErrors
     correlations: Correlations
     recovery: Recovery
-
-
-# -- status workflow -------------------------------------------------------------------------------------------
-
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
-
-
-class StatusChange(CamelModel):
-    status: Literal["new", "acknowledged", "investigating", "ignored"]
-
-
-class ResolveBody(CamelModel):
-    resolved_by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    resolution: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-    root_cause: Text | None = None
-    preventive_measures: Annotated[
-        list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]],
-        Field(max_length=50),
-    ] = []  # noqa: RUF012 - a pydantic field (copied per instance), not a class attribute
-
-
-class AuditEntry(CamelModel):
-    entry_id: str
-    at: datetime
-    actor: str
-    action: str
-    target: str
-    before: dict[str, object] | None
-    after: dict[str, object] | None
-
-
-class AuditPage(CamelModel):
-    items: list[AuditEntry]
-    next_cursor: str | None
