@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from typing import Any
 
 from pydantic import BaseModel
@@ -19,6 +20,8 @@ from otel_errors.exporter.audit import AuditRow
 from .labels import Status, stored
 from .models import (
     AuditEntry,
+    ChainMember,
+    ChainOfError,
     ErrorContext,
     ErrorDetails,
     ErrorImpact,
@@ -27,6 +30,7 @@ from .models import (
     Resolution,
     Sample,
 )
+from .queries.chains import ChainRow, ErrorBrief
 from .queries.errors import ErrorRow, OccurrenceRow
 
 __all__ = ["audit_entry", "details", "item", "occurrence"]
@@ -96,17 +100,39 @@ def item(row: ErrorRow) -> ErrorItem:
             agents_affected=row.agents,
             executions_affected=row.executions_affected,
             credits_lost=row.credits_lost,
-            cascading_failures=0,
+            cascading_failures=row.cascading_failures,
         ),
         resolution=resolution,
     )
 
 
-def details(row: ErrorRow, samples: list[OccurrenceRow]) -> ErrorDetails:
-    """The error with its grouping explanation (frames, exception chain, components) and its latest samples."""
+def details(
+    row: ErrorRow,
+    samples: list[OccurrenceRow],
+    *,
+    chains: list[ChainRow],
+    briefs: dict[uuid.UUID, ErrorBrief],
+) -> ErrorDetails:
+    """The error with its grouping explanation (frames, exception chain, components), its latest samples, and the
+    chains it roots or joins."""
     grouping = row.grouping or {}
+
+    def member(error_id: uuid.UUID) -> ChainMember:
+        brief = briefs.get(error_id)
+        return ChainMember(error_id=str(error_id), title=brief.title if brief else "")
+
     return ErrorDetails(
         **dict(item(row)),
+        chains=[
+            ChainOfError(
+                chain_id=str(chain.chain_id),
+                role="root" if chain.root_error_id == row.error_id else "cascade",
+                root=member(chain.root_error_id),
+                cascading_errors=[member(e) for e in chain.cascade_error_ids],
+                executions=chain.executions,
+            )
+            for chain in chains
+        ],
         frames=list(grouping.get("frames") or []),
         chain=list(grouping.get("chain") or []),
         grouping=grouping.get("component"),

@@ -79,11 +79,27 @@ class Sample(CamelModel):
     span_id: str
 
 
+class ChainMember(CamelModel):
+    error_id: str
+    title: str
+
+
+class ChainOfError(CamelModel):
+    """A cascading-failure chain the error roots or joins (docs/metrics.md, "Chains")."""
+
+    chain_id: str
+    role: Literal["root", "cascade"]
+    root: ChainMember
+    cascading_errors: list[ChainMember]  # nearest first
+    executions: int
+
+
 class ErrorDetails(ErrorItem):
     frames: list[dict[str, Any]]
-    chain: list[str]
+    chain: list[str]  # the exception chain inside one record (`raise X from e`, `Caused by:`), outermost first
     grouping: dict[str, Any] | None
     samples: list[Sample]
+    chains: list[ChainOfError]  # chains through trace parentage this error roots or joins
 
 
 class Occurrence(CamelModel):

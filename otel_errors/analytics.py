@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .classify import Severity
+from .classify import Category, Severity
 
 TimeframeLabel = Literal["1h", "24h", "7d", "30d"]
 TrendLabel = Literal["increasing", "stable", "decreasing"]
@@ -182,3 +182,69 @@ def recurring_hours(hourly: Sequence[tuple[dt.datetime, int]]) -> list[Recurring
         if seen is not None and len(days[hour]) >= RECURRING_MIN_DAYS and totals[hour] >= RECURRING_FACTOR * mean:
             found.append(RecurringHour(hour, len(days[hour]), totals[hour], seen))
     return sorted(found, key=lambda r: -r.total)
+
+
+# -- recovery (docs/metrics.md, "recovery") ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Average, median and 95th percentile; None each when there is no data."""
+
+    avg: float | None
+    median: float | None
+    p95: float | None
+
+
+NO_DATA = Summary(None, None, None)
+
+
+def summary(values: Sequence[float]) -> Summary:
+    """Exact, over `values` (seconds)."""
+    if not values:
+        return NO_DATA
+    ordered = sorted(values)
+    return Summary(round(sum(ordered) / len(ordered), 3), round(_rank(ordered, 0.5), 3), round(_rank(ordered, 0.95), 3))
+
+
+def _rank(ordered: Sequence[float], q: float) -> float:
+    """The q-quantile by linear interpolation between closest ranks (PostgreSQL's percentile_cont)."""
+    position = q * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def bucket_summary(buckets: Sequence[tuple[int, int, float]], base: float) -> Summary:
+    """From (bucket, count, seconds summed) of recovery times, bucket b holding [base**b, base**(b+1)) ms: the
+    average is exact, the median and p95 are the geometric middle of the bucket holding that rank (within
+    sqrt(base) - 1 of the true value: 12% for base 1.25)."""
+    kept = sorted((b, n, s) for b, n, s in buckets if n > 0 and b >= 0)
+    total = sum(n for _b, n, _s in kept)
+    if not total:
+        return NO_DATA
+    avg = sum(s for _b, _n, s in kept) / total
+
+    def at(q: float) -> float:
+        rank, seen = q * (total - 1), 0
+        for b, n, _s in kept:
+            seen += n
+            if seen > rank:
+                return round(float(base ** (b + 0.5)) / 1000, 3)
+        return round(float(base ** (kept[-1][0] + 0.5)) / 1000, 3)
+
+    return Summary(round(avg, 3), at(0.5), at(0.95))
+
+
+# -- chains (docs/metrics.md, "errorChains") ---------------------------------------------------------------------
+
+_RATE_LIMITED = ("ratelimit", "rate limit", "rate_limit", "too many requests", "throttl", "quota")
+
+
+def preventable(category: int, error_type: str, title: str, status: object) -> bool:
+    """A chain is preventable when its root is a failure a retry, a fallback or input checking stops: a timeout,
+    a validation error, or a rate limit (its type or title says so, or its HTTP status is 429)."""
+    if category in (Category.TIMEOUT, Category.VALIDATION):
+        return True
+    text = f"{error_type} {title}".lower()
+    return str(status).strip() == "429" or any(word in text for word in _RATE_LIMITED)

@@ -253,3 +253,80 @@ def test_recovery_is_detected_from_the_sdk_spans(
     _agent(tracer, attempts, raise_at_end=raise_at_end)
     _flush(provider)
     assert _wait(migrated, _RECOVERIES, (workspace,), lambda rows: len(rows) >= len(expected)) == expected
+
+
+# -- the API ----------------------------------------------------------------------------------------------------
+
+
+def _api(server: RunningServer, workspace: str, path: str, **params: Any) -> Any:
+    response = httpx.get(f"{server.api}/api/v1/workspaces/{workspace}{path}", params=params, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_the_api_shows_chains_their_root_causes_and_cascading_failures(
+    server: RunningServer, migrated: str, workspace: str
+) -> None:
+    tracer, provider = _tracer(server, workspace)
+    for _ in range(2):
+        with pytest.raises(RunFailedError):
+            _run(tracer)
+    _flush(provider)
+    expected = [("TimeoutError", ["AgentStepError", "RunFailedError"], 2)]
+    assert _chains(migrated, workspace, expected) == expected
+    errors = {_short(e["type"]): e for e in _api(server, workspace, "/errors")["items"]}
+    timeout, step, run = errors["TimeoutError"], errors["AgentStepError"], errors["RunFailedError"]
+    roots = _api(server, workspace, "/errors", rootCause="true")["items"]
+    assert [_short(e["type"]) for e in roots] == ["TimeoutError"]  # the other two were caused by it
+    assert (timeout["impact"]["cascadingFailures"], step["impact"]["cascadingFailures"]) == (2, 2)
+    assert run["impact"]["cascadingFailures"] == 0
+    details = _api(server, workspace, f"/errors/{step['errorId']}")
+    (chain,) = details["chains"]
+    assert chain["role"] == "cascade" and chain["root"]["errorId"] == timeout["errorId"]
+    assert [m["errorId"] for m in chain["cascadingErrors"]] == [step["errorId"], run["errorId"]]
+    assert chain["executions"] == 2
+    (listed,) = _api(server, workspace, "/error-tracking", timeframe="1h")["correlations"]["errorChains"]
+    assert listed["rootError"] == timeout["errorId"]
+    assert listed["cascadingErrors"] == [step["errorId"], run["errorId"]]
+    assert listed["totalImpact"] == 2 and listed["preventable"] is True  # the root is a timeout
+
+
+def test_the_api_shows_recovery_figures_and_nulls_without_data(
+    server: RunningServer, migrated: str, workspace: str
+) -> None:
+    empty = _api(server, workspace, "/error-tracking", timeframe="1h")
+    assert empty["overview"]["avgRecoveryTime"] is None and empty["overview"]["autoRecoveryRate"] is None
+    assert empty["recovery"]["recoveryTimes"]["automatic"] == {"avg": None, "median": None, "p95": None}
+    tracer, provider = _tracer(server, workspace)
+    _agent(tracer, [("chat gpt-4o", True), ("chat gpt-4o", False)])  # a retry that succeeds
+    _agent(tracer, [("chat gpt-4o", True), ("chat claude", False)])  # a fallback that succeeds
+    _agent(tracer, [("chat gpt-4o", True)])  # handled: the run still ends OK
+    _agent(tracer, [("chat gpt-4o", True)] * 3, raise_at_end=True)  # retries that all fail
+    _flush(provider)
+    _wait(migrated, _RECOVERIES, (workspace,), lambda rows: len(rows) >= 4)
+    tracking = _api(server, workspace, "/error-tracking", timeframe="1h")
+    methods = {m["method"]: m for m in tracking["recovery"]["recoveryMethods"]}
+    assert {name: (m["usageCount"], m["successRate"]) for name, m in methods.items()} == {
+        "retry": (2, 50.0),
+        "fallback": (1, 100.0),
+        "handled": (1, 100.0),
+    }
+    assert methods["retry"]["avgTime"] is not None and methods["retry"]["avgTime"] >= 0
+    (failed,) = tracking["recovery"]["failedRecoveries"]
+    assert failed["attemptedMethods"] == ["retry"] and failed["attempts"] == 3 and failed["errorId"]
+    assert failed["failureReason"] == "ConnectionError: upstream <int>"  # the final error's title
+    automatic = tracking["recovery"]["recoveryTimes"]["automatic"]
+    assert automatic["avg"] is not None and automatic["median"] is not None and automatic["p95"] is not None
+    assert tracking["overview"]["autoRecoveryRate"] == 75.0  # 3 of 4 episodes recovered
+    assert tracking["overview"]["avgRecoveryTime"] == automatic["avg"]
+    assert tracking["recovery"]["recoveryTimes"]["manual"] == {"avg": None, "median": None, "p95": None}
+    error_id = failed["errorId"]
+    resolved = httpx.post(
+        f"{server.api}/api/v1/workspaces/{workspace}/errors/{error_id}/resolve",
+        json={"resolvedBy": "oncall", "resolution": "raised the upstream quota"},
+        timeout=10,
+    )
+    assert resolved.status_code == 200, resolved.text
+    after = _api(server, workspace, "/error-tracking", timeframe="1h")
+    assert after["overview"]["manualInterventions"] == 1
+    assert after["recovery"]["recoveryTimes"]["manual"]["avg"] is not None

@@ -38,7 +38,8 @@ def test_overview_definitions(migrated: str, workspace: str, timeframe: str) -> 
     assert o["userImpact"] == 66.67  # u1, u2 of the active u1, u2, u3
     assert o["systemImpact"] == "critical"  # error rate >= 25%
     assert o["estimatedRevenueLoss"] == 3.0  # 6 credits of failed executions x 0.5
-    assert (o["avgRecoveryTime"], o["autoRecoveryRate"], o["manualInterventions"]) == (0, 0, 0)
+    # No recovery episode, no resolution: no data is null, never a measured-looking 0.
+    assert (o["avgRecoveryTime"], o["autoRecoveryRate"], o["manualInterventions"]) == (None, None, 0)
 
 
 @pytest.mark.parametrize("timeframe", ["1h", "24h", "7d", "30d"])

@@ -11,6 +11,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
+from .chains import not_caused_by_another
+
 
 @dataclass(slots=True)
 class ErrorRow:
@@ -46,6 +48,7 @@ class ErrorRow:
     regressed_at: dt.datetime | None
     executions_affected: int
     credits_lost: float
+    cascading_failures: int
     top_users: list[str]  # the latest users of the error (error_users), not a column of errors
     top_agents: list[str]  # the latest agents (error_agents)
 
@@ -91,6 +94,7 @@ class ErrorFilter:
     last_seen_from: dt.datetime | None = None
     last_seen_to: dt.datetime | None = None
     text: str | None = None
+    root_cause: bool = False  # only errors no chain lists as caused by another (docs/metrics.md)
 
 
 Sort = Literal["lastSeen", "firstSeen", "occurrences", "users"]
@@ -146,6 +150,8 @@ def _where(workspace_id: str, matching: ErrorFilter) -> list[sql.Composable]:
     if matching.text:
         pattern = _like(matching.text)
         where.append(sql.SQL("(e.type ILIKE {p} OR e.message ILIKE {p})").format(p=pattern))
+    if matching.root_cause:
+        where.append(not_caused_by_another())
     return where
 
 

@@ -13,12 +13,14 @@ from ..deps import Connection, Viewer, WorkspaceId
 from ..labels import CategoryLabel, SeverityFilter, SourceLabel, StatusLabel
 from ..models import ErrorDetails, ErrorPage, OccurrencePage
 from ..problems import bad_request, not_found
+from ..queries import chains as chain_queries
 from ..queries import errors as queries
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["errors"])
 
 ErrorIdPath = Annotated[uuid.UUID, "errorId"]
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page")]
+CHAINS_LISTED = 20
 
 
 @router.get(
@@ -44,6 +46,9 @@ async def list_errors(
     last_seen_from: Annotated[dt.datetime | None, Query(alias="lastSeenFrom")] = None,
     last_seen_to: Annotated[dt.datetime | None, Query(alias="lastSeenTo")] = None,
     text: Annotated[str | None, Query(alias="q", max_length=200, description="Text in type or message")] = None,
+    root_cause: Annotated[
+        bool, Query(alias="rootCause", description="Only errors no cascading-failure chain lists as caused by another")
+    ] = False,
     sort: queries.Sort = "lastSeen",
     limit: Limit = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -71,6 +76,7 @@ async def list_errors(
         last_seen_from=_utc_or_none("lastSeenFrom", last_seen_from),
         last_seen_to=_utc_or_none("lastSeenTo", last_seen_to),
         text=text or None,
+        root_cause=root_cause,
     )
     rows = await queries.list_errors(conn, workspace_id, matching=matching, limit=limit + 1, after=after, sort=sort)
     more = len(rows) > limit
@@ -99,7 +105,10 @@ async def get_error(
     samples = await queries.list_occurrences(
         conn, workspace_id, error_id=error_id, limit=5, after=None, with_stacktrace=True, since=row.first_seen
     )
-    details = _convert.details(row, samples)
+    chains = await chain_queries.chains_of_error(conn, workspace_id, error_id=error_id, limit=CHAINS_LISTED)
+    involved = sorted({e for c in chains for e in (c.root_error_id, *c.cascade_error_ids)})
+    briefs = await chain_queries.briefs(conn, workspace_id, error_ids=involved)
+    details = _convert.details(row, samples, chains=chains, briefs=briefs)
     return redaction.for_principal(details, principal, request.app.state.config.viewer_stacktraces)
 
 

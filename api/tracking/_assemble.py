@@ -15,21 +15,19 @@ from ..models import ErrorItem
 from ..queries import errors as error_queries
 from ..queries import tracking as queries
 from ._categories import by_severity, by_source, by_type
-from ._correlations import PEOPLE_LISTED, correlations
+from ._correlations import PEOPLE_LISTED, correlations, error_chains
 from ._lanes import Pool, WindowReads, read_top_errors, read_window
 from ._models import (
     ByType,
     Categories,
     ErrorTracking,
-    Recovery,
-    RecoveryTimes,
     SpikeOut,
-    Stats,
     Timeline,
     TimePoint,
     TopErrors,
 )
 from ._overview import overview
+from ._recovery import recovery
 from ._timeline import patterns, points, spikes
 
 ERRORS_LISTED = 50
@@ -136,14 +134,6 @@ async def _listed_errors(
     return [_convert.item(rows[error_id]) for error_id in ids if error_id in rows]
 
 
-def _no_recovery() -> Recovery:
-    """Recovery tracking has no data source yet (docs/metrics.md)."""
-    nothing = Stats(avg=0.0, median=0.0, p95=0.0)
-    return Recovery(
-        recovery_times=RecoveryTimes(automatic=nothing, manual=nothing), recovery_methods=[], failed_recoveries=[]
-    )
-
-
 async def error_tracking(
     pool: Pool,
     conn: queries.AConn,
@@ -177,6 +167,11 @@ async def error_tracking(
         ),
         errors=reads.errors,
         top_errors=reads.top_errors,
-        correlations=correlations(users=reads.users, agents=reads.agents, executions=reads.window.executions),
-        recovery=_no_recovery(),
+        correlations=correlations(
+            users=reads.users,
+            agents=reads.agents,
+            executions=reads.window.executions,
+            chains=error_chains(reads.window.chains, reads.window.chain_errors),
+        ),
+        recovery=recovery(reads.window.recovery),
     )

@@ -19,7 +19,10 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from otel_errors import Severity
 from otel_errors.analytics import Window
 
+from ..queries import chains as chain_queries
 from ..queries import tracking as queries
+from . import _recovery
+from ._correlations import CHAINS_LISTED
 from ._models import TopErrors
 from ._top import TOP_LISTED, top_errors
 
@@ -56,12 +59,17 @@ class WindowReads:
     manual_interventions: int
     new_versions: list[queries.VersionRow]
     hourly: list[tuple[dt.datetime, int]]  # 30d only: the hourly series the daily timeline does not show
+    chains: list[chain_queries.ChainRow]
+    chain_errors: dict[uuid.UUID, chain_queries.ErrorBrief]
+    recovery: _recovery.RecoveryReads
 
 
 async def read_window(
     pool: Pool, own: queries.AConn, *, workspace_id: str, window: Window, severity: Severity | None
 ) -> WindowReads:
     async with spare_connection(pool, own) as conn:
+        chains = await chain_queries.chains_in_window(conn, workspace_id, since=window.start, limit=CHAINS_LISTED)
+        involved = sorted({e for c in chains for e in (c.root_error_id, *c.cascade_error_ids)})
         return WindowReads(
             previous_type_counts=await queries.previous_type_counts(
                 conn, workspace_id, window=window, severity=severity
@@ -79,6 +87,9 @@ async def read_window(
                 if window.timeframe == "30d"
                 else []
             ),
+            chains=chains,
+            chain_errors=await chain_queries.briefs(conn, workspace_id, error_ids=involved),
+            recovery=await _recovery.read(conn, workspace_id, since=window.start),
         )
 
 

@@ -21,8 +21,10 @@ class Overview(CamelModel):
     user_impact: float
     system_impact: SeverityLabel
     estimated_revenue_loss: float
-    avg_recovery_time: float
-    auto_recovery_rate: float
+    # Seconds, over the episodes that recovered automatically; null when none did (docs/metrics.md).
+    avg_recovery_time: float | None
+    # Percent of recovery episodes that recovered; null when there was none.
+    auto_recovery_rate: float | None
     manual_interventions: int
 
 
@@ -136,10 +138,13 @@ class UserCorrelation(CamelModel):
 
 
 class ErrorChain(CamelModel):
-    root_error: str
-    cascading_errors: list[str]
-    total_impact: float
-    preventable: bool
+    root_error: str  # the root cause's error id
+    cascading_errors: list[str]  # the error ids it caused, nearest first
+    total_impact: int  # executions in the timeframe with this chain
+    preventable: bool  # the root is a kind a retry, a fallback or input checking stops (docs/metrics.md)
+    chain_id: str
+    root_error_title: str
+    cascading_error_titles: list[str]
 
 
 class Correlations(CamelModel):
@@ -149,9 +154,11 @@ class Correlations(CamelModel):
 
 
 class Stats(CamelModel):
-    avg: float
-    median: float
-    p95: float
+    """Seconds; null when there is no data."""
+
+    avg: float | None
+    median: float | None
+    p95: float | None
 
 
 class RecoveryTimes(CamelModel):
@@ -161,15 +168,17 @@ class RecoveryTimes(CamelModel):
 
 class RecoveryMethod(CamelModel):
     method: str
-    success_rate: float
-    avg_time: float
+    success_rate: float  # percent of the episodes that used it
+    avg_time: float | None  # seconds; null when it never recovered
     usage_count: int
 
 
 class FailedRecovery(CamelModel):
-    error_id: str
+    error_id: str | None  # the error of the last failed attempt; null when its occurrence is not stored
     attempted_methods: list[str]
     failure_reason: str
+    attempts: int
+    failed_at: datetime
 
 
 class Recovery(CamelModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from otel_errors import analytics
 
+from . import _recovery
 from ._lanes import WindowReads
 from ._models import BySeverity, Overview
 
@@ -26,7 +27,7 @@ def overview(reads: WindowReads, by_severity: BySeverity, *, unique_errors: int,
         user_impact=user_impact,
         system_impact=analytics.system_impact(error_rate, by_severity.critical, by_severity.high, user_impact),
         estimated_revenue_loss=round(sum(run.credits_failed for run in current) * price_per_credit, 2),
-        avg_recovery_time=0.0,
-        auto_recovery_rate=0.0,
+        avg_recovery_time=_recovery.automatic(reads.recovery).avg,
+        auto_recovery_rate=_recovery.auto_recovery_rate(reads.recovery),
         manual_interventions=reads.manual_interventions,
     )
