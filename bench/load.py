@@ -52,9 +52,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from otel_errors.batch import ErrorBatch, ErrorEvent, ErrorSpan, Execution
+from otel_errors.batch import ErrorBatch, ErrorEvent, ErrorSpan, Execution, Recovery
 from otel_errors.errors import Overloaded, StoreUnavailable
 from otel_errors.exporter import PostgresExporter, StoreConfig
+from otel_errors.exporter.chains import ChainLinker
 from otel_errors.grouping import Frame, GroupingResult
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -332,6 +333,29 @@ def make_plan(occurrences: int, hours: int, now_ns: int, fingerprints: int, seed
 # ---------------------------------------------------------------------------------------------------------------
 
 
+# Recovery episodes (method, recovered) and their shares: retries mostly succeed, fallbacks too, some runs
+# handle the failure themselves, and some give up after retries and a fallback.
+_EPISODES = ((0.45, "retry", True), (0.60, "retry", False), (0.80, "fallback", True), (0.85, "retry,fallback", False))
+
+
+def _episode(ws: str, trace_id: bytes, parent: bytes, spans: list[bytes], failed_at: int, rand: Any) -> Recovery:
+    draw = rand()
+    method, recovered = next(((m, r) for share, m, r in _EPISODES if draw < share), ("handled", True))
+    seconds = 0.05 + rand() ** 3 * 30  # mostly fast, a long tail up to 30 s
+    return Recovery(
+        workspace_id=ws,
+        trace_id=trace_id,
+        parent_span_id=parent,
+        span_id=spans[0],
+        last_span_id=spans[-1],
+        method=method,
+        recovered=recovered,
+        attempts=1 + int(rand() * 3),
+        failed_at_unix_nano=failed_at,
+        recovered_at_unix_nano=failed_at + int(seconds * SEC_NS) if recovered else 0,
+    )
+
+
 def _astuple(row: Any) -> tuple[Any, ...]:
     """A batch row's fields in order (the rows are frozen: rebuilt on the other side of the pipe)."""
     return tuple(getattr(row, f.name) for f in dataclasses.fields(row))
@@ -364,6 +388,8 @@ def _produce(args: argparse.Namespace, plan: Plan, hours: list[int], out: Any) -
     # New bugs take ranks 30-200 after the deploy: substitute them for some mid-ranked picks.
     promote = {r: plan.new_bugs[i % len(plan.new_bugs)] for i, r in enumerate(range(30, 200, 15))}
     messages = [[_fill(b.template, rng) for _ in range(8)] for b in bugs]
+    # The errors a failing step or run raises when a tool failed under it: a few, of every rank.
+    wrappers = list(range(3, len(bugs), max(1, len(bugs) // 24)))
     ex_ratio = args.executions_per_occurrence
     batch_size = args.batch_size
 
@@ -376,7 +402,8 @@ def _produce(args: argparse.Namespace, plan: Plan, hours: list[int], out: Any) -
     def flush() -> None:
         nonlocal batch, n_events
         if n_events:
-            rows = [[_astuple(x) for x in xs] for xs in (batch.events, batch.error_spans, batch.executions)]
+            kinds = (batch.events, batch.error_spans, batch.executions, batch.recoveries)
+            rows = [[_astuple(x) for x in xs] for xs in kinds]
             out.put(pickle.dumps(rows, pickle.HIGHEST_PROTOCOL))
         batch = ErrorBatch()
         n_events = 0
@@ -413,8 +440,22 @@ def _produce(args: argparse.Namespace, plan: Plan, hours: list[int], out: Any) -
             env = env_names[bisect.bisect_left(env_cum, rand() * env_cum[-1])]
             failed = not bug.handled or rand() < 0.3
             credits = round(0.5 + rand() * 20, 2)
+            # A trace of 2-3 occurrences is, mostly, a cascade: the bug on a tool span, the step above it failing
+            # with a wrapper error, and the run with another (three different errors, one chain); else siblings.
+            cascade = k > 1 and rand() < args.cascade_share
+            span_ids = [getrandbits(64).to_bytes(8, "big") for _ in range(k)]
+            if cascade and k == 3:
+                span_ids[2] = root_span
+            parents = [(span_ids[j + 1] if j + 1 < k else root_span) if cascade else root_span for j in range(k)]
+            if cascade and k == 3:
+                parents[2] = b""
+            occurrence_bugs = [b] + (
+                [wrappers[(b + j) % len(wrappers)] for j in range(1, k)] if cascade else [b] * (k - 1)
+            )
             for j in range(k):
-                span_id = getrandbits(64).to_bytes(8, "big")
+                span_id = span_ids[j]
+                b = occurrence_bugs[j]
+                bug = bugs[b]
                 batch.events.append(
                     ErrorEvent(
                         workspace_id=ws,
@@ -435,7 +476,7 @@ def _produce(args: argparse.Namespace, plan: Plan, hours: list[int], out: Any) -
                         handled=bug.handled,
                         trace_id=trace_id,
                         span_id=span_id,
-                        parent_span_id=root_span,
+                        parent_span_id=parents[j],
                         span_name=bug.span_name,
                         user_id=users[u],
                         agent_id=agents[a],
@@ -456,7 +497,7 @@ def _produce(args: argparse.Namespace, plan: Plan, hours: list[int], out: Any) -
                             workspace_id=ws,
                             trace_id=trace_id,
                             span_id=span_id,
-                            parent_span_id=root_span,
+                            parent_span_id=parents[j],
                             name=bug.span_name,
                             start_time_unix_nano=times[i + j] - 200_000_000,
                             end_time_unix_nano=times[i + j],
@@ -480,7 +521,9 @@ def _produce(args: argparse.Namespace, plan: Plan, hours: list[int], out: Any) -
                     credits=credits,
                 )
             )
-            if failed and args.error_spans:
+            if rand() < args.recovery_share:
+                batch.recoveries.append(_episode(ws, trace_id, root_span, span_ids, times[i], rand))
+            if failed and args.error_spans and root_span not in span_ids:
                 batch.error_spans.append(
                     ErrorSpan(
                         workspace_id=ws,
@@ -588,6 +631,10 @@ async def drive(args: argparse.Namespace, url: str) -> None:
         )
     )
     await store.start()
+    # The chain linker links cascades as the store commits them, as in `serve`.
+    linker = ChainLinker(store.config)
+    store.commit_listeners.append(linker.wake)
+    await linker.start()
     commits = [0]
     store.commit_listeners.append(lambda stats: commits.__setitem__(0, commits[0] + (not stats.failed)))
 
@@ -623,11 +670,12 @@ async def drive(args: argparse.Namespace, url: str) -> None:
     in_flight: set[asyncio.Task[None]] = set()
 
     async def write(data: bytes) -> None:
-        events, error_spans, executions = pickle.loads(data)
+        events, error_spans, executions, recoveries = pickle.loads(data)
         batch = ErrorBatch(
             events=[ErrorEvent(*r) for r in events],
             error_spans=[ErrorSpan(*r) for r in error_spans],
             executions=[Execution(*r) for r in executions],
+            recoveries=[Recovery(*r) for r in recoveries],
         )
         for attempt in itertools.count():
             try:
@@ -675,10 +723,12 @@ async def drive(args: argparse.Namespace, url: str) -> None:
         if in_flight:
             for pending in asyncio.as_completed(in_flight):
                 await pending
+        await _until_linked(analyze_conn)
     finally:
         for p in procs:
             p.join(timeout=5)
         await store.shutdown(drain_timeout=60)
+        await linker.shutdown()
         await analyze_conn.close()
     elapsed = time.monotonic() - started
     items = written["events"] + written["executions"] + written["spans"]
@@ -689,6 +739,18 @@ async def drive(args: argparse.Namespace, url: str) -> None:
         f"{written['retries']} overload retries",
         flush=True,
     )
+
+
+async def _until_linked(conn: Any) -> None:
+    """The linker keeps up as it can during the load; wait until it has linked every trace."""
+    while True:
+        cur = await conn.execute("SELECT count(*) FROM chain_pending")
+        row = await cur.fetchone()
+        left = int(row[0]) if row else 0
+        if not left:
+            return
+        print(f"  linking chains: {left:,} traces queued", flush=True)
+        await asyncio.sleep(5)
 
 
 def report_sizes(url: str) -> None:
@@ -732,6 +794,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--executions-per-occurrence", type=float, default=2.0)
     p.add_argument("--no-error-spans", dest="error_spans", action="store_false")
+    p.add_argument(
+        "--cascade-share", type=float, default=0.7, help="traces of 2-3 occurrences that are cascades (chains)"
+    )
+    p.add_argument(
+        "--recovery-share", type=float, default=0.25, help="traces with a recovery episode (retry, fallback, ...)"
+    )
     p.add_argument("--fingerprints", type=int, default=5_000)
     p.add_argument("--agents", type=int, default=50)
     p.add_argument("--users", type=int, default=10_000)
