@@ -38,16 +38,16 @@ class Partitions:
         async with conn.transaction():
             # Serialized with other processes: concurrent CREATE ... IF NOT EXISTS can still collide.
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            names = [partition_name(table, day) for day in todo for table in PARTITIONED_TABLES]
+            cur = await conn.execute(
+                "SELECT n FROM unnest(%s::text[]) n WHERE to_regclass(quote_ident(n)) IS NOT NULL", (names,)
+            )
+            existing = {str(name) for (name,) in await cur.fetchall()}  # type: ignore[misc]
             for day in todo:
                 for table in PARTITIONED_TABLES:
-                    await conn.execute(
-                        sql.SQL("CREATE TABLE IF NOT EXISTS {} PARTITION OF {} FOR VALUES FROM ({}) TO ({})").format(
-                            sql.Identifier(partition_name(table, day)),
-                            sql.Identifier(table),
-                            sql.Literal(f"{day.isoformat()} 00:00:00+00"),
-                            sql.Literal(f"{(day + dt.timedelta(days=1)).isoformat()} 00:00:00+00"),
-                        )
-                    )
+                    name = partition_name(table, day)
+                    if name not in existing:
+                        await _create_partition(conn, table, name, day)
         self._known.update(todo)
 
     async def drop_older_than(self, conn: psycopg.AsyncConnection[object], cutoff: dt.date) -> list[str]:
@@ -73,3 +73,26 @@ class Partitions:
                         dropped.append(str(name))
                         self._known.discard(day)
         return dropped
+
+
+async def _create_partition(conn: psycopg.AsyncConnection[object], table: str, name: str, day: dt.date) -> None:
+    """Create the day's table apart, then attach it.
+
+    `CREATE TABLE ... PARTITION OF` holds an ACCESS EXCLUSIVE lock on the parent until commit, which waits for
+    every reader and deadlocks with a transaction that reads two partitioned tables in another order (the chain
+    linker does). `ATTACH PARTITION` needs only SHARE UPDATE EXCLUSIVE, which readers and writers do not
+    conflict with; the new table is empty, so its check of the bounds is instant.
+    """
+    await conn.execute(
+        sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)").format(
+            sql.Identifier(name), sql.Identifier(table)
+        )
+    )
+    await conn.execute(
+        sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
+            sql.Identifier(table),
+            sql.Identifier(name),
+            sql.Literal(f"{day.isoformat()} 00:00:00+00"),
+            sql.Literal(f"{(day + dt.timedelta(days=1)).isoformat()} 00:00:00+00"),
+        )
+    )

@@ -561,3 +561,37 @@ def test_stack_traces_stored_once_per_template_and_read_back_whole(migrated: str
     }
     samples = tracking(migrated, workspace, "24h")["categories"]["byType"][0]["samples"]
     assert all(s["stackTrace"] == PY_TRACE.replace("bad query 123", s["message"]) for s in samples) and samples
+
+
+def test_a_new_days_partitions_wait_for_no_reader(migrated: str) -> None:
+    """A reader holding both partitioned parents (as the chain linker does) must not block or deadlock a new day.
+
+    `CREATE TABLE ... PARTITION OF` would wait for the reader's ACCESS SHARE locks; attaching does not.
+    """
+    import datetime as dt
+
+    from otel_errors.exporter._partitions import PARTITIONED_TABLES, Partitions, partition_name
+
+    day = dt.date(1999, 12, 30)
+    names = [partition_name(table, day) for table in PARTITIONED_TABLES]
+
+    async def run() -> None:
+        async with await psycopg.AsyncConnection.connect(migrated, autocommit=True) as conn:
+            await conn.execute("SET lock_timeout = '2s'")
+            await Partitions().ensure(conn, [day])
+            await Partitions().ensure(conn, [day])  # another process that has not seen the day: no error
+
+    with psycopg.connect(migrated) as reader:
+        reader.execute("SELECT count(*) FROM error_spans")
+        reader.execute("SELECT count(*) FROM error_occurrences")
+        asyncio.run(run())  # raises LockNotAvailable after 2 s if it waits for the reader
+        reader.rollback()
+    try:
+        for name in names:
+            assert _one(migrated, "SELECT to_regclass(%s) IS NOT NULL", name) == (True,)
+        parent_indexes = _one(migrated, "SELECT count(*) FROM pg_indexes WHERE tablename = 'error_occurrences'")
+        assert _one(migrated, "SELECT count(*) FROM pg_indexes WHERE tablename = %s", names[0]) == parent_indexes
+    finally:
+        with psycopg.connect(migrated, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'DROP TABLE IF EXISTS "{name}"')
