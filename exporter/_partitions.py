@@ -42,7 +42,8 @@ class Partitions:
             cur = await conn.execute(
                 "SELECT n FROM unnest(%s::text[]) n WHERE to_regclass(quote_ident(n)) IS NOT NULL", (names,)
             )
-            existing = {str(name) for (name,) in await cur.fetchall()}  # type: ignore[misc]
+            rows: list[tuple[str]] = await cur.fetchall()  # type: ignore[assignment]
+            existing = {name for (name,) in rows}
             for day in todo:
                 for table in PARTITIONED_TABLES:
                     name = partition_name(table, day)
