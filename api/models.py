@@ -85,7 +85,7 @@ class ChainMember(CamelModel):
 
 
 class ChainOfError(CamelModel):
-    """A cascading-failure chain the error roots or joins (docs/metrics.md, "Chains")."""
+    """A cascading-failure chain the error roots or joins (docs/metrics.md, "Cascading failures")."""
 
     chain_id: str
     role: Literal["root", "cascade"]

@@ -1,12 +1,19 @@
 """A small AI "agent" that reports its errors to otel-errors with nothing but the OpenTelemetry SDK.
 
-Each execution is an `invoke_agent` span holding one LLM call (`chat <model>`) and one to three tool calls
-(`execute_tool <tool>`). Some of them fail with real exceptions raised by real code:
+Each execution is an `invoke_agent` span holding an LLM call (`chat <model>`), a research step
+(`agent_step research`) and one to three tool calls (`execute_tool <tool>`), then a best-effort notification.
+Some of them fail with real exceptions raised by real code:
 
 - escaped: the exception leaves the execution, which fails. The SDK records it on every span it passes through;
   otel-errors counts it once, at the innermost span.
-- handled: the tool catches it, logs it with `logger.exception(...)` (a log record carrying `exception.*`) and
+- logged: the tool catches it, logs it with `logger.exception(...)` (a log record carrying `exception.*`) and
   the execution carries on.
+- retried: a rate-limited LLM call is tried again (up to 3 attempts, each its own span): a retry, or a failed
+  recovery when every attempt fails.
+- fallback: a search that times out falls back to the cached index (another tool) when it has the query.
+- cascade: without the cache, the timeout fails the research step (AgentStepError) and that fails the run
+  (RunFailedError): one chain whose root is the timeout.
+- handled: the notification tool's ConnectionError fails its span, the agent ignores it and the run ends OK.
 
 Run `otel-errors serve` (or `make run`), then:  python examples/python_agent.py [--protocol http]
 """
@@ -34,13 +41,39 @@ USERS = ["user-ada", "user-grace", "user-linus", "user-margaret"]
 AGENTS = {"support-agent": "Support", "billing-agent": "Billing"}
 ORDERS = {"ord-1001": 42.0, "ord-1002": 17.5, "ord-1003": 99.9}
 SEARCH_BUDGET_MS = 800
+CHAT_ATTEMPTS = 3
 
 logger = logging.getLogger("python_agent")
 recorded: Counter[str] = Counter()  # exceptions by type, each counted once: what otel-errors should store
+recoveries: Counter[str] = Counter()  # episodes by how they ended: retry, fallback, handled, failed
+
+
+class AgentStepError(Exception):
+    """A step of the agent's plan could not be completed."""
+
+
+class RunFailedError(Exception):
+    """The agent gave up on the user's request."""
 
 
 class RateLimitError(Exception):
     """What an LLM provider's client library raises on HTTP 429."""
+
+
+def chat_with_retries(llm: LLMClient, prompt: str) -> str:
+    for attempt in range(1, CHAT_ATTEMPTS + 1):
+        try:
+            answer = llm.chat(prompt)
+        except RateLimitError:
+            recorded["RateLimitError"] += 1
+            if attempt == CHAT_ATTEMPTS:
+                recoveries["failed"] += 1
+                raise  # escapes the execution: the same exception, counted once
+            continue
+        if attempt > 1:
+            recoveries["retry"] += 1
+        return answer
+    raise AssertionError("unreachable")
 
 
 class LLMClient:
@@ -70,7 +103,7 @@ class LLMClient:
             return str(body["text"])
 
     def _post(self, prompt: str) -> tuple[int, dict[str, Any]]:
-        if self.rng.random() < 0.15:
+        if self.rng.random() < 0.3:
             return 429, {
                 "limit": self.rng.choice([30_000, 60_000]),
                 "retry_after": self.rng.randint(1, 30),
@@ -105,6 +138,32 @@ def web_search(query: str, rng: random.Random) -> list[str]:
     return [f"result for {query}"]
 
 
+CACHED = {"refund policy"}  # what the cached index holds
+
+
+def cached_search(query: str) -> list[str]:
+    return [f"cached result for {query}"]
+
+
+def notify_user(user_id: str, rng: random.Random) -> None:
+    if rng.random() < 0.2:
+        raise ConnectionError(f"notification service refused the connection for {user_id}")
+
+
+def research(tracer: Tracer, rng: random.Random, query: str) -> list[str]:
+    """Search, else the cached index (a fallback); without either the step fails, caused by the timeout."""
+    with tracer.start_as_current_span("agent_step research", attributes={"gen_ai.operation.name": "agent_step"}):
+        try:
+            return list(call_tool(tracer, "web_search", web_search, query, rng))
+        except TimeoutError as timeout:
+            recorded["TimeoutError"] += 1
+            if query in CACHED:
+                recoveries["fallback"] += 1
+                return list(call_tool(tracer, "cached_search", cached_search, query))
+            recorded["AgentStepError"] += 1
+            raise AgentStepError(f"research step failed: no answer for {query!r}: {timeout}") from timeout
+
+
 def call_tool(tracer: Tracer, name: str, call: Callable[..., Any], *args: Any) -> Any:
     with tracer.start_as_current_span(
         f"execute_tool {name}", attributes={"gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": name}
@@ -123,17 +182,26 @@ def run_execution(tracer: Tracer, llm: LLMClient, rng: random.Random, agent_id: 
             "credits.used": round(rng.uniform(0.5, 5.0), 2),
         },
     ):
-        llm.chat(f"help {user_id} with their order")
+        chat_with_retries(llm, f"help {user_id} with their order")
+        try:
+            research(tracer, rng, rng.choice(["refund policy", "shipping times"]))
+        except AgentStepError as step_failed:
+            recorded["RunFailedError"] += 1
+            raise RunFailedError(f"could not help {user_id}: {step_failed}") from step_failed
         # Inputs the model "chose": some are bad on purpose (an unknown order, a thousands separator).
         order_id = rng.choice([*ORDERS, f"ord-{rng.randint(2000, 9999)}"])
         amount = rng.choice(["12.50", "7", f"{rng.randint(1, 9)},{rng.randint(100, 999)}.50"])
         tools: list[tuple[str, Callable[..., Any], tuple[Any, ...]]] = [
             ("lookup_order", lookup_order, (order_id,)),
             ("parse_amount", parse_amount, (amount,)),
-            ("web_search", web_search, ("refund policy", rng)),
         ]
-        for name, call, args in rng.sample(tools, rng.randint(1, 3)):
+        for name, call, args in rng.sample(tools, rng.randint(1, 2)):
             call_tool(tracer, name, call, *args)
+        try:  # best effort, last: its failure is handled (nothing retries it and the execution ends OK)
+            call_tool(tracer, "notify_user", notify_user, user_id, rng)
+        except ConnectionError:
+            recorded["ConnectionError"] += 1
+            recoveries["handled"] += 1
 
 
 def setup(protocol: str, endpoint: str | None, resource: Resource) -> tuple[TracerProvider, LoggerProvider]:
@@ -187,9 +255,10 @@ def main() -> None:
             run_execution(tracer, llm, rng, rng.choice(list(AGENTS)), rng.choice(USERS))
         except Exception as exc:  # noqa: BLE001 - the agent's own failures, counted
             # Already recorded on the spans it escaped (the SDK's record_exception): logging it again here
-            # would only add a duplicate record, so just count it.
+            # would only add a duplicate record, so just count it (those counted where raised already are).
             failed += 1
-            recorded[type(exc).__name__] += 1
+            if not isinstance(exc, RateLimitError | RunFailedError):
+                recorded[type(exc).__name__] += 1
         time.sleep(0.01)
 
     # Without a flush the batch processors may drop whatever is still queued when the process exits.
@@ -203,13 +272,15 @@ def main() -> None:
         "failed": failed,
         "exceptions": sum(recorded.values()),
         "by_type": dict(recorded),
+        "recoveries": dict(recoveries),
     }
     if options.json_summary:
         print(json.dumps(summary))
     else:
         print(
             f"ran {options.executions} executions: {failed} failed, {summary['exceptions']} exceptions "
-            f"raised and recorded ({', '.join(f'{k} {v}' for k, v in sorted(recorded.items()))})"
+            f"raised and recorded ({', '.join(f'{k} {v}' for k, v in sorted(recorded.items()))}); "
+            f"recoveries: {', '.join(f'{k} {v}' for k, v in sorted(recoveries.items())) or 'none'}"
         )
 
 

@@ -19,9 +19,17 @@ SELECT pg_advisory_xact_lock(h) FROM (
 """
 
 SPANS = f"""
-SELECT s.workspace_id, s.trace_id, s.span_id, s.parent_span_id
+SELECT s.workspace_id, s.trace_id, s.span_id, s.parent_span_id, s.started_at
 FROM error_spans s JOIN {_TRACES} USING (workspace_id, trace_id)
 WHERE s.started_at BETWEEN %(from)s AND %(to)s
+"""
+
+# Episodes that recovered: their failed attempts (siblings under parent_span_id from span_id's start to
+# last_span_id's) were contained (otel_errors/chains.py).
+RECOVERED = f"""
+SELECT r.workspace_id, r.trace_id, r.parent_span_id, r.span_id, r.last_span_id
+FROM recoveries r JOIN {_TRACES} USING (workspace_id, trace_id)
+WHERE r.recovered AND r.failed_at BETWEEN %(from)s AND %(to)s
 """
 
 OCCURRENCES = f"""

@@ -39,11 +39,15 @@ ON CONFLICT (workspace_id, hour, method, bucket) DO UPDATE SET
     seconds = h.seconds + EXCLUDED.seconds
 """
 
-# Every trace whose error spans this commit adds is linked again from what is committed (exporter/chains.py).
+# Every trace whose error spans or recovered episodes this commit adds is linked again from what is committed
+# (exporter/chains.py): a recovery may arrive after the failure it contains was linked.
 ENQUEUE_CHAINS = f"""
 INSERT INTO chain_pending AS p (workspace_id, trace_id, first_at, last_at)
-SELECT workspace_id, trace_id, min({_TS.format("start_ns")}), max({_TS.format("start_ns")})
-FROM stage_spans WHERE trace_id <> '' GROUP BY 1, 2 ORDER BY 1, 2
+SELECT workspace_id, trace_id, min({_TS.format("ns")}), max({_TS.format("ns")}) FROM (
+    SELECT workspace_id, trace_id, start_ns AS ns FROM stage_spans WHERE trace_id <> ''
+    UNION ALL
+    SELECT workspace_id, trace_id, failed_ns FROM stage_recoveries WHERE recovered
+) s GROUP BY 1, 2 ORDER BY 1, 2
 ON CONFLICT (workspace_id, trace_id) DO UPDATE SET
     first_at = least(p.first_at, EXCLUDED.first_at),
     last_at = greatest(p.last_at, EXCLUDED.last_at)

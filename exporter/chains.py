@@ -111,8 +111,12 @@ class ChainLinker:
         self, conn: psycopg.AsyncConnection[Any], keys: list[TraceKey], window: dict[str, Any]
     ) -> dict[TraceKey, TraceResult]:
         spans: dict[TraceKey, list[SpanNode]] = {}
-        for ws, trace, span_id, parent in await (await conn.execute(q.SPANS, window)).fetchall():
-            spans.setdefault((ws, bytes(trace)), []).append(SpanNode(bytes(span_id), bytes(parent)))
+        started: dict[tuple[TraceKey, bytes], dt.datetime] = {}
+        for ws, trace, span_id, parent, at in await (await conn.execute(q.SPANS, window)).fetchall():
+            key = (ws, bytes(trace))
+            spans.setdefault(key, []).append(SpanNode(bytes(span_id), bytes(parent)))
+            started[(key, bytes(span_id))] = at
+        contained = _contained(spans, started, await (await conn.execute(q.RECOVERED, window)).fetchall())
         errors: dict[TraceKey, list[ErrorAt]] = {}
         first_seen: dict[tuple[TraceKey, str], dt.datetime] = {}
         for ws, trace, span_id, error_id, at in await (await conn.execute(q.OCCURRENCES, window)).fetchall():
@@ -123,7 +127,7 @@ class ChainLinker:
                 first_seen[(key, str(error_id))] = at
         results: dict[TraceKey, TraceResult] = {}
         for key in keys:
-            links: TraceLinks = link(spans.get(key, ()), errors.get(key, ()))
+            links: TraceLinks = link(spans.get(key, ()), errors.get(key, ()), contained.get(key, ()))
             chains = {}
             for chain in links.chains:
                 root = uuid.UUID(chain.root)
@@ -196,6 +200,27 @@ class ChainLinker:
             moved = sorted((k, v) for k, v in cascades.items() if v)
             if moved:
                 await cur.executemany(q.ADD_CASCADING_FAILURES, [(n, ws, error_id) for (ws, error_id), n in moved])
+
+
+def _contained(
+    spans: dict[TraceKey, list[SpanNode]],
+    started: dict[tuple[TraceKey, bytes], dt.datetime],
+    episodes: list[tuple[Any, ...]],
+) -> dict[TraceKey, set[bytes]]:
+    """The failed attempts of each recovered episode: siblings under its parent from its first attempt's start to
+    its last's (an episode names only those two)."""
+    found: dict[TraceKey, set[bytes]] = {}
+    for ws, trace, parent, first, last in episodes:
+        key = (ws, bytes(trace))
+        begin, end = started.get((key, bytes(first))), started.get((key, bytes(last)))
+        if begin is None or end is None:
+            continue
+        found.setdefault(key, set()).update(
+            span.span_id
+            for span in spans.get(key, ())
+            if span.parent_id == bytes(parent) and begin <= started[(key, span.span_id)] <= end
+        )
+    return found
 
 
 def chain_id(root: uuid.UUID, cascade: tuple[uuid.UUID, ...]) -> uuid.UUID:

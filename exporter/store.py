@@ -311,6 +311,7 @@ class PostgresExporter:
                         await cur.execute(statement)
                 if has_spans:
                     await cur.execute(q.INSERT_ERROR_SPANS)
+                if has_spans or has_recoveries:
                     await cur.execute(rq.ENQUEUE_CHAINS)
                 if has_recoveries:
                     await cur.execute(rq.INSERT_RECOVERIES)

@@ -1,10 +1,15 @@
 """Cascading failures: which error caused which, within one trace, from span parentage alone.
 
-An error on a span whose descendant span failed first with a different error is a cascading failure of that
+An error on a span whose descendant span failed with a different error is a cascading failure of that
 descendant's error; a chain's root is the innermost cause (an error no other error in the trace caused). Names and
 timestamps never link two errors (the GenAI semantic conventions say the same): only the parent ids do. The same
 exception propagating through nested spans is one error (the processor drops the copies), so it never links to
 itself.
+
+A failure that was recovered (a retry or a fallback succeeded after it, or the execution handled it: the recovery
+episodes the store committed) was contained where it happened: no error above its span is its effect, and an inner
+error walking up through it stops there. Without that, a rate-limited call that a retry fixed would be named the
+cause of an unrelated failure of its parent later in the run.
 
 Broken parentage degrades to "unlinked", never to a crash or a wrong link: a span that is its own parent, a span
 id reported twice with different parents, and every span on a parent cycle have no known ancestors; a missing
@@ -47,10 +52,12 @@ class TraceLinks:
     causes: frozenset[str]  # every error that caused another one in this trace (roots and intermediate causes)
 
 
-def link(spans: Iterable[SpanNode], errors: Iterable[ErrorAt]) -> TraceLinks:
+def link(spans: Iterable[SpanNode], errors: Iterable[ErrorAt], contained: Iterable[bytes] = ()) -> TraceLinks:
+    """Chains of the trace; `contained`: the spans whose failure was recovered (nothing above them is caused)."""
     parents = _parents(spans)
     occurrences = list(errors)
-    ancestors = {o.span_id: _ancestors(o.span_id, parents) for o in occurrences}
+    stops = frozenset(contained)
+    ancestors = {o.span_id: _ancestors(o.span_id, parents, stops) for o in occurrences}
     on_span: dict[bytes, set[str]] = {}
     for o in occurrences:
         on_span.setdefault(o.span_id, set()).add(o.error_id)
@@ -87,9 +94,12 @@ def _parents(spans: Iterable[SpanNode]) -> dict[bytes, bytes]:
     return parents
 
 
-def _ancestors(span_id: bytes, parents: dict[bytes, bytes]) -> list[bytes]:
-    """The span's ancestors, nearest first; none when the walk meets a cycle (broken parentage links nothing)."""
+def _ancestors(span_id: bytes, parents: dict[bytes, bytes], stops: frozenset[bytes]) -> list[bytes]:
+    """The span's ancestors, nearest first, up to the first contained span (included: its own error is an effect);
+    none when the walk meets a cycle (broken parentage links nothing) or starts on a contained span."""
     found: list[bytes] = []
+    if span_id in stops:
+        return found
     seen = {span_id}
     current = parents.get(span_id, b"")
     while current and len(found) < MAX_DEPTH:
@@ -97,6 +107,8 @@ def _ancestors(span_id: bytes, parents: dict[bytes, bytes]) -> list[bytes]:
             return []
         seen.add(current)
         found.append(current)
+        if current in stops:
+            break
         current = parents.get(current, b"")
     return found
 

@@ -90,11 +90,15 @@ _IDS = st.sampled_from([b"a", b"b", b"c", b"d", b"e", b""])
 @given(
     spans=st.lists(st.builds(SpanNode, _IDS, _IDS), max_size=12),
     errors=st.lists(st.builds(ErrorAt, _IDS, st.sampled_from(["E1", "E2", "E3"])), max_size=8),
+    contained=st.frozensets(_IDS, max_size=3),
 )
-def test_any_parentage_links_only_ancestors_and_never_raises(spans: list[SpanNode], errors: list[ErrorAt]) -> None:
-    """Whatever the parentage (cycles, duplicates, self-parents, gaps), a link's effect sits on a true ancestor of
-    its cause's span in the reported parentage, and no chain contains its own root."""
-    links = link(spans, errors)
+def test_any_parentage_links_only_ancestors_and_never_raises(
+    spans: list[SpanNode], errors: list[ErrorAt], contained: frozenset[bytes]
+) -> None:
+    """Whatever the parentage (cycles, duplicates, self-parents, gaps) and the contained spans, a link's effect
+    sits on a true ancestor of its cause's span in the reported parentage, no higher than the first contained
+    span, and no chain contains its own root."""
+    links = link(spans, errors, contained)
     for chain in links.chains:
         assert chain.root not in chain.cascading and chain.root in links.causes
         assert len(set(chain.cascading)) == len(chain.cascading)
@@ -113,6 +117,11 @@ def test_any_parentage_links_only_ancestors_and_never_raises(spans: list[SpanNod
             seen.add(current)
             found.append(current)
             current = parent.get(current, b"")
+        if span in contained:
+            return []
+        for i, ancestor in enumerate(found):
+            if ancestor in contained:
+                return found[: i + 1]
         return found
 
     expected_causes = {
@@ -128,3 +137,21 @@ def test_any_parentage_links_only_ancestors_and_never_raises(spans: list[SpanNod
 def test_the_root_is_the_innermost_cause_whatever_the_error_order(order: tuple[int, ...]) -> None:
     errors = [CASCADE[i] for i in order]
     assert link(AGENT_RUN, errors).chains[0].root == "TimeoutError"
+
+
+def test_a_retried_failure_does_not_cause_its_parents_later_failure() -> None:
+    """A rate-limited call that a retry fixed, then an unrelated step failure that fails the run."""
+    spans = [*AGENT_RUN, _span("chat-1", "run"), _span("chat-2", "run")]
+    errors = [*CASCADE, _at("chat-1", "RateLimitError")]
+    assert link(spans, errors, contained=[b"chat-1"]).chains == (
+        Chain("TimeoutError", ("AgentStepError", "RunFailedError")),
+    )
+    # Without the recovery (not seen, e.g. on another process) parentage alone links it: a second chain.
+    assert Chain("RateLimitError", ("RunFailedError",)) in link(spans, errors).chains
+
+
+def test_an_inner_error_stops_at_a_contained_span() -> None:
+    """The step's failure was handled by a fallback: the tool's timeout caused it, and nothing above it."""
+    links = link(AGENT_RUN, CASCADE, contained=[b"step"])
+    assert links.chains == (Chain("TimeoutError", ("AgentStepError",)),)
+    assert links.causes == {"TimeoutError"}

@@ -199,6 +199,43 @@ def test_a_trace_split_across_two_receiver_processes_still_chains(
     assert _chains(migrated, workspace, expected) == expected
 
 
+def test_a_failure_recovered_after_it_was_linked_is_unlinked(
+    server: RunningServer, migrated: str, workspace: str
+) -> None:
+    """A rate-limited call under a run that failed: linked as the run's cause until the retry that fixed it arrives
+    in a later export; then the trace is linked again and the chain is gone."""
+    tid = new_id(16)
+    run = span(
+        "invoke_agent a",
+        trace_id=tid,
+        error=True,
+        start=NOW - 9 * 10**9,
+        end=NOW - 10**9,
+        exceptions=[{"exception.type": "RunFailedError", "exception.message": "run failed"}],
+    )
+    chat = {"trace_id": tid, "parent": run.span_id}
+    first = span(
+        "chat m",
+        **chat,
+        error=True,
+        start=NOW - 8 * 10**9,
+        end=NOW - 7 * 10**9,
+        exceptions=[{"exception.type": "RateLimitError", "exception.message": "429"}],
+    )
+    retry = span("chat m", **chat, start=NOW - 6 * 10**9, end=NOW - 5 * 10**9)
+    _post(server, run, first, workspace=workspace)
+    linked = [("RateLimitError", ["RunFailedError"], 1)]
+    assert _chains(migrated, workspace, linked) == linked
+    _post(server, retry, workspace=workspace)
+    assert _chains(migrated, workspace, []) == []
+    assert _wait(migrated, _RECOVERIES, (workspace,), lambda rows: bool(rows)) == [("retry", True, 1)]
+    causes = "SELECT type, cascading_failures FROM errors WHERE workspace_id = %s ORDER BY 1"
+    assert _wait(migrated, causes, (workspace,), lambda rows: all(n == 0 for _t, n in rows)) == [
+        ("RateLimitError", 0),
+        ("RunFailedError", 0),
+    ]
+
+
 # -- recovery ---------------------------------------------------------------------------------------------------
 
 _RECOVERIES = "SELECT method, recovered, attempts FROM recoveries WHERE workspace_id = %s ORDER BY failed_at"
