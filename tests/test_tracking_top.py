@@ -91,12 +91,12 @@ def test_errors_list_the_window_busiest_first_with_impact(migrated: str, workspa
     assert errors[1]["affectedUsers"] == ["u1"] and errors[1]["affectedAgents"] == ["agent-1"]
 
 
-def test_recovery_is_empty_until_recovery_tracking_lands(migrated: str, workspace: str) -> None:
+def test_recovery_without_any_recovery_is_null_not_zero(migrated: str, workspace: str) -> None:
     write(migrated, run(workspace, now_ns() - HOUR))
     recovery = tracking(migrated, workspace, "24h")["recovery"]
-    zero = {"avg": 0.0, "median": 0.0, "p95": 0.0}
+    no_data = {"avg": None, "median": None, "p95": None}
     assert recovery == {
-        "recoveryTimes": {"automatic": zero, "manual": zero},
+        "recoveryTimes": {"automatic": no_data, "manual": no_data},
         "recoveryMethods": [],
         "failedRecoveries": [],
     }
