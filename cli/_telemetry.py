@@ -51,6 +51,11 @@ class Telemetry:
             "Exception records dropped as copies of one recorded deeper",
             registry=r,
         )
+        self.settled = Counter(
+            "otel_errors_store_copies_settled",
+            "Exception records the store found to be copies of ones already stored for their trace",
+            registry=r,
+        )
         self.rejected = Counter(
             "otel_errors_items_rejected",
             "Spans and log records refused in partial_success, by reason",
@@ -122,6 +127,8 @@ class Telemetry:
             self.commits.labels("ok").inc()
             self.batches.inc(stats.batches)
             self.commit_seconds.observe(stats.seconds)
+            if stats.copies_settled:
+                self.settled.inc(stats.copies_settled)
         self.sample()
 
     def add_sampler(self, sampler: Callable[[], None]) -> None:

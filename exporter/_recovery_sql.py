@@ -39,12 +39,16 @@ ON CONFLICT (workspace_id, hour, method, bucket) DO UPDATE SET
     seconds = h.seconds + EXCLUDED.seconds
 """
 
-# Every trace whose error spans or recovered episodes this commit adds is linked again from what is committed
-# (exporter/chains.py): a recovery may arrive after the failure it contains was linked.
+# Every trace whose records, error spans or recovered episodes this commit adds is linked again from what is
+# committed (exporter/chains.py): a recovery may arrive after the failure it contains was linked. First in the
+# commit and in key order: the upsert row-locks each trace until commit, which serializes two commits of one trace
+# so the second sees the first's records (_settle_sql.py).
 ENQUEUE_CHAINS = f"""
 INSERT INTO chain_pending AS p (workspace_id, trace_id, first_at, last_at)
 SELECT workspace_id, trace_id, min({_TS.format("ns")}), max({_TS.format("ns")}) FROM (
     SELECT workspace_id, trace_id, start_ns AS ns FROM stage_spans WHERE trace_id <> ''
+    UNION ALL
+    SELECT workspace_id, trace_id, time_ns FROM stage_events WHERE trace_id <> ''
     UNION ALL
     SELECT workspace_id, trace_id, failed_ns FROM stage_recoveries WHERE recovered
 ) s GROUP BY 1, 2 ORDER BY 1, 2

@@ -129,6 +129,7 @@ class KnownTexts:
                 e.attributes_json or "{}",
                 digest,
                 e.previous_fingerprint,
+                e.agent_id == e.service_name,
             )
 
     def remember(self, sent: set[tuple[str, str | bytes]]) -> None:

@@ -12,7 +12,8 @@ CREATE TEMP TABLE IF NOT EXISTS stage_events (
     severity int2, category int2, source int2, origin int2, handled bool,
     trace_id bytea, span_id bytea, parent_span_id bytea, span_name text,
     user_id text, agent_id text, environment text, version text, credits float8, attributes text,
-    stack_hash bytea, previous_fingerprint text, error_id uuid
+    stack_hash bytea, previous_fingerprint text, agent_is_service bool, error_id uuid,
+    copy bool NOT NULL DEFAULT false  -- a propagation copy of a record committed or kept (_settle_sql.py)
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_new (
     workspace_id text, error_id uuid, occurred_at timestamptz, severity int2,
@@ -38,7 +39,7 @@ COPY_EVENTS = (
     "COPY stage_events (workspace_id, time_ns, occurrence_id, fingerprint, fingerprint_config, type, message,"
     " stacktrace, title, culprit, grouping, severity, category, source, origin, handled, trace_id, span_id,"
     " parent_span_id, span_name, user_id, agent_id, environment, version, credits, attributes, stack_hash,"
-    " previous_fingerprint)"
+    " previous_fingerprint, agent_is_service)"
     " FROM STDIN (FORMAT BINARY)"
 )
 EVENT_TYPES = [
@@ -70,6 +71,7 @@ EVENT_TYPES = [
     "text",
     "bytea",
     "text",
+    "bool",
 ]
 
 COPY_EXECUTIONS = (
@@ -121,11 +123,11 @@ INSERT_OCCURRENCES = f"""
 WITH ins AS (
     INSERT INTO error_occurrences (workspace_id, occurred_at, occurrence_id, error_id, trace_id, span_id,
         parent_span_id, span_name, origin, severity, handled, user_id, agent_id, environment, version, message,
-        stack_hash, credits, attributes)
+        stack_hash, credits, attributes, agent_is_service)
     SELECT workspace_id, {_TS.format("time_ns")}, encode(occurrence_id, 'hex')::uuid, error_id, trace_id,
         span_id, parent_span_id, span_name, origin, severity, handled, user_id, agent_id, environment, version,
-        message, stack_hash, credits, attributes::jsonb
-    FROM stage_events
+        message, stack_hash, credits, attributes::jsonb, agent_is_service
+    FROM stage_events WHERE NOT copy
     ON CONFLICT DO NOTHING
     RETURNING workspace_id, error_id, occurred_at, severity, user_id, agent_id, trace_id, occurrence_id
 )
@@ -146,7 +148,7 @@ _UPSERT_ERROR_PEOPLE = """
 WITH p AS (
     INSERT INTO error_{kind}s AS t (workspace_id, error_id, {kind}_id, first_seen, last_seen, occurrences)
     SELECT workspace_id, error_id, {kind}_id, min(occurred_at), max(occurred_at), count(*)
-    FROM stage_new WHERE {kind}_id <> '' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    FROM {source} WHERE {kind}_id <> '' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (workspace_id, error_id, {kind}_id) DO UPDATE SET
         first_seen = LEAST(t.first_seen, EXCLUDED.first_seen),
         last_seen = GREATEST(t.last_seen, EXCLUDED.last_seen),
@@ -157,15 +159,40 @@ INSERT INTO stage_counts (workspace_id, error_id, new_users, new_agents)
 SELECT workspace_id, error_id, {users}, {agents} FROM p GROUP BY 1, 2
 """
 _NEW = "count(*) FILTER (WHERE inserted)"
-UPSERT_ERROR_USERS = _UPSERT_ERROR_PEOPLE.format(kind="user", users=_NEW, agents="0")
-UPSERT_ERROR_AGENTS = _UPSERT_ERROR_PEOPLE.format(kind="agent", users="0", agents=_NEW)
+
+
+def upsert_error_people(kind: str, source: str) -> str:
+    """Per-error users (`kind` user) or agents of the occurrences in `source`; new people go to stage_counts."""
+    if kind == "user":
+        return _UPSERT_ERROR_PEOPLE.format(kind=kind, users=_NEW, agents="0", source=source)
+    return _UPSERT_ERROR_PEOPLE.format(kind=kind, users="0", agents=_NEW, source=source)
+
+
+UPSERT_ERROR_USERS = upsert_error_people("user", "stage_new")
+UPSERT_ERROR_AGENTS = upsert_error_people("agent", "stage_new")
 
 # One upsert per fingerprint per group; an occurrence after resolution reopens the error (regression).
+# An execution (trace) counts for an error once: not when an earlier commit stored this error in this trace (a
+# trace's spans may arrive in several exports, to several processes; two commits of one trace are serialized by
+# ENQUEUE_CHAINS, so the later one sees the earlier). The probe is CREDITS_FROM_KNOWN_EXECUTIONS's.
 UPSERT_ERRORS = """
-WITH n AS (
+WITH pairs AS MATERIALIZED (
+    SELECT workspace_id, error_id, trace_id, min(occurred_at) AS occurred_at FROM stage_new
+    WHERE trace_id <> '' GROUP BY 1, 2, 3
+), x AS (
+    SELECT p.workspace_id, p.error_id, count(*) AS executions FROM pairs p
+    LEFT JOIN LATERAL (
+        SELECT true AS seen FROM error_occurrences o
+        WHERE o.workspace_id = p.workspace_id AND o.trace_id = p.trace_id
+          AND o.error_id IS NOT DISTINCT FROM p.error_id
+          AND o.occurred_at BETWEEN p.occurred_at - interval '1 day' AND p.occurred_at + interval '1 day'
+          AND o.occurred_at BETWEEN %(occurrences_from)s AND %(occurrences_to)s  -- commit_windows()
+          AND NOT EXISTS (SELECT 1 FROM stage_new s WHERE s.occurrence_id = o.occurrence_id)
+        LIMIT 1) earlier ON true
+    WHERE earlier.seen IS NULL GROUP BY 1, 2
+), n AS (
     SELECT workspace_id, error_id, min(occurred_at) AS first_seen, max(occurred_at) AS last_seen,
-           count(*) AS occurrences, max(severity) AS severity,
-           count(DISTINCT trace_id) FILTER (WHERE trace_id <> '') AS executions
+           count(*) AS occurrences, max(severity) AS severity
     FROM stage_new GROUP BY 1, 2
 ), k AS (
     SELECT workspace_id, error_id, sum(credits) AS credits FROM stage_credits GROUP BY 1, 2
@@ -189,8 +216,9 @@ SELECT n.workspace_id, n.error_id, r.fingerprint, r.fingerprint_config, r.type, 
               WHERE st.workspace_id = n.workspace_id AND st.stack_hash = r.stack_hash), ''),
     coalesce(g.grouping, '{}')::jsonb, n.severity, r.category, r.source, n.first_seen, n.last_seen, n.occurrences,
     coalesce(c.new_users, 0), coalesce(c.new_agents, 0), r.agent_id, r.user_id, r.environment, r.version,
-    r.attributes::jsonb, n.executions, coalesce(k.credits, 0)
+    r.attributes::jsonb, coalesce(x.executions, 0), coalesce(k.credits, 0)
 FROM n JOIN r USING (workspace_id, error_id)
+LEFT JOIN x ON x.workspace_id = n.workspace_id AND x.error_id = n.error_id
 LEFT JOIN c ON c.workspace_id = n.workspace_id AND c.error_id = n.error_id
 LEFT JOIN k ON k.workspace_id = n.workspace_id AND k.error_id = n.error_id
 LEFT JOIN g ON g.workspace_id = n.workspace_id AND g.error_id = n.error_id
@@ -374,14 +402,14 @@ ROLLUP_DAILY = _ROLLUP.format(grain="daily", bucket="day", expr="(occurred_at AT
 _PEOPLE_ROLLUP = """
     INSERT INTO {table} AS w (workspace_id, {severity}{kind}_id, first_error_at, last_error_at, occurrences)
     SELECT workspace_id, {severity_expr}{kind}_id, min(occurred_at), max(occurred_at), count(*)
-    FROM stage_new WHERE {kind}_id <> '' GROUP BY {keys} ORDER BY {keys}
+    FROM {source} WHERE {kind}_id <> '' GROUP BY {keys} ORDER BY {keys}
     ON CONFLICT (workspace_id, {severity}{kind}_id) DO UPDATE SET
         first_error_at = LEAST(w.first_error_at, EXCLUDED.first_error_at),
         last_error_at = GREATEST(w.last_error_at, EXCLUDED.last_error_at),
         occurrences = w.occurrences + EXCLUDED.occurrences"""
 
 
-def _people_rollup(kind: str, by_severity: bool) -> str:
+def _people_rollup(kind: str, by_severity: bool, source: str) -> str:
     if by_severity:
         return _PEOPLE_ROLLUP.format(
             table=f"workspace_severity_{kind}s",
@@ -389,21 +417,27 @@ def _people_rollup(kind: str, by_severity: bool) -> str:
             severity="severity, ",
             severity_expr="greatest(severity, 1)::int2, ",
             keys="1, 2, 3",
+            source=source,
         )
     return _PEOPLE_ROLLUP.format(
-        table=f"workspace_error_{kind}s", kind=kind, severity="", severity_expr="", keys="1, 2"
+        table=f"workspace_error_{kind}s", kind=kind, severity="", severity_expr="", keys="1, 2", source=source
     )
 
 
-ROLLUP_PEOPLE = f"""
-WITH u AS ({_people_rollup("user", False)}
+def people_rollup(source: str) -> str:
+    """The four people rollups of the occurrences in `source` (a table shaped like stage_new)."""
+    return f"""
+WITH u AS ({_people_rollup("user", False, source)}
     RETURNING 1
-), su AS ({_people_rollup("user", True)}
+), su AS ({_people_rollup("user", True, source)}
     RETURNING 1
-), sa AS ({_people_rollup("agent", True)}
+), sa AS ({_people_rollup("agent", True, source)}
     RETURNING 1
-){_people_rollup("agent", False)}
+){_people_rollup("agent", False, source)}
 """
+
+
+ROLLUP_PEOPLE = people_rollup("stage_new")
 
 # Users and agents that ran executions: one row each, so active users over a window are a scan of small tables.
 UPSERT_WORKSPACE_USERS = f"""

