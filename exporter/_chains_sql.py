@@ -3,10 +3,12 @@
 
 _TRACES = "unnest(%(workspaces)s::text[], %(traces)s::bytea[]) AS t(workspace_id, trace_id)"
 
+# MATERIALIZED: as a subquery in USING, the planner may run the locking LIMIT once per row it deletes.
 CLAIM = """
-DELETE FROM chain_pending p USING (
+WITH c AS MATERIALIZED (
     SELECT workspace_id, trace_id FROM chain_pending ORDER BY first_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
-) c
+)
+DELETE FROM chain_pending p USING c
 WHERE p.workspace_id = c.workspace_id AND p.trace_id = c.trace_id
 RETURNING p.workspace_id, p.trace_id, p.first_at, p.last_at
 """
@@ -18,24 +20,37 @@ SELECT pg_advisory_xact_lock(h) FROM (
 ) s
 """
 
+# Each read probes by trace (a LATERAL per claimed trace; OFFSET 0 keeps the planner from flattening it into a
+# join), whatever the statistics say: otherwise it may hash a whole day's partition per batch, which grows with
+# the store.
 SPANS = f"""
-SELECT s.workspace_id, s.trace_id, s.span_id, s.parent_span_id, s.started_at
-FROM error_spans s JOIN {_TRACES} USING (workspace_id, trace_id)
-WHERE s.started_at BETWEEN %(from)s AND %(to)s
+SELECT t.workspace_id, t.trace_id, s.span_id, s.parent_span_id, s.started_at
+FROM {_TRACES} CROSS JOIN LATERAL (
+    SELECT s.span_id, s.parent_span_id, s.started_at FROM error_spans s
+    WHERE s.workspace_id = t.workspace_id AND s.trace_id = t.trace_id AND s.started_at BETWEEN %(from)s AND %(to)s
+    OFFSET 0
+) s
 """
 
 # Episodes that recovered: their failed attempts (siblings under parent_span_id from span_id's start to
 # last_span_id's) were contained (otel_errors/chains.py).
 RECOVERED = f"""
-SELECT r.workspace_id, r.trace_id, r.parent_span_id, r.span_id, r.last_span_id
-FROM recoveries r JOIN {_TRACES} USING (workspace_id, trace_id)
-WHERE r.recovered AND r.failed_at BETWEEN %(from)s AND %(to)s
+SELECT t.workspace_id, t.trace_id, r.parent_span_id, r.span_id, r.last_span_id
+FROM {_TRACES} CROSS JOIN LATERAL (
+    SELECT r.parent_span_id, r.span_id, r.last_span_id FROM recoveries r
+    WHERE r.workspace_id = t.workspace_id AND r.trace_id = t.trace_id AND r.recovered
+      AND r.failed_at BETWEEN %(from)s AND %(to)s
+    OFFSET 0
+) r
 """
 
 OCCURRENCES = f"""
-SELECT o.workspace_id, o.trace_id, o.span_id, o.error_id, o.occurred_at
-FROM error_occurrences o JOIN {_TRACES} USING (workspace_id, trace_id)
-WHERE o.occurred_at BETWEEN %(from)s AND %(to)s
+SELECT t.workspace_id, t.trace_id, o.span_id, o.error_id, o.occurred_at
+FROM {_TRACES} CROSS JOIN LATERAL (
+    SELECT o.span_id, o.error_id, o.occurred_at FROM error_occurrences o
+    WHERE o.workspace_id = t.workspace_id AND o.trace_id = t.trace_id AND o.occurred_at BETWEEN %(from)s AND %(to)s
+    OFFSET 0
+) o
 """
 
 OLD_CHAINS = f"""

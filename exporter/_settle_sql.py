@@ -35,29 +35,40 @@ MAX_DEPTH = 64  # ancestors followed, as in otel_errors.chains
 _CANDIDATES = f"""
 cand AS MATERIALIZED (
     SELECT s.occurrence_id, s.workspace_id, s.trace_id, s.span_id, s.origin, o.span_id AS other_span,
-           o.origin AS other_origin, o.staged, o.occurrence_id AS other_id
+           o.origin AS other_origin, false AS staged, o.occurrence_id AS other_id
     FROM stage_events s
     CROSS JOIN LATERAL (
-        SELECT o.span_id, o.origin, false AS staged, o.occurrence_id FROM error_occurrences o
-        JOIN errors e ON e.workspace_id = o.workspace_id AND e.error_id = o.error_id
+        -- The trace's occurrences first (OFFSET 0: not flattened), then their errors by key: joined the other
+        -- way round the planner walks every error of the workspace per staged record.
+        SELECT o.span_id, o.origin, o.occurrence_id, o.error_id, o.message FROM error_occurrences o
         WHERE o.workspace_id = s.workspace_id AND o.trace_id = s.trace_id
           AND o.occurred_at BETWEEN %(occurrences_from)s AND %(occurrences_to)s  -- commit_windows()
-          AND (s.origin = {SPAN_STATUS} OR o.origin = {SPAN_STATUS} OR (o.message = s.message AND e.type = s.type))
-        UNION ALL
-        SELECT t.span_id, t.origin, true, encode(t.occurrence_id, 'hex')::uuid FROM stage_events t
-        WHERE t.workspace_id = s.workspace_id AND t.trace_id = s.trace_id AND t.occurrence_id <> s.occurrence_id
-          AND (s.origin = {SPAN_STATUS} OR t.origin = {SPAN_STATUS} OR (t.message = s.message AND t.type = s.type))
+        OFFSET 0
     ) o
+    JOIN errors e ON e.workspace_id = s.workspace_id AND e.error_id = o.error_id
     WHERE s.trace_id <> '' AND s.span_id <> ''
+      AND (s.origin = {SPAN_STATUS} OR o.origin = {SPAN_STATUS} OR (o.message = s.message AND e.type = s.type))
+    UNION ALL
+    -- Pairs staged together: one join (hashed), not a probe of the staging table per record.
+    SELECT s.occurrence_id, s.workspace_id, s.trace_id, s.span_id, s.origin, t.span_id, t.origin, true,
+           encode(t.occurrence_id, 'hex')::uuid
+    FROM stage_events s
+    JOIN stage_events t ON t.workspace_id = s.workspace_id AND t.trace_id = s.trace_id
+                       AND t.occurrence_id <> s.occurrence_id
+    WHERE s.trace_id <> '' AND s.span_id <> ''
+      AND (s.origin = {SPAN_STATUS} OR t.origin = {SPAN_STATUS} OR (t.message = s.message AND t.type = s.type))
 )"""
 
 # Parentage of the candidates' traces: committed error spans and the staged ones.
 _ANCESTRY = f"""
 traces AS (SELECT DISTINCT workspace_id, trace_id FROM cand),
 parents AS MATERIALIZED (
-    SELECT x.workspace_id, x.trace_id, x.span_id, x.parent_span_id FROM error_spans x JOIN traces USING
-        (workspace_id, trace_id)
-    WHERE x.started_at BETWEEN %(occurrences_from)s AND %(occurrences_to)s AND x.parent_span_id <> ''
+    SELECT t.workspace_id, t.trace_id, x.span_id, x.parent_span_id FROM traces t CROSS JOIN LATERAL (
+        SELECT x.span_id, x.parent_span_id FROM error_spans x  -- probed per trace, as above
+        WHERE x.workspace_id = t.workspace_id AND x.trace_id = t.trace_id
+          AND x.started_at BETWEEN %(occurrences_from)s AND %(occurrences_to)s AND x.parent_span_id <> ''
+        OFFSET 0
+    ) x
     UNION
     SELECT x.workspace_id, x.trace_id, x.span_id, x.parent_span_id FROM stage_spans x JOIN traces USING
         (workspace_id, trace_id)

@@ -311,16 +311,16 @@ class PostgresExporter:
                 if has_events:
                     await copies_cur.execute(sq.MARK_COPIES, for_events)
                     await cur.execute(sq.ENRICH_STAGED, for_events)
-                    await cur.execute(q.RESOLVE_ERRORS)
-                if has_executions:  # before this commit's occurrences are inserted: only earlier ones move
-                    await cur.execute(sq.REATTRIBUTE_FIND, for_executions)
-                if has_events or has_executions:
-                    await cur.execute(sq.LOCK_ERRORS)
-                if has_events:
-                    for statement in (q.INSERT_ALIASES, q.INSERT_OCCURRENCES):
+                    for statement in (q.RESOLVE_ERRORS, q.INSERT_ALIASES, q.INSERT_OCCURRENCES):
                         await cur.execute(statement)
                     await cur.execute(q.CREDITS_FROM_KNOWN_EXECUTIONS, for_events)
-                    for statement in (q.INSERT_STACKTRACES, q.UPSERT_ERROR_USERS, q.UPSERT_ERROR_AGENTS):
+                    await cur.execute(q.INSERT_STACKTRACES)
+                if has_executions:  # records of earlier commits this commit's executions name
+                    await cur.execute(sq.REATTRIBUTE_FIND, for_executions)
+                if has_events or has_executions:  # from here on, one commit per error at a time
+                    await cur.execute(sq.LOCK_ERRORS)
+                if has_events:
+                    for statement in (q.UPSERT_ERROR_USERS, q.UPSERT_ERROR_AGENTS):
                         await cur.execute(statement)
                     await errors_cur.execute(q.UPSERT_ERRORS, for_events)
                     for statement in (

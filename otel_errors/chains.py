@@ -102,14 +102,15 @@ def _ancestors(span_id: bytes, parents: dict[bytes, bytes], stops: frozenset[byt
         return found
     seen = {span_id}
     current = parents.get(span_id, b"")
-    while current and len(found) < MAX_DEPTH:
+    while current and len(found) < MAX_DEPTH:  # the whole walk first: a cycle above a contained span breaks it too
         if current in seen:
             return []
         seen.add(current)
         found.append(current)
-        if current in stops:
-            break
         current = parents.get(current, b"")
+    for depth, ancestor in enumerate(found):
+        if ancestor in stops:
+            return found[: depth + 1]
     return found
 
 

@@ -155,3 +155,9 @@ def test_an_inner_error_stops_at_a_contained_span() -> None:
     links = link(AGENT_RUN, CASCADE, contained=[b"step"])
     assert links.chains == (Chain("TimeoutError", ("AgentStepError",)),)
     assert links.causes == {"TimeoutError"}
+
+
+def test_a_cycle_above_a_contained_span_links_nothing() -> None:
+    """Found by the property above: the walk stopped at the contained span before it met the cycle."""
+    spans = [_span("a", "b"), _span("b", "a")]
+    assert link(spans, [_at("a", "Outer"), _at("b", "Inner")], contained=[b"a"]).causes == frozenset()
