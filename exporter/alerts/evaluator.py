@@ -1,0 +1,376 @@
+"""The alert evaluator: runs beside the write path, never on it.
+
+The store calls `errors_changed` and `executions_changed` after each commit (in-memory, no I/O: an OTLP
+acknowledgment never waits for alerts). The evaluator's own task then reads the rollups for what changed, decides
+with the pure rules (`otel_errors.alerting`), and writes alerts, incidents, queued webhook deliveries and stream
+events in one transaction per workspace. Commits arriving while it works are evaluated together next.
+
+Every `sweep_seconds` one process (a session advisory lock) checks the firing alerts: conditions that cleared
+resolve their alerts, those still true re-notify once their rule's interval has passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import psycopg
+
+from otel_errors import alerting
+from otel_errors.classify import Severity
+
+from ..store import ErrorChange
+from . import conditions, records, rules
+from .config import AlertsConfig
+from .records import Firing
+
+log = logging.getLogger("otel_errors.exporter.alerts")
+
+_SWEEP_LOCK = 0x6F74_6572_7273_02
+_SWEEP_LIMIT = 5000
+_KNOWN_WORKSPACES = 100_000
+
+
+class AlertEvaluator:
+    """`start()`/`shutdown()` idempotent; `evaluate()` and `sweep()` run one pass (tests call them directly)."""
+
+    def __init__(self, config: AlertsConfig, *, link_base: str, queued: Callable[[], None] | None = None) -> None:
+        if not config.database_url:
+            raise ValueError("AlertsConfig.database_url is required")
+        self.config = config
+        self.link_base = config.public_url or link_base
+        self._queued = queued
+        self._errors: dict[tuple[str, uuid.UUID], tuple[bool, bool]] = {}
+        self._occurrence_workspaces: set[str] = set()
+        self._execution_workspaces: set[str] = set()
+        self._known: set[str] = set()
+        self._dropped = 0
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self.evaluations = 0
+
+    # -- the store's listeners (no I/O) ------------------------------------------------------------------------------
+
+    def errors_changed(self, changes: list[ErrorChange]) -> None:
+        for change in changes:
+            key = (change.workspace_id, uuid.UUID(change.error_id))
+            self._occurrence_workspaces.add(change.workspace_id)
+            old = self._errors.get(key)
+            if old is None and len(self._errors) >= self.config.max_pending_errors:
+                self._dropped += 1
+                continue
+            created, regressed = old or (False, False)
+            self._errors[key] = (created or change.created, regressed or change.regressed)
+        self._wakeup.set()
+
+    def executions_changed(self, workspaces: Iterable[str]) -> None:
+        self._execution_workspaces.update(workspaces)
+        self._wakeup.set()
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="otel-errors-alerts")
+
+    async def shutdown(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.config.database_url or "", autocommit=True, options="-c timezone=UTC"
+            )
+        return self._conn
+
+    async def _loop(self) -> None:
+        next_sweep = time.monotonic() + self.config.sweep_seconds
+        while True:
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), max(0.0, next_sweep - time.monotonic()))
+            except TimeoutError:
+                pass
+            self._wakeup.clear()
+            try:
+                await self.evaluate()
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.config.sweep_seconds
+                    await self.sweep()
+            except (psycopg.Error, OSError) as exc:
+                log.warning("alert evaluation deferred: %s", exc)
+                if self._conn is not None:
+                    await self._conn.close()
+                self._conn = None
+                await asyncio.sleep(0.5)
+            except Exception:
+                log.exception("alert evaluation failed")
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(self.config.min_interval_seconds)
+
+    # -- evaluation --------------------------------------------------------------------------------------------------
+
+    async def evaluate(self) -> None:
+        """Evaluate what changed since the last pass. On a database failure what was not evaluated is kept."""
+        errors, self._errors = self._errors, {}
+        occurrence_ws, self._occurrence_workspaces = self._occurrence_workspaces, set()
+        execution_ws, self._execution_workspaces = self._execution_workspaces, set()
+        if self._dropped:
+            log.warning("%d changed errors were not evaluated by per-error rules (pending bound)", self._dropped)
+            self._dropped = 0
+        workspaces = sorted(occurrence_ws | execution_ws)
+        if not workspaces:
+            return
+        done: set[str] = set()
+        try:
+            conn = await self._connection()
+            for ws in workspaces:
+                if ws not in self._known:
+                    await rules.ensure_defaults(conn, ws)
+                    if len(self._known) >= _KNOWN_WORKSPACES:
+                        self._known.clear()
+                    self._known.add(ws)
+            by_ws = await rules.enabled_rules(conn, workspaces)
+            for ws in workspaces:
+                touched = {eid: flags for (w, eid), flags in errors.items() if w == ws}
+                await self._evaluate_workspace(
+                    conn, ws, by_ws.get(ws, []), touched, occurrences=ws in occurrence_ws, executions=ws in execution_ws
+                )
+                done.add(ws)
+            self.evaluations += 1
+        except BaseException:
+            # Keep what was not done for the next pass (merged with what arrived meanwhile).
+            for (w, eid), (created, regressed) in errors.items():
+                if w not in done:
+                    old = self._errors.get((w, eid), (False, False))
+                    self._errors[(w, eid)] = (old[0] or created, old[1] or regressed)
+            self._occurrence_workspaces |= occurrence_ws - done
+            self._execution_workspaces |= execution_ws - done
+            raise
+
+    async def _evaluate_workspace(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        ws: str,
+        ws_rules: list[rules.RuleRow],
+        touched: dict[uuid.UUID, tuple[bool, bool]],
+        *,
+        occurrences: bool,
+        executions: bool,
+    ) -> None:
+        infos = await conditions.errors(conn, ws, list(touched)) if touched else {}
+        events: list[tuple[str, dict[str, Any]]] = []
+        for eid, (created, regressed) in sorted(touched.items()):
+            info = infos.get(eid)
+            if info is None or info.facts.status == "ignored" or not (created or regressed):
+                continue
+            events.append(
+                (
+                    "error.new" if created else "error.regressed",
+                    {
+                        "errorId": str(eid),
+                        "title": info.title,
+                        "severity": Severity(max(1, min(4, info.facts.severity))).label,
+                        "agentId": info.facts.agent_id or None,
+                        "environment": info.facts.environment or None,
+                    },
+                )
+            )
+        firings: list[Firing] = []
+        for rule in ws_rules:
+            spec = rule.spec()
+            if spec.kind in ("new_error", "regression"):
+                index = 0 if spec.kind == "new_error" else 1
+                for eid, flags in sorted(touched.items()):
+                    info = infos.get(eid)
+                    if flags[index] and info is not None and alerting.matches(spec, info.facts):
+                        label = "New error" if spec.kind == "new_error" else "Regression"
+                        firings.append(_about(rule, info, f"{label}: {info.title}"))
+            elif spec.kind == "frequency" and touched:
+                firings += await self._frequency(conn, ws, rule, spec, infos)
+            elif spec.kind == "spike" and occurrences:
+                firing = await self._spike(conn, ws, rule, spec)
+                if firing is not None:
+                    firings.append(firing)
+            elif spec.kind == "error_rate" and executions:
+                firing = await self._rate(conn, ws, rule, spec)
+                if firing is not None:
+                    firings.append(firing)
+        if not events and not firings:
+            return
+        async with conn.transaction():
+            await records.lock_workspace(conn, ws)
+            fired = await records.fire(
+                conn, ws, firings, correlation_minutes=self.config.correlation_minutes, link_base=self.link_base
+            )
+            await records.append_events(conn, ws, events + fired)
+        if fired and self._queued is not None:
+            self._queued()
+
+    async def _frequency(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        ws: str,
+        rule: rules.RuleRow,
+        spec: alerting.RuleSpec,
+        infos: dict[uuid.UUID, conditions.ErrorInfo],
+    ) -> list[Firing]:
+        candidates = [eid for eid, info in infos.items() if alerting.matches(spec, info.facts)]
+        if not candidates:
+            return []
+        found = await conditions.frequency(conn, ws, spec, candidates)
+        out = []
+        for eid in sorted(candidates):
+            occurrences, users = found.get(eid, (0, 0))
+            if alerting.frequency_firing(spec, occurrences, users):
+                info = infos[eid]
+                over_users = spec.users is not None and users > spec.users
+                what = f"{users} users" if over_users else f"{occurrences} occurrences"
+                firing = _about(rule, info, f"Frequent: {info.title} ({what} in {spec.window_minutes} min)")
+                firing.value = float(users if over_users else occurrences)
+                firing.threshold = float(spec.users if over_users and spec.users is not None else spec.threshold)
+                out.append(firing)
+        return out
+
+    async def _spike(
+        self, conn: psycopg.AsyncConnection[Any], ws: str, rule: rules.RuleRow, spec: alerting.RuleSpec
+    ) -> Firing | None:
+        counts = await conditions.spike_counts(conn, ws, spec)
+        now = alerting.spike_now(spec, counts)
+        if now is None:
+            return None
+        minutes = (len(counts) - now.first) * spec.window_minutes
+        top = await conditions.top_errors(conn, ws, spec, minutes=minutes)
+        infos = await conditions.errors(conn, ws, top[:1]) if top else {}
+        primary = infos.get(top[0]) if top else None
+        title = f"Spike: {now.current} errors in {spec.window_minutes} min"
+        if primary is not None:
+            title += f", mostly {primary.title}"
+        return Firing(
+            rule=rule,
+            subject="",
+            title=title,
+            severity=primary.facts.severity if primary is not None else int(Severity.MEDIUM),
+            error_ids=top,
+            primary_error_id=top[0] if top else None,
+            agent_id=primary.facts.agent_id if primary is not None else "",
+            value=float(now.current),
+            threshold=spec.threshold,
+        )
+
+    async def _rate(
+        self, conn: psycopg.AsyncConnection[Any], ws: str, rule: rules.RuleRow, spec: alerting.RuleSpec
+    ) -> Firing | None:
+        executions, failed = await conditions.executions(conn, ws, spec)
+        if not alerting.rate_firing(spec, executions, failed):
+            return None
+        rate = 100.0 * failed / executions
+        scope = f" of agent {spec.agent_id}" if spec.agent_id is not None else ""
+        return Firing(
+            rule=rule,
+            subject="",
+            title=f"Error rate{scope} {rate:.1f}% over {spec.window_minutes} min ({failed} of {executions} executions)",
+            severity=int(Severity.CRITICAL if rate >= 25.0 else Severity.HIGH),
+            error_ids=[],
+            primary_error_id=None,
+            agent_id=spec.agent_id or "",
+            value=round(rate, 2),
+            threshold=spec.threshold,
+        )
+
+    # -- the sweep ---------------------------------------------------------------------------------------------------
+
+    async def sweep(self) -> None:
+        """Resolve firing alerts whose condition cleared, re-notify the others when due; prune old stream events."""
+        conn = await self._connection()
+        cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_SWEEP_LOCK,))
+        row = await cur.fetchone()
+        if not (row and row[0]):
+            return  # another process sweeps now
+        try:
+            firing = await records.firing(conn, limit=_SWEEP_LIMIT)
+            by_ws: dict[str, list[records.AlertRow]] = {}
+            for alert in firing:
+                by_ws.setdefault(alert.workspace_id, []).append(alert)
+            for ws, alerts in sorted(by_ws.items()):
+                await self._sweep_workspace(conn, ws, alerts)
+            await records.prune_events(conn, older_than_seconds=self.config.stream_retention_seconds)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s)", (_SWEEP_LOCK,))
+
+    async def _sweep_workspace(
+        self, conn: psycopg.AsyncConnection[Any], ws: str, alerts: list[records.AlertRow]
+    ) -> None:
+        by_id = {rule.rule_id: rule for rule in await rules.list_rules(conn, ws)}
+        resolve: dict[str, list[uuid.UUID]] = {}
+        still: list[Firing] = []
+        remind: list[records.AlertRow] = []
+        for alert in alerts:
+            rule = by_id.get(alert.rule_id)
+            if rule is None or not rule.enabled:
+                resolve.setdefault("rule deleted" if rule is None else "rule disabled", []).append(alert.alert_id)
+                continue
+            spec = rule.spec()
+            if spec.kind in ("new_error", "regression"):
+                active = await conditions.last_seen_within(
+                    conn, ws, [alert.primary_error_id] if alert.primary_error_id else [], spec.window_minutes
+                )
+                if alert.primary_error_id is None or not active.get(alert.primary_error_id, False):
+                    resolve.setdefault(f"no occurrence for {spec.window_minutes} min", []).append(alert.alert_id)
+                else:
+                    remind.append(alert)
+                continue
+            if spec.kind == "frequency" and alert.primary_error_id is not None:
+                infos = await conditions.errors(conn, ws, [alert.primary_error_id])
+                info = infos.get(alert.primary_error_id)
+                found = await self._frequency(conn, ws, rule, spec, infos) if info is not None else []
+            elif spec.kind == "spike":
+                firing = await self._spike(conn, ws, rule, spec)
+                found = [firing] if firing is not None else []
+            elif spec.kind == "error_rate":
+                firing = await self._rate(conn, ws, rule, spec)
+                found = [firing] if firing is not None else []
+            else:
+                found = []
+            if found:
+                still += found
+            else:
+                resolve.setdefault("condition cleared", []).append(alert.alert_id)
+        if not resolve and not still and not remind:
+            return
+        async with conn.transaction():
+            await records.lock_workspace(conn, ws)
+            events = await records.fire(
+                conn, ws, still, correlation_minutes=self.config.correlation_minutes, link_base=self.link_base
+            )
+            for alert in remind:
+                events += await records.renotify(
+                    conn, alert, minutes=by_id[alert.rule_id].renotify_minutes, link_base=self.link_base
+                )
+            for reason, ids in sorted(resolve.items()):
+                events += await records.resolve(conn, ws, ids, reason=reason, link_base=self.link_base)
+            await records.append_events(conn, ws, events)
+        if events and self._queued is not None:
+            self._queued()
+
+
+def _about(rule: rules.RuleRow, info: conditions.ErrorInfo, title: str) -> Firing:
+    return Firing(
+        rule=rule,
+        subject=str(info.error_id),
+        title=title,
+        severity=info.facts.severity,
+        error_ids=[info.error_id],
+        primary_error_id=info.error_id,
+        agent_id=info.facts.agent_id,
+    )
