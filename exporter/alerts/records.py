@@ -239,11 +239,12 @@ async def fire(
         assert row is not None
         alert_id, created = row[0], bool(row[1])
         if created:
-            events += await _join_incident(
+            incident = await _join_incident(
                 conn, workspace_id, alert_id, f, root, correlation_minutes=correlation_minutes
             )
             alert = (await _alerts(conn, "a.workspace_id = %s AND a.alert_id = %s", (workspace_id, alert_id)))[0]
             events.append(("alert.fired", alert_event(alert, "fired")))
+            events += incident
             await queue_deliveries(conn, alert, "fired", link_base=link_base)
         else:
             alert = (await _alerts(conn, "a.workspace_id = %s AND a.alert_id = %s", (workspace_id, alert_id)))[0]

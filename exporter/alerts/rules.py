@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from otel_errors.alerting import DEFAULT_RULES, RuleSpec
+from otel_errors.alerting import DEFAULT_RULES, KINDS, RuleSpec
 from otel_errors.classify import Category, Severity
 
 from .. import audit
@@ -136,7 +136,9 @@ async def _insert(conn: Conn, workspace_id: str, rule_id: uuid.UUID, spec: RuleS
 async def list_rules(conn: Conn, workspace_id: str) -> list[RuleRow]:
     return await _rules(
         conn,
-        sql.SQL("{q} WHERE workspace_id = {ws} ORDER BY created_at, rule_id").format(q=_SELECT_RULES, ws=workspace_id),
+        sql.SQL("{q} WHERE workspace_id = {ws} ORDER BY created_at, array_position({kinds}, kind), rule_id").format(
+            kinds=list(KINDS), q=_SELECT_RULES, ws=workspace_id
+        ),
     )
 
 
