@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from alert_helpers import Receiver, config, evaluate, only_rule, rows, wait_for
+from alert_helpers import Receiver, config, evaluate, only_rule, rows
 from tracking_helpers import MINUTE, call, get, now_ns, run
 
 from otel_errors.exporter.alerts import WebhookSender
