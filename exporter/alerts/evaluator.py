@@ -36,7 +36,12 @@ _KNOWN_WORKSPACES = 100_000
 
 
 class AlertEvaluator:
-    """`start()`/`shutdown()` idempotent; `evaluate()` and `sweep()` run one pass (tests call them directly)."""
+    """`start()`/`shutdown()` idempotent; `evaluate()` and `sweep()` run one pass (tests call them directly).
+
+    Two tasks: new errors and regressions (what users wait for, cheap: the commit said which errors) are decided
+    as soon as a commit reports them; rules over rollups (spike, error rate, frequency) run over everything touched
+    since their last pass, at most every `min_interval_seconds` x 5, so their reads do not delay the first kind
+    and their cost does not grow with the commit rate."""
 
     def __init__(self, config: AlertsConfig, *, link_base: str, queued: Callable[[], None] | None = None) -> None:
         if not config.database_url:
@@ -44,135 +49,154 @@ class AlertEvaluator:
         self.config = config
         self.link_base = config.public_url or link_base
         self._queued = queued
-        self._errors: dict[tuple[str, uuid.UUID], tuple[bool, bool]] = {}
-        self._occurrence_workspaces: set[str] = set()
+        self._fresh: dict[tuple[str, uuid.UUID], tuple[bool, bool]] = {}
+        self._touched: dict[str, set[uuid.UUID]] = {}
+        self._touched_count = 0
         self._execution_workspaces: set[str] = set()
         self._known: set[str] = set()
         self._dropped = 0
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._fresh_wakeup = asyncio.Event()
+        self._rollup_wakeup = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._conns: dict[str, psycopg.AsyncConnection[Any]] = {}
         self.evaluations = 0
 
     # -- the store's listeners (no I/O) ------------------------------------------------------------------------------
 
     def errors_changed(self, changes: list[ErrorChange]) -> None:
+        fresh = False
         for change in changes:
-            key = (change.workspace_id, uuid.UUID(change.error_id))
-            self._occurrence_workspaces.add(change.workspace_id)
-            old = self._errors.get(key)
-            if old is None and len(self._errors) >= self.config.max_pending_errors:
-                self._dropped += 1
-                continue
-            created, regressed = old or (False, False)
-            self._errors[key] = (created or change.created, regressed or change.regressed)
-        self._wakeup.set()
+            error_id = uuid.UUID(change.error_id)
+            if change.created or change.regressed:
+                key = (change.workspace_id, error_id)
+                created, regressed = self._fresh.get(key, (False, False))
+                self._fresh[key] = (created or change.created, regressed or change.regressed)
+                fresh = True
+            touched = self._touched.setdefault(change.workspace_id, set())
+            if error_id not in touched:
+                if self._touched_count >= self.config.max_pending_errors:
+                    self._dropped += 1
+                    continue
+                touched.add(error_id)
+                self._touched_count += 1
+        if fresh:
+            self._fresh_wakeup.set()
+        self._rollup_wakeup.set()
 
     def executions_changed(self, workspaces: Iterable[str]) -> None:
         self._execution_workspaces.update(workspaces)
-        self._wakeup.set()
+        self._rollup_wakeup.set()
 
     # -- lifecycle ---------------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(), name="otel-errors-alerts")
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._loop("fresh"), name="otel-errors-alerts-fresh"),
+                asyncio.create_task(self._loop("rollups"), name="otel-errors-alerts-rollups"),
+            ]
 
     async def shutdown(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for conn in self._conns.values():
+            await conn.close()
+        self._conns.clear()
 
-    async def _connection(self) -> psycopg.AsyncConnection[Any]:
-        if self._conn is None or self._conn.closed:
-            self._conn = await psycopg.AsyncConnection.connect(
+    async def _connection(self, name: str = "main") -> psycopg.AsyncConnection[Any]:
+        conn = self._conns.get(name)
+        if conn is None or conn.closed:
+            conn = self._conns[name] = await psycopg.AsyncConnection.connect(
                 self.config.database_url or "", autocommit=True, options="-c timezone=UTC"
             )
-        return self._conn
+        return conn
 
-    async def _loop(self) -> None:
+    async def _loop(self, name: str) -> None:
+        wakeup = self._fresh_wakeup if name == "fresh" else self._rollup_wakeup
+        pause = self.config.min_interval_seconds * (1 if name == "fresh" else 5)
         next_sweep = time.monotonic() + self.config.sweep_seconds
         while True:
+            timeout = max(0.0, next_sweep - time.monotonic()) if name == "rollups" else None
             try:
-                await asyncio.wait_for(self._wakeup.wait(), max(0.0, next_sweep - time.monotonic()))
+                await asyncio.wait_for(wakeup.wait(), timeout)
             except TimeoutError:
                 pass
-            self._wakeup.clear()
+            wakeup.clear()
             try:
-                await self.evaluate()
-                if time.monotonic() >= next_sweep:
-                    next_sweep = time.monotonic() + self.config.sweep_seconds
-                    await self.sweep()
+                if name == "fresh":
+                    await self.evaluate_fresh()
+                else:
+                    await self.evaluate_rollups()
+                    if time.monotonic() >= next_sweep:
+                        next_sweep = time.monotonic() + self.config.sweep_seconds
+                        await self.sweep()
             except (psycopg.Error, OSError) as exc:
                 log.warning("alert evaluation deferred: %s", exc)
-                if self._conn is not None:
-                    await self._conn.close()
-                self._conn = None
+                conn = self._conns.pop(name, None)
+                if conn is not None:
+                    await conn.close()
                 await asyncio.sleep(0.5)
             except Exception:
                 log.exception("alert evaluation failed")
                 await asyncio.sleep(0.5)
-            await asyncio.sleep(self.config.min_interval_seconds)
+            await asyncio.sleep(pause)
 
     # -- evaluation --------------------------------------------------------------------------------------------------
 
     async def evaluate(self) -> None:
-        """Evaluate what changed since the last pass. On a database failure what was not evaluated is kept."""
-        errors, self._errors = self._errors, {}
-        occurrence_ws, self._occurrence_workspaces = self._occurrence_workspaces, set()
-        execution_ws, self._execution_workspaces = self._execution_workspaces, set()
-        if self._dropped:
-            log.warning("%d changed errors were not evaluated by per-error rules (pending bound)", self._dropped)
-            self._dropped = 0
-        workspaces = sorted(occurrence_ws | execution_ws)
-        if not workspaces:
+        """One pass of both kinds (tests)."""
+        await self.evaluate_fresh()
+        await self.evaluate_rollups()
+
+    async def _rules_for(
+        self, conn: psycopg.AsyncConnection[Any], workspaces: list[str]
+    ) -> dict[str, list[rules.RuleRow]]:
+        for ws in workspaces:
+            if ws not in self._known:
+                await rules.ensure_defaults(conn, ws)
+                if len(self._known) >= _KNOWN_WORKSPACES:
+                    self._known.clear()
+                self._known.add(ws)
+        return await rules.enabled_rules(conn, workspaces)
+
+    async def evaluate_fresh(self) -> None:
+        """New errors and regressions reported since the last pass: stream events, new-error and regression rules.
+        On a database failure what was not done is kept for the next pass."""
+        fresh, self._fresh = self._fresh, {}
+        if not fresh:
             return
+        by_ws: dict[str, dict[uuid.UUID, tuple[bool, bool]]] = {}
+        for (ws, error_id), flags in fresh.items():
+            by_ws.setdefault(ws, {})[error_id] = flags
         done: set[str] = set()
         try:
-            conn = await self._connection()
-            for ws in workspaces:
-                if ws not in self._known:
-                    await rules.ensure_defaults(conn, ws)
-                    if len(self._known) >= _KNOWN_WORKSPACES:
-                        self._known.clear()
-                    self._known.add(ws)
-            by_ws = await rules.enabled_rules(conn, workspaces)
-            for ws in workspaces:
-                touched = {eid: flags for (w, eid), flags in errors.items() if w == ws}
-                await self._evaluate_workspace(
-                    conn, ws, by_ws.get(ws, []), touched, occurrences=ws in occurrence_ws, executions=ws in execution_ws
-                )
+            conn = await self._connection("fresh")
+            found = await self._rules_for(conn, sorted(by_ws))
+            for ws, flagged in sorted(by_ws.items()):
+                await self._fresh_workspace(conn, ws, found.get(ws, []), flagged)
                 done.add(ws)
             self.evaluations += 1
         except BaseException:
-            # Keep what was not done for the next pass (merged with what arrived meanwhile).
-            for (w, eid), (created, regressed) in errors.items():
-                if w not in done:
-                    old = self._errors.get((w, eid), (False, False))
-                    self._errors[(w, eid)] = (old[0] or created, old[1] or regressed)
-            self._occurrence_workspaces |= occurrence_ws - done
-            self._execution_workspaces |= execution_ws - done
+            for (ws, error_id), (created, regressed) in fresh.items():
+                if ws not in done:
+                    old = self._fresh.get((ws, error_id), (False, False))
+                    self._fresh[(ws, error_id)] = (old[0] or created, old[1] or regressed)
             raise
 
-    async def _evaluate_workspace(
+    async def _fresh_workspace(
         self,
         conn: psycopg.AsyncConnection[Any],
         ws: str,
         ws_rules: list[rules.RuleRow],
-        touched: dict[uuid.UUID, tuple[bool, bool]],
-        *,
-        occurrences: bool,
-        executions: bool,
+        flagged: dict[uuid.UUID, tuple[bool, bool]],
     ) -> None:
-        infos = await conditions.errors(conn, ws, list(touched)) if touched else {}
+        infos = await conditions.errors(conn, ws, list(flagged))
         events: list[tuple[str, dict[str, Any]]] = []
-        for eid, (created, regressed) in sorted(touched.items()):
+        for eid, (created, _regressed) in sorted(flagged.items()):
             info = infos.get(eid)
-            if info is None or info.facts.status == "ignored" or not (created or regressed):
+            if info is None or info.facts.status == "ignored":
                 continue
             events.append(
                 (
@@ -189,23 +213,23 @@ class AlertEvaluator:
         firings: list[Firing] = []
         for rule in ws_rules:
             spec = rule.spec()
-            if spec.kind in ("new_error", "regression"):
-                index = 0 if spec.kind == "new_error" else 1
-                for eid, flags in sorted(touched.items()):
-                    info = infos.get(eid)
-                    if flags[index] and info is not None and alerting.matches(spec, info.facts):
-                        label = "New error" if spec.kind == "new_error" else "Regression"
-                        firings.append(_about(rule, info, f"{label}: {info.title}"))
-            elif spec.kind == "frequency" and touched:
-                firings += await self._frequency(conn, ws, rule, spec, infos)
-            elif spec.kind == "spike" and occurrences:
-                firing = await self._spike(conn, ws, rule, spec)
-                if firing is not None:
-                    firings.append(firing)
-            elif spec.kind == "error_rate" and executions:
-                firing = await self._rate(conn, ws, rule, spec)
-                if firing is not None:
-                    firings.append(firing)
+            if spec.kind not in ("new_error", "regression"):
+                continue
+            index = 0 if spec.kind == "new_error" else 1
+            for eid, flags in sorted(flagged.items()):
+                info = infos.get(eid)
+                if flags[index] and info is not None and alerting.matches(spec, info.facts):
+                    label = "New error" if spec.kind == "new_error" else "Regression"
+                    firings.append(_about(rule, info, f"{label}: {info.title}"))
+        await self._write(conn, ws, firings, events)
+
+    async def _write(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        ws: str,
+        firings: list[Firing],
+        events: list[tuple[str, dict[str, Any]]],
+    ) -> None:
         if not events and not firings:
             return
         async with conn.transaction():
@@ -216,6 +240,61 @@ class AlertEvaluator:
             await records.append_events(conn, ws, events + fired)
         if fired and self._queued is not None:
             self._queued()
+
+    async def evaluate_rollups(self) -> None:
+        """Spike, error-rate and frequency rules over what commits touched since the last pass."""
+        touched, self._touched, self._touched_count = self._touched, {}, 0
+        execution_ws, self._execution_workspaces = self._execution_workspaces, set()
+        if self._dropped:
+            log.warning("%d changed errors were not evaluated by frequency rules (pending bound)", self._dropped)
+            self._dropped = 0
+        workspaces = sorted(set(touched) | execution_ws)
+        if not workspaces:
+            return
+        done: set[str] = set()
+        try:
+            conn = await self._connection("rollups")
+            found = await self._rules_for(conn, workspaces)
+            for ws in workspaces:
+                ws_rules = [r for r in found.get(ws, []) if r.kind in ("spike", "error_rate", "frequency")]
+                if ws_rules:
+                    await self._rollup_workspace(
+                        conn, ws, ws_rules, touched.get(ws, set()), executions=ws in execution_ws
+                    )
+                done.add(ws)
+        except BaseException:
+            for ws in workspaces:
+                if ws not in done:
+                    self._touched.setdefault(ws, set()).update(touched.get(ws, set()))
+                    if ws in execution_ws:
+                        self._execution_workspaces.add(ws)
+            raise
+
+    async def _rollup_workspace(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        ws: str,
+        ws_rules: list[rules.RuleRow],
+        touched: set[uuid.UUID],
+        *,
+        executions: bool,
+    ) -> None:
+        frequency = [rule for rule in ws_rules if rule.kind == "frequency"]
+        infos = await conditions.errors(conn, ws, sorted(touched)) if touched and frequency else {}
+        firings: list[Firing] = []
+        for rule in ws_rules:
+            spec = rule.spec()
+            if spec.kind == "frequency" and infos:
+                firings += await self._frequency(conn, ws, rule, spec, infos)
+            elif spec.kind == "spike" and touched:
+                firing = await self._spike(conn, ws, rule, spec)
+                if firing is not None:
+                    firings.append(firing)
+            elif spec.kind == "error_rate" and executions:
+                firing = await self._rate(conn, ws, rule, spec)
+                if firing is not None:
+                    firings.append(firing)
+        await self._write(conn, ws, firings, [])
 
     async def _frequency(
         self,
@@ -292,7 +371,7 @@ class AlertEvaluator:
 
     async def sweep(self) -> None:
         """Resolve firing alerts whose condition cleared, re-notify the others when due; prune old stream events."""
-        conn = await self._connection()
+        conn = await self._connection("rollups")
         cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_SWEEP_LOCK,))
         row = await cur.fetchone()
         if not (row and row[0]):
