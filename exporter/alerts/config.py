@@ -10,8 +10,11 @@ class AlertsConfig:
     database_url: str | None = None
     # Evaluate rules after commits; off: no alerts, no stream events of new errors (the API still manages rules).
     enabled: bool = True
-    # Commits within this interval are evaluated together (bounds the evaluator's queries under load).
+    # New errors and regressions: commits within this interval are evaluated together.
     min_interval_seconds: float = 0.05
+    # Rules over rollups (spike, error rate, frequency) run at most this often, over everything touched since:
+    # their reads cost the same whatever the commit rate (bench/alerts.py, docs/performance.md).
+    rollup_interval_seconds: float = 0.5
     # How often firing alerts are checked for their condition clearing (and for re-notification).
     sweep_seconds: float = 10.0
     # Errors remembered between evaluations; beyond it, only workspace-wide rules see the rest until the next one.
@@ -33,6 +36,8 @@ class AlertsConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.min_interval_seconds <= 1.0:
             raise ValueError("min_interval_seconds must be between 0 and 1")
+        if not 0 <= self.rollup_interval_seconds <= 60:
+            raise ValueError("rollup_interval_seconds must be between 0 and 60")
         if self.sweep_seconds <= 0:
             raise ValueError("sweep_seconds must be positive")
         if self.max_pending_errors < 1:

@@ -40,7 +40,7 @@ class AlertEvaluator:
 
     Two tasks: new errors and regressions (what users wait for, cheap: the commit said which errors) are decided
     as soon as a commit reports them; rules over rollups (spike, error rate, frequency) run over everything touched
-    since their last pass, at most every `min_interval_seconds` x 5, so their reads do not delay the first kind
+    since their last pass, at most every `rollup_interval_seconds`, so their reads do not delay the first kind
     and their cost does not grow with the commit rate."""
 
     def __init__(self, config: AlertsConfig, *, link_base: str, queued: Callable[[], None] | None = None) -> None:
@@ -49,8 +49,8 @@ class AlertEvaluator:
         self.config = config
         self.link_base = config.public_url or link_base
         self._queued = queued
-        self._fresh: dict[tuple[str, uuid.UUID], tuple[bool, bool]] = {}
-        self._touched: dict[str, set[uuid.UUID]] = {}
+        self._fresh: dict[tuple[str, str], tuple[bool, bool]] = {}
+        self._touched: dict[str, set[str]] = {}
         self._touched_count = 0
         self._execution_workspaces: set[str] = set()
         self._known: set[str] = set()
@@ -64,20 +64,22 @@ class AlertEvaluator:
     # -- the store's listeners (no I/O) ------------------------------------------------------------------------------
 
     def errors_changed(self, changes: list[ErrorChange]) -> None:
+        # Called once per commit on the writer's event loop: ids stay strings here (parsed once per pass).
         fresh = False
         for change in changes:
-            error_id = uuid.UUID(change.error_id)
             if change.created or change.regressed:
-                key = (change.workspace_id, error_id)
+                key = (change.workspace_id, change.error_id)
                 created, regressed = self._fresh.get(key, (False, False))
                 self._fresh[key] = (created or change.created, regressed or change.regressed)
                 fresh = True
-            touched = self._touched.setdefault(change.workspace_id, set())
-            if error_id not in touched:
+            touched = self._touched.get(change.workspace_id)
+            if touched is None:
+                touched = self._touched[change.workspace_id] = set()
+            if change.error_id not in touched:
                 if self._touched_count >= self.config.max_pending_errors:
                     self._dropped += 1
                     continue
-                touched.add(error_id)
+                touched.add(change.error_id)
                 self._touched_count += 1
         if fresh:
             self._fresh_wakeup.set()
@@ -115,7 +117,7 @@ class AlertEvaluator:
 
     async def _loop(self, name: str) -> None:
         wakeup = self._fresh_wakeup if name == "fresh" else self._rollup_wakeup
-        pause = self.config.min_interval_seconds * (1 if name == "fresh" else 5)
+        pause = self.config.min_interval_seconds if name == "fresh" else self.config.rollup_interval_seconds
         next_sweep = time.monotonic() + self.config.sweep_seconds
         while True:
             timeout = max(0.0, next_sweep - time.monotonic()) if name == "rollups" else None
@@ -169,7 +171,7 @@ class AlertEvaluator:
             return
         by_ws: dict[str, dict[uuid.UUID, tuple[bool, bool]]] = {}
         for (ws, error_id), flags in fresh.items():
-            by_ws.setdefault(ws, {})[error_id] = flags
+            by_ws.setdefault(ws, {})[uuid.UUID(error_id)] = flags
         done: set[str] = set()
         try:
             conn = await self._connection("fresh")
@@ -258,9 +260,8 @@ class AlertEvaluator:
             for ws in workspaces:
                 ws_rules = [r for r in found.get(ws, []) if r.kind in ("spike", "error_rate", "frequency")]
                 if ws_rules:
-                    await self._rollup_workspace(
-                        conn, ws, ws_rules, touched.get(ws, set()), executions=ws in execution_ws
-                    )
+                    ids = {uuid.UUID(e) for e in touched.get(ws, ())}
+                    await self._rollup_workspace(conn, ws, ws_rules, ids, executions=ws in execution_ws)
                 done.add(ws)
         except BaseException:
             for ws in workspaces:
