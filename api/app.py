@@ -10,11 +10,12 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
 from otel_errors.exporter.accounts import Credentials
+from otel_errors.exporter.alerts import StreamHub
 
 from . import dashboard, problems
 from ._limits import RequestLimits
 from .config import ApiConfig
-from .routes import access, errors, health, settings, status, tracking
+from .routes import access, alert_rules, alerts, errors, health, settings, status, stream, tracking
 from .routes import metrics as metrics_route
 
 
@@ -45,9 +46,17 @@ def create_app(
         app.state.pool = pool
         own = credentials is None
         app.state.credentials = Credentials(config.database_url or "") if own else credentials
+        hub = StreamHub(
+            config.database_url or "",
+            queue_events=config.stream_queue_events,
+            max_subscribers=config.stream_max_subscribers,
+        )
+        await hub.start()
+        app.state.hub = hub
         try:
             yield
         finally:
+            await hub.shutdown()
             await pool.close()
             if own:
                 await app.state.credentials.close()
@@ -70,5 +79,8 @@ def create_app(
     app.include_router(tracking.router)
     app.include_router(access.router)
     app.include_router(settings.router)
+    app.include_router(alert_rules.router)
+    app.include_router(alerts.router)
+    app.include_router(stream.router)
     dashboard.install(app, default_workspace=config.default_workspace)
     return app

@@ -25,6 +25,21 @@ class ApiConfig:
     max_body_bytes: int = 1024 * 1024
     # Where the dashboard's `/` goes when no workspace has data yet.
     default_workspace: str = "default"
+    # Where links in webhook payloads point; empty: this API's own address (http://host:port).
+    public_url: str = ""
+    # Accept webhook destinations on loopback, private and link-local addresses (refused by default).
+    allow_private_webhooks: bool = False
+    # The live stream (GET .../stream): a comment line this often keeps proxies from closing an idle stream; a
+    # client's queue holds this many events before it is dropped (it resumes with Last-Event-ID); a resume sends
+    # at most this many missed events; open streams per process.
+    stream_heartbeat_seconds: float = 15.0
+    stream_queue_events: int = 256
+    stream_resume_events: int = 1000
+    stream_max_subscribers: int = 1000
+
+    @property
+    def link_base(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -37,5 +52,13 @@ class ApiConfig:
             raise ValueError(f"price_per_credit must be a finite number >= 0, got {self.price_per_credit}")
         if self.max_body_bytes < 1024:
             raise ValueError("max_body_bytes must be at least 1 KiB")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise ValueError("public_url must start with http:// or https://")
+        if not 0.1 <= self.stream_heartbeat_seconds <= 300:
+            raise ValueError("stream_heartbeat_seconds must be between 0.1 and 300")
+        if not 1 <= self.stream_queue_events <= 100_000 or not 1 <= self.stream_resume_events <= 100_000:
+            raise ValueError("stream_queue_events and stream_resume_events must be between 1 and 100000")
+        if not 1 <= self.stream_max_subscribers <= 100_000:
+            raise ValueError("stream_max_subscribers must be between 1 and 100000")
         if not is_workspace_id(self.default_workspace):
             raise ValueError(f"default_workspace {self.default_workspace!r} must match {WORKSPACE_ID_REGEX}")

@@ -98,3 +98,10 @@ def for_principal(model: Model, principal: Principal, policy: str) -> Model:
         return model
     result: Model = _walk(model)
     return result
+
+
+def for_principal_value(value: Any, principal: Principal, policy: str) -> Any:
+    """`for_principal` for plain JSON values (the stream's event data)."""
+    if policy == "full" or principal.role != "viewer":
+        return value
+    return _walk(value)

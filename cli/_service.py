@@ -6,8 +6,9 @@ Start-up, in order (each step only after the previous one succeeded):
   3. credentials     the credential lookup (its connection opens on first use)
   4. maintenance     retention and partitions ahead, every few minutes
   5. chain linker    links the errors of traces that commits changed (woken by each commit)
-  6. receivers       OTLP/gRPC, then OTLP/HTTP: ingest opens only once the store is running
-  7. api             the JSON API and dashboard
+  6. alerts          webhook sender, then the evaluator (fed by the store's change listeners, beside the write path)
+  7. receivers       OTLP/gRPC, then OTLP/HTTP: ingest opens only once the store is running
+  8. api             the JSON API and dashboard
 Shutdown reverses it: stop intake (receivers), drain the store (accepted batches are committed), then the rest.
 """
 
@@ -24,6 +25,7 @@ import uvicorn
 from otel_errors import Processor
 from otel_errors.exporter import PostgresExporter
 from otel_errors.exporter.accounts import Credentials
+from otel_errors.exporter.alerts import AlertEvaluator, WebhookSender
 from otel_errors.exporter.chains import ChainLinker
 from otel_errors.exporter.maintenance import Maintenance
 from otel_errors.exporter.rules import RulesCache
@@ -59,6 +61,11 @@ class Service:
         self.maintenance = Maintenance(settings.store)
         self.linker = ChainLinker(settings.store)
         self.store.commit_listeners.append(self.linker.wake)
+        self.webhooks = WebhookSender(settings.alerts)
+        self.evaluator = AlertEvaluator(settings.alerts, link_base=settings.api.link_base, queued=self.webhooks.wake)
+        if settings.alerts.enabled:
+            self.store.listeners.append(self.evaluator.errors_changed)
+            self.store.execution_listeners.append(self.evaluator.executions_changed)
         self.processor = Processor(settings.processor, rules_for=self.rules)
         authenticate = TokenAuthenticator(self._token_workspace) if settings.serve.auth else no_auth
         self.telemetry = Telemetry()
@@ -112,6 +119,9 @@ class Service:
         await self.rules.start()
         await self.maintenance.start()
         await self.linker.start()
+        await self.webhooks.start()
+        if self.settings.alerts.enabled:
+            await self.evaluator.start()
         await self.grpc.start()
         receiver, api = self.settings.receiver, self.settings.api
         self._servers = [
@@ -149,6 +159,8 @@ class Service:
         self.api.should_exit = True
         if len(self._servers) > 1:
             await asyncio.gather(self._servers[1], return_exceptions=True)
+        await self.evaluator.shutdown()
+        await self.webhooks.shutdown()
         await self.linker.shutdown()
         await self.maintenance.shutdown()
         await self.rules.shutdown()

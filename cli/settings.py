@@ -18,6 +18,7 @@ from typing import Any
 from otel_errors.config import ProcessorConfig
 from otel_errors.errors import ConfigError
 from otel_errors.exporter import StoreConfig
+from otel_errors.exporter.alerts import AlertsConfig
 from otel_errors.receiver import ReceiverConfig
 
 from ..api import ApiConfig
@@ -52,6 +53,7 @@ COMPONENTS: dict[str, type[Any]] = {
     "processor": ProcessorConfig,
     "store": StoreConfig,
     "api": ApiConfig,
+    "alerts": AlertsConfig,
 }
 
 
@@ -174,6 +176,51 @@ SETTINGS: dict[str, Setting] = {
         "allow a non-loopback host with authentication off",
         (("serve", "allow_unauthenticated_remote"),),
     ),
+    "alerts": Setting(
+        "OTEL_ERRORS_ALERTS",
+        "evaluate alert rules after commits (docs/alerts.md); off: no alerts and no stream events of new errors",
+        (("alerts", "enabled"),),
+    ),
+    "alert_allow_private_webhooks": Setting(
+        "OTEL_ERRORS_ALERT_ALLOW_PRIVATE_WEBHOOKS",
+        "allow webhooks to loopback, private and link-local addresses",
+        (("alerts", "allow_private_webhooks"), ("api", "allow_private_webhooks")),
+    ),
+    "alert_webhook_timeout_seconds": Setting(
+        "OTEL_ERRORS_ALERT_WEBHOOK_TIMEOUT_SECONDS",
+        "timeout of one webhook attempt",
+        (("alerts", "webhook_timeout_seconds"),),
+    ),
+    "alert_webhook_attempts": Setting(
+        "OTEL_ERRORS_ALERT_WEBHOOK_ATTEMPTS",
+        "attempts per webhook delivery (backoff 1 s, doubling) before it is marked failed",
+        (("alerts", "webhook_attempts"),),
+    ),
+    "alert_correlation_minutes": Setting(
+        "OTEL_ERRORS_ALERT_CORRELATION_MINUTES",
+        "alerts of one agent this close together join one incident",
+        (("alerts", "correlation_minutes"),),
+    ),
+    "alert_sweep_seconds": Setting(
+        "OTEL_ERRORS_ALERT_SWEEP_SECONDS",
+        "how often firing alerts are checked for resolution and re-notification",
+        (("alerts", "sweep_seconds"),),
+    ),
+    "alert_stream_retention_seconds": Setting(
+        "OTEL_ERRORS_ALERT_STREAM_RETENTION_SECONDS",
+        "how long stream events are kept for resuming (Last-Event-ID)",
+        (("alerts", "stream_retention_seconds"),),
+    ),
+    "stream_heartbeat_seconds": Setting(
+        "OTEL_ERRORS_STREAM_HEARTBEAT_SECONDS",
+        "interval of the stream's heartbeat comments",
+        (("api", "stream_heartbeat_seconds"),),
+    ),
+    "public_url": Setting(
+        "OTEL_ERRORS_PUBLIC_URL",
+        "the dashboard's address in webhook links; empty: `http://<host>:<api port>`",
+        (("alerts", "public_url"), ("api", "public_url")),
+    ),
     "allow_pure_python_protobuf": Setting(
         "OTEL_ERRORS_ALLOW_PURE_PYTHON_PROTOBUF",
         "start even on the pure-Python protobuf backend (160x slower)",
@@ -203,6 +250,7 @@ class Settings:
     processor: ProcessorConfig = field(default_factory=ProcessorConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
 
     def with_database(self, database_url: str) -> Settings:
         """The store's and the API's configs pointed at `database_url` (the embedded server's, once started)."""
@@ -210,6 +258,7 @@ class Settings:
             self,
             store=dataclasses.replace(self.store, database_url=database_url),
             api=dataclasses.replace(self.api, database_url=database_url),
+            alerts=dataclasses.replace(self.alerts, database_url=database_url),
         )
 
 

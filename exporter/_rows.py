@@ -212,6 +212,10 @@ class StagedBatch:
     late_credits: bool  # a failed execution with credits: errors stored before it may get them
     nbytes: int  # an estimate of the memory the rows hold, for the queue's bound in bytes
 
+    def execution_workspaces(self) -> set[str]:
+        """Workspaces of the executions (the first column of an execution row)."""
+        return {row[0] for row in self.executions}
+
 
 def stage(batch: ErrorBatch, texts: KnownTexts) -> StagedBatch:
     """The rows of an `ErrorBatch`; large texts already committed (`texts`) travel as ""."""

@@ -39,7 +39,8 @@ log = logging.getLogger("otel_errors.exporter")
 
 @dataclass(frozen=True, slots=True)
 class ErrorChange:
-    """An error that a commit created or reopened (regressed): what the live stream and alerts react to."""
+    """An error a commit added occurrences to, and whether it created or reopened (regressed) it: what alerts and
+    the live stream react to."""
 
     workspace_id: str
     error_id: str
@@ -80,7 +81,10 @@ class PostgresExporter:
         self._down_until = 0.0
         self._last_error = ""
         self._partitions = partitions or Partitions()
+        # Called after each commit, in the writer task, without I/O: the errors it touched, and the workspaces whose
+        # executions it stored (alerts evaluate them beside the write path, cli/_service.py).
         self.listeners: list[Callable[[list[ErrorChange]], None]] = []
+        self.execution_listeners: list[Callable[[frozenset[str]], None]] = []
         self.commit_listeners: list[Callable[[CommitStats], None]] = []
         self._texts = KnownTexts()
         # Records another process (or a concurrent export) had already stored for their trace (_settle_sql.py).
@@ -208,7 +212,7 @@ class PostgresExporter:
                         conn = None
                     continue
                 self._finish(group, None, time.perf_counter() - started)
-                self._notify(changes)
+                self._notify(changes, group)
         finally:
             if conn is not None:
                 await conn.close()
@@ -223,7 +227,7 @@ class PostgresExporter:
                 self._failed([item], exc, failure(exc))
             else:
                 self._finish([item], None, time.perf_counter() - started)
-                self._notify(changes)
+                self._notify(changes, [item])
 
     def _failed(self, group: list[_Pending], exc: BaseException, found: CommitFailure) -> None:
         if found.error is None:
@@ -253,14 +257,21 @@ class PostgresExporter:
         self._down_until = time.monotonic() + 1.0
         log.warning("database unavailable: %s", self._last_error)
 
-    def _notify(self, changes: list[ErrorChange]) -> None:
-        if not changes:
-            return
-        for listener in self.listeners:
-            try:
-                listener(changes)
-            except Exception:  # a listener's bug must not fail ingest
-                log.exception("error-change listener failed")
+    def _notify(self, changes: list[ErrorChange], group: list[_Pending]) -> None:
+        if changes:
+            for listener in self.listeners:
+                try:
+                    listener(changes)
+                except Exception:  # a listener's bug must not fail ingest
+                    log.exception("error-change listener failed")
+        if self.execution_listeners:
+            workspaces = frozenset(ws for item in group for ws in item.staged.execution_workspaces())
+            if workspaces:
+                for execution_listener in self.execution_listeners:
+                    try:
+                        execution_listener(workspaces)
+                    except Exception:
+                        log.exception("execution listener failed")
 
     async def _commit_with_retry(self, conn: psycopg.AsyncConnection[Any], group: list[_Pending]) -> list[ErrorChange]:
         # A deadlock is still possible in the first commits of a new hot error, before its row exists to lock
@@ -348,8 +359,7 @@ class PostgresExporter:
             if has_events:
                 copies = int((await copies_cur.fetchone() or (0,))[0])
                 for workspace_id, error_id, created, regressed in await errors_cur.fetchall():
-                    if created or regressed:
-                        changes.append(ErrorChange(workspace_id, str(error_id), bool(created), bool(regressed)))
+                    changes.append(ErrorChange(workspace_id, str(error_id), bool(created), bool(regressed)))
         self.copies_settled += copies
         self._unreported_copies += copies
         for s in staged:  # committed: batches staged from now on need not carry these texts again

@@ -98,14 +98,22 @@ def _median(values: Sequence[float]) -> float:
     return float(ordered[mid]) if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2.0
 
 
-def spikes(counts: Sequence[int]) -> list[Spike]:
-    """Buckets above 3x the baseline (median of up to 12 preceding non-spike buckets, at least 3; a baseline
-    under 1 counts as 1), adjacent spike buckets merged; resolved when the last bucket is not a spike."""
+def spikes(
+    counts: Sequence[int],
+    *,
+    factor: float = SPIKE_FACTOR,
+    lookback: int = SPIKE_LOOKBACK,
+    min_history: int = SPIKE_MIN_HISTORY,
+    min_count: int = 0,
+) -> list[Spike]:
+    """Buckets above `factor` x the baseline (median of up to `lookback` preceding non-spike buckets, at least
+    `min_history`; a baseline under 1 counts as 1) and at least `min_count`, adjacent spike buckets merged;
+    resolved when the last bucket is not a spike. The timeline and the spike alert rule both detect with this."""
     flagged: list[bool] = []
     history: list[int] = []
     for count in counts:
-        baseline = _median(history[-SPIKE_LOOKBACK:]) if len(history) >= SPIKE_MIN_HISTORY else None
-        is_spike = baseline is not None and count > SPIKE_FACTOR * max(baseline, 1.0)
+        baseline = _median(history[-lookback:]) if len(history) >= min_history else None
+        is_spike = baseline is not None and count > factor * max(baseline, 1.0) and count >= min_count
         flagged.append(is_spike)
         if not is_spike:
             history.append(count)

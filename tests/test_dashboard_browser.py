@@ -320,6 +320,25 @@ def test_new_errors_appear_without_a_reload(browser: Any, server: RunningServer,
         assert "live" in (page.locator("#live").text_content() or "")
 
 
+def test_the_stream_brings_new_errors_and_alerts_without_waiting_for_the_timer(
+    browser: Any, server: RunningServer
+) -> None:
+    workspace = f"live{uuid.uuid4().hex[:12]}"
+    send(server, execution(workspace, time.time_ns() - 60_000_000_000, type="FirstError", message="first"))
+    with page_of(browser) as page:
+        open_dashboard(page, server, workspace, "refresh=600")  # the timer will not fire during the test
+        page.wait_for_selector("#alerts [data-part='alerts'] li")
+        wait_for(lambda: "streaming" in (page.locator("#live").text_content() or ""), what="the stream is open")
+        page.evaluate("window.__sameDocument = true")
+        send(server, execution(workspace, time.time_ns() - 5_000_000_000, type="StreamedError", message="pushed"))
+        page.wait_for_selector("#error-rows tr.fresh", timeout=15_000)
+        wait_for(
+            lambda: "StreamedError" in (page.locator("#alerts [data-part='alerts']").text_content() or ""),
+            what="the new alert is listed",
+        )
+        assert page.evaluate("window.__sameDocument") is True
+
+
 def test_alerts_and_incidents_say_when_the_server_has_none(browser: Any, server: RunningServer, seeded: Seeded) -> None:
     base = f"{server.api}/api/v1/workspaces/{seeded.workspace}"
     alerts = httpx.get(f"{base}/alerts", params={"status": "firing"}, timeout=10)

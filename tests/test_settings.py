@@ -60,6 +60,15 @@ _NON_DEFAULT: dict[str, tuple[str, Any]] = {
     "viewer_stacktraces": ("full", "full"),
     "rules_refresh_seconds": ("30", 30),
     "allow_unauthenticated_remote": ("true", True),
+    "alerts": ("false", False),
+    "alert_allow_private_webhooks": ("true", True),
+    "alert_webhook_timeout_seconds": ("2.5", 2.5),
+    "alert_webhook_attempts": ("3", 3),
+    "alert_correlation_minutes": ("30", 30),
+    "alert_sweep_seconds": ("2", 2.0),
+    "alert_stream_retention_seconds": ("600", 600),
+    "stream_heartbeat_seconds": ("5", 5.0),
+    "public_url": ("https://errors.example.com", "https://errors.example.com"),
     "allow_pure_python_protobuf": ("true", True),
 }
 

@@ -16,9 +16,10 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from otel_errors.exporter import audit
+from otel_errors.exporter.alerts import records as alert_records
 
 from .. import _convert, _cursor
 from ..deps import Admin, Connection, Member, WorkspaceId
@@ -62,6 +63,18 @@ async def _lock_for(conn: Connection, workspace_id: str, *, error_id: uuid.UUID,
     return Status(current)
 
 
+async def _resolve_alerts(
+    request: Request, conn: Connection, workspace_id: str, error_id: uuid.UUID, reason: str
+) -> None:
+    """The error's firing alerts resolve with it (resolved, or ignored: ignored errors never alert)."""
+    await alert_records.lock_workspace(conn, workspace_id)
+    ids = await alert_records.firing_for_error(conn, workspace_id, error_id)
+    events = await alert_records.resolve(
+        conn, workspace_id, ids, reason=reason, link_base=request.app.state.config.link_base
+    )
+    await alert_records.append_events(conn, workspace_id, events)
+
+
 async def _reply(conn: Connection, workspace_id: str, *, error_id: uuid.UUID) -> ErrorItem:
     row = await error_queries.get_error(conn, workspace_id, error_id=error_id, people=10)
     if row is None:
@@ -76,7 +89,12 @@ async def _reply(conn: Connection, workspace_id: str, *, error_id: uuid.UUID) ->
     responses={409: {"description": "transition not allowed"}},
 )
 async def change_status(
-    workspace_id: WorkspaceId, error_id: uuid.UUID, body: StatusChange, conn: Connection, principal: Member
+    request: Request,
+    workspace_id: WorkspaceId,
+    error_id: uuid.UUID,
+    body: StatusChange,
+    conn: Connection,
+    principal: Member,
 ) -> ErrorItem:
     async with conn.transaction():
         current = await _lock_for(conn, workspace_id, error_id=error_id, target=body.status)
@@ -90,6 +108,8 @@ async def change_status(
             before={"status": current.value},
             after={"status": body.status.value},
         )
+        if body.status == Status.IGNORED:
+            await _resolve_alerts(request, conn, workspace_id, error_id, "error ignored")
     return await _reply(conn, workspace_id, error_id=error_id)
 
 
@@ -100,7 +120,12 @@ async def change_status(
     responses={409: {"description": "already resolved, or ignored"}},
 )
 async def resolve(
-    workspace_id: WorkspaceId, error_id: uuid.UUID, body: ResolveBody, conn: Connection, principal: Member
+    request: Request,
+    workspace_id: WorkspaceId,
+    error_id: uuid.UUID,
+    body: ResolveBody,
+    conn: Connection,
+    principal: Member,
 ) -> ErrorItem:
     async with conn.transaction():
         current = await _lock_for(conn, workspace_id, error_id=error_id, target=Status.RESOLVED)
@@ -130,6 +155,7 @@ async def resolve(
             before={"status": current.value},
             after=after,
         )
+        await _resolve_alerts(request, conn, workspace_id, error_id, "error resolved")
     return await _reply(conn, workspace_id, error_id=error_id)
 
 

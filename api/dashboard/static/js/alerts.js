@@ -1,5 +1,5 @@
-// Active alerts and incidents. The endpoints come with the alerting issue: until then the API answers 404 and
-// the section says alerts are not available; it lights up by itself once they exist.
+// Firing alerts and open incidents (GET .../alerts?status=firing, .../incidents?status=open). A server without
+// them answers 404 and the section says alerts are not available.
 
 import { fill, h } from "./dom.js";
 import * as fmt from "./format.js";
@@ -11,16 +11,23 @@ function itemsOf(data) {
 }
 
 function describe(item) {
-  const title = item.title ?? item.name ?? item.rule ?? item.type ?? item.alertId ?? item.incidentId ?? item.id ?? "";
-  const since = item.startedAt ?? item.firedAt ?? item.openedAt ?? item.createdAt;
+  const title = item.title ?? item.name ?? item.alertId ?? item.incidentId ?? "";
+  const since = item.firstFiredAt ?? item.openedAt;
+  const what = item.rule
+    ? ` · ${item.rule.name ?? item.rule.kind}`
+    : item.alerts !== undefined
+      ? ` · ${item.alerts} ${item.alerts === 1 ? "alert" : "alerts"}`
+      : "";
+  const error = item.primaryErrorId;
   return h(
     "li",
     { class: "alert-item" },
     item.severity ? h("span", { class: ["badge", `sev-${item.severity}`] }, String(item.severity)) : null,
-    h("strong", {}, String(title || "(untitled)")),
-    item.status ? h("span", { class: "muted" }, ` · ${item.status}`) : null,
+    error
+      ? h("a", { href: `?error=${encodeURIComponent(error)}`, "data-error": error }, h("strong", {}, String(title)))
+      : h("strong", {}, String(title || "(untitled)")),
+    h("span", { class: "muted" }, what),
     since ? h("span", { class: "muted" }, ` · since ${fmt.timeAgo(since)}`) : null,
-    item.message || item.description ? h("div", {}, String(item.message ?? item.description)) : null,
   );
 }
 
@@ -34,7 +41,7 @@ async function read(api, path, params) {
 }
 
 export async function loadAlerts(api, box) {
-  const [alerts, incidents] = await Promise.all([read(api, "/alerts", { status: "firing" }), read(api, "/incidents")]);
+  const [alerts, incidents] = await Promise.all([read(api, "/alerts", { status: "firing" }), read(api, "/incidents", { status: "open" })]);
   const part = (title, result, unavailable, none) =>
     h(
       "div",

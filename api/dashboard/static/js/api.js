@@ -41,8 +41,24 @@ export function createApi({ workspace, key }) {
     return data;
   }
 
+  // The live stream (server-sent events), read with fetch so that the key travels in the header like every other
+  // read (EventSource cannot send one). Resolves to the Response; its body is the event stream.
+  function stream(lastEventId, signal) {
+    const headers = { Accept: "text/event-stream" };
+    const secret = key();
+    if (secret) headers.Authorization = `Bearer ${secret}`;
+    if (lastEventId) headers["Last-Event-ID"] = lastEventId;
+    return fetch(new URL(`${base}/stream`, window.location.origin), {
+      headers,
+      signal,
+      credentials: "omit",
+      cache: "no-store",
+    });
+  }
+
   return {
     get: (path, params) => request("GET", path, { params }),
     post: (path, body) => request("POST", path, { body }),
+    stream,
   };
 }

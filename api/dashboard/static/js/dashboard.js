@@ -290,6 +290,7 @@ export function startDashboard({ api, auth, query, view, early }) {
     startLive({
       seconds: refreshSeconds,
       refresh: refreshLive,
+      stream: api.stream,
       onStatus: (text) => {
         $("live").textContent = text;
       },

@@ -1,0 +1,168 @@
+"""Webhook destinations and delivery against a real local HTTP server: management (admin, audited, secret shown
+once), the signature, retries with backoff, timeouts, final failures, both payloads, and address refusal."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import httpx
+import pytest
+from alert_helpers import Receiver, config, evaluate, only_rule, rows
+from tracking_helpers import MINUTE, call, get, now_ns, run
+
+from otel_errors.exporter.alerts import WebhookSender
+from otel_errors.exporter.alerts.delivery import DeliveryError, resolve
+
+
+def _create(url: str, ws: str, body: dict[str, Any], **api: Any) -> httpx.Response:
+    async def fn(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.post(f"/api/v1/workspaces/{ws}/alert-destinations", json=body)
+
+    response: httpx.Response = call(url, fn, **api)
+    return response
+
+
+def _deliver(url: str, **overrides: Any) -> None:
+    """Run a sender until no delivery of the database is pending (each delivered or failed)."""
+
+    async def go() -> None:
+        sender = WebhookSender(config(url, **overrides), poll_seconds=0.05)
+        await sender.start()
+        try:
+            for _ in range(400):
+                pending = rows(url, "SELECT count(*) FROM alert_deliveries WHERE status = 'pending'")[0][0]
+                if pending == 0:
+                    return
+                await asyncio.sleep(0.05)
+            raise AssertionError("deliveries still pending")
+        finally:
+            await sender.shutdown()
+
+    asyncio.run(go())
+
+
+def test_destinations_are_admin_managed_and_the_secret_is_shown_once(migrated: str, workspace: str) -> None:
+    refused = _create(migrated, workspace, {"url": "http://127.0.0.1:9/hook"})
+    assert refused.status_code == 422 and "loopback" in refused.json()["error"]["message"]
+    for bad in ("http://10.0.0.8/x", "http://169.254.169.254/latest", "http://localhost:8080/", "ftp://example.com/"):
+        assert _create(migrated, workspace, {"url": bad}).status_code == 422, bad
+    created = _create(migrated, workspace, {"url": "https://hooks.example.com/a", "format": "slack", "name": "ops"})
+    assert created.status_code == 201
+    secret = created.json()["secret"]
+    assert secret.startswith("whsec_") and len(secret) > 40
+    listed = get(migrated, f"/api/v1/workspaces/{workspace}/alert-destinations").json()["items"]
+    assert listed[0]["secretHint"] == f"whsec_…{secret[-4:]}" and "secret" not in listed[0]
+    assert secret not in json.dumps(get(migrated, f"/api/v1/workspaces/{workspace}/audit-log").json())
+    audit = get(migrated, f"/api/v1/workspaces/{workspace}/audit-log").json()["items"]
+    assert audit[0]["action"] == "alert_destination.create"
+    # With the setting, a local receiver is allowed (the tests' receivers are).
+    allowed = _create(migrated, workspace, {"url": "http://127.0.0.1:9/hook"}, allow_private_webhooks=True)
+    assert allowed.status_code == 201
+
+
+def test_a_failed_delivery_is_retried_with_the_same_signed_body(migrated: str, workspace: str) -> None:
+    receiver = Receiver(answers=[500, 503])
+    try:
+        only_rule(migrated, workspace, kind="new_error")
+        secret = _create(migrated, workspace, {"url": receiver.url}, allow_private_webhooks=True).json()["secret"]
+        evaluate(migrated, run(workspace, now_ns() - MINUTE, type="HookError", message="boom"))
+        _deliver(migrated, allow_private_webhooks=True, webhook_backoff_seconds=0.1)
+    finally:
+        receiver.close()
+    assert len(receiver.received) == 3
+    assert len({r.body for r in receiver.received}) == 1
+    for got in receiver.received:
+        timestamp = got.headers["x-otel-errors-timestamp"]
+        expected = hmac.new(secret.encode(), timestamp.encode() + b"." + got.body, hashlib.sha256).hexdigest()
+        assert got.headers["x-otel-errors-signature"] == f"sha256={expected}"
+        assert got.headers["content-type"] == "application/json"
+    document = receiver.documents()[0]
+    assert document["type"] == "alert.fired" and document["workspaceId"] == workspace
+    assert document["alert"]["title"] == "New error: HookError: boom"
+    assert document["link"] == f"http://dash.example/workspaces/{workspace}?error={document['alert']['primaryErrorId']}"
+    attempts = rows(
+        migrated,
+        "SELECT attempt, http_status, error FROM alert_delivery_attempts WHERE workspace_id = %s ORDER BY attempt",
+        workspace,
+    )
+    assert attempts == [(1, 500, "HTTP 500"), (2, 503, "HTTP 503"), (3, 200, None)]
+    alert = get(migrated, f"/api/v1/workspaces/{workspace}/alerts").json()["items"][0]
+    assert [(d["status"], d["attempts"], d["lastError"]) for d in alert["deliveries"]] == [("delivered", 3, None)]
+
+
+def test_slack_payload_links_to_the_error_and_escapes_telemetry(migrated: str, workspace: str) -> None:
+    receiver = Receiver()
+    try:
+        only_rule(migrated, workspace, kind="new_error")
+        _create(migrated, workspace, {"url": receiver.url, "format": "slack"}, allow_private_webhooks=True)
+        evaluate(migrated, run(workspace, now_ns() - MINUTE, type="SlackError", message="<!channel> & <@U1|boss>"))
+        _deliver(migrated, allow_private_webhooks=True)
+    finally:
+        receiver.close()
+    message = receiver.documents()[0]
+    error_id = rows(migrated, "SELECT error_id FROM errors WHERE workspace_id = %s", workspace)[0][0]
+    assert f"<http://dash.example/workspaces/{workspace}?error={error_id}|" in message["text"]
+    text = message["blocks"][0]["text"]["text"]
+    assert "<!channel>" not in text and "&lt;!channel&gt; &amp; &lt;@U1|boss&gt;" in text
+
+
+def test_final_answers_and_exhausted_retries_are_recorded_as_failed(migrated: str, workspace: str) -> None:
+    gone, slow = Receiver(answers=[404]), Receiver(delay=1.0)
+    try:
+        only_rule(migrated, workspace, kind="new_error")
+        _create(migrated, workspace, {"url": gone.url, "name": "gone"}, allow_private_webhooks=True)
+        _create(migrated, workspace, {"url": slow.url, "name": "slow"}, allow_private_webhooks=True)
+        evaluate(migrated, run(workspace, now_ns() - MINUTE, type="FailError"))
+        _deliver(
+            migrated,
+            allow_private_webhooks=True,
+            webhook_timeout_seconds=0.3,
+            webhook_attempts=2,
+            webhook_backoff_seconds=0.1,
+        )
+    finally:
+        gone.close()
+        slow.close()
+    found = rows(
+        migrated,
+        "SELECT x.name, d.status, d.attempts, d.last_error FROM alert_deliveries d JOIN alert_destinations x"
+        " USING (workspace_id, destination_id) WHERE d.workspace_id = %s ORDER BY x.name",
+        workspace,
+    )
+    assert found == [("gone", "failed", 1, "HTTP 404"), ("slow", "failed", 2, "no answer within 0.3s")]
+
+
+def test_loopback_and_private_addresses_are_refused_at_delivery(migrated: str, workspace: str) -> None:
+    receiver = Receiver()
+    try:
+        only_rule(migrated, workspace, kind="new_error")
+        # Allowed when created (say the setting was on then), refused when sent with it off.
+        _create(migrated, workspace, {"url": receiver.url}, allow_private_webhooks=True)
+        _create(
+            migrated, workspace, {"url": receiver.url.replace("127.0.0.1", "localhost")}, allow_private_webhooks=True
+        )
+        evaluate(migrated, run(workspace, now_ns() - MINUTE, type="SsrfError"))
+        _deliver(
+            migrated,
+        )
+    finally:
+        receiver.close()
+    assert receiver.received == []
+    found = rows(
+        migrated, "SELECT status, attempts, last_error FROM alert_deliveries WHERE workspace_id = %s", workspace
+    )
+    assert len(found) == 2
+    for status, attempts, error in found:
+        assert (status, attempts) == ("failed", 1) and error.startswith("refused:") and "loopback" in error
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "::1", "0.0.0.0"])
+def test_every_resolved_address_is_checked(host: str) -> None:
+    with pytest.raises(DeliveryError, match="refused") as info:
+        asyncio.run(resolve(host, 80, allow_private=False))
+    assert not info.value.retry
+    assert asyncio.run(resolve(host, 80, allow_private=True))
