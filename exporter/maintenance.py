@@ -68,15 +68,18 @@ class Maintenance:
                 conn, [today + dt.timedelta(days=i) for i in range(0, self.config.partitions_ahead_days + 1)]
             )
             cutoff = today - dt.timedelta(days=self.config.retention_days)
+            # Compared with a value of the column's own type: date < timestamptz depends on the time zone (a
+            # STABLE comparison), which Citus will not run on the shards beside a column.
+            cutoff_at = dt.datetime.combine(cutoff, dt.time(), tzinfo=dt.UTC)
             async with conn.transaction():
                 await conn.execute(q.DELETE_OLD_MINUTES)
                 for table, column in _ROLLUPS:
                     await conn.execute(
                         sql.SQL("DELETE FROM {} WHERE {} < %s").format(sql.Identifier(table), sql.Identifier(column)),
-                        (cutoff,),
+                        (cutoff if column == "day" else cutoff_at,),
                     )
                 for statement in _chains_sql.DELETE_OLD:
-                    await conn.execute(statement, {"cutoff": cutoff})
+                    await conn.execute(statement, {"cutoff": cutoff_at})
             return await self._partitions.drop_older_than(conn, cutoff)
 
 

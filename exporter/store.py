@@ -26,10 +26,12 @@ from otel_errors.errors import Overloaded, ShuttingDown, StoreUnavailable
 
 from . import _recovery_sql as rq
 from . import _write_sql as q
+from ._citus_write_sql import CITUS, PLAIN
 from ._failures import CommitFailure, failure, ingest_error
 from ._migrate import migrate
 from ._partitions import Partitions, day_date
 from ._rows import KnownTexts, StagedBatch, commit_windows, stage
+from .citus import has_citus
 from .config import StoreConfig
 
 log = logging.getLogger("otel_errors.exporter")
@@ -80,6 +82,7 @@ class PostgresExporter:
         self.listeners: list[Callable[[list[ErrorChange]], None]] = []
         self.commit_listeners: list[Callable[[CommitStats], None]] = []
         self._texts = KnownTexts()
+        self._forms = PLAIN  # CITUS when the database has the extension (start)
 
     # -- lifecycle (idempotent) ---------------------------------------------------------------------------------
 
@@ -88,6 +91,8 @@ class PostgresExporter:
             return
         async with await self._connect() as conn:
             applied = await migrate(conn)
+            if await has_citus(conn):
+                self._forms = CITUS
             if applied:
                 log.info("applied schema migrations %s", applied)
             today = dt.datetime.now(dt.UTC).date()
@@ -295,12 +300,12 @@ class PostgresExporter:
                 await _copy(cur, rq.COPY_RECOVERIES, rq.RECOVERY_TYPES, (r for s in staged for r in s.recoveries))
             async with conn.pipeline():
                 if has_events:
-                    for statement in (q.RESOLVE_ERRORS, q.INSERT_ALIASES, q.INSERT_OCCURRENCES):
+                    for statement in (q.RESOLVE_ERRORS, self._forms.insert_aliases, q.INSERT_OCCURRENCES):
                         await cur.execute(statement)
-                    await cur.execute(q.CREDITS_FROM_KNOWN_EXECUTIONS, for_events)
+                    await cur.execute(self._forms.credits_from_known_executions, for_events)
                     for statement in (q.INSERT_STACKTRACES, q.UPSERT_ERROR_USERS, q.UPSERT_ERROR_AGENTS):
                         await cur.execute(statement)
-                    await errors_cur.execute(q.UPSERT_ERRORS)
+                    await errors_cur.execute(self._forms.upsert_errors)
                     for statement in (
                         q.CLEAR_CREDITS,
                         q.ROLLUP_MINUTE,
@@ -316,7 +321,7 @@ class PostgresExporter:
                 if has_recoveries:
                     await cur.execute(rq.INSERT_RECOVERIES)
                 if has_executions:
-                    await cur.execute(q.INSERT_EXECUTIONS, for_executions)
+                    await cur.execute(self._forms.insert_executions, for_executions)
                     await cur.execute(q.UPSERT_WORKSPACE_USERS)
                     await cur.execute(q.UPSERT_WORKSPACE_AGENTS)
                     if any(s.late_credits for s in staged):
