@@ -13,6 +13,24 @@ WHERE p.workspace_id = c.workspace_id AND p.trace_id = c.trace_id
 RETURNING p.workspace_id, p.trace_id, p.first_at, p.last_at
 """
 
+# Citus runs FOR UPDATE only in a query that reaches one shard: there the oldest queued traces are read without a
+# lock, then each workspace's are claimed by a query of its own (SKIP LOCKED as above); one claimed by another
+# linker meanwhile is skipped.
+CANDIDATES = """
+SELECT workspace_id, array_agg(trace_id) FROM (
+    SELECT workspace_id, trace_id FROM chain_pending ORDER BY first_at LIMIT %(limit)s
+) c GROUP BY 1 ORDER BY 1
+"""
+
+CLAIM_WORKSPACE = """
+DELETE FROM chain_pending p USING (
+    SELECT workspace_id, trace_id FROM chain_pending
+    WHERE workspace_id = %(workspace)s AND trace_id = ANY(%(traces)s) FOR UPDATE SKIP LOCKED
+) c
+WHERE p.workspace_id = %(workspace)s AND p.workspace_id = c.workspace_id AND p.trace_id = c.trace_id
+RETURNING p.workspace_id, p.trace_id, p.first_at, p.last_at
+"""
+
 # In one order everywhere (sorted by the hash), so two linkers never wait for each other in a circle.
 LOCK_TRACES = f"""
 SELECT pg_advisory_xact_lock(h) FROM (

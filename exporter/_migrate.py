@@ -8,6 +8,8 @@ from importlib import resources
 
 import psycopg
 
+from . import citus
+
 # Any fixed number: all otel-errors processes serialize migrations (and partition DDL) on it.
 MIGRATION_LOCK = 0x6F74_6572_7273_01
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -30,7 +32,8 @@ def migrations() -> list[Migration]:
 
 
 async def migrate(conn: psycopg.AsyncConnection[object]) -> list[int]:
-    """Apply pending migrations in one transaction under an advisory lock; returns the versions applied."""
+    """Apply pending migrations in one transaction under an advisory lock, then place new tables on Citus when
+    the database has it (exporter/citus.sql); returns the versions applied."""
     applied_now = []
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
@@ -48,4 +51,6 @@ async def migrate(conn: psycopg.AsyncConnection[object]) -> list[int]:
                 "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (migration.version, migration.name)
             )
             applied_now.append(migration.version)
+        if await citus.has_citus(conn):
+            await citus.distribute(conn)  # new tables join their shards before anything writes to them
     return applied_now

@@ -38,6 +38,10 @@ class Partitions:
         async with conn.transaction():
             # Serialized with other processes: concurrent CREATE ... IF NOT EXISTS can still collide.
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            # Citus (docs/citus.md) attaches a table created in the same transaction only when its shards are
+            # made over one connection per worker; in parallel its own connections deadlock. Plain PostgreSQL
+            # keeps the setting as an unused placeholder.
+            await conn.execute("SELECT set_config('citus.multi_shard_modify_mode', 'sequential', true)")
             names = [partition_name(table, day) for day in todo for table in PARTITIONED_TABLES]
             cur = await conn.execute(
                 "SELECT n FROM unnest(%s::text[]) n WHERE to_regclass(quote_ident(n)) IS NOT NULL", (names,)

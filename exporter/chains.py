@@ -26,6 +26,7 @@ from otel_errors.chains import ErrorAt, SpanNode, TraceLinks, link
 from otel_errors.errors import StoreUnavailable
 
 from . import _chains_sql as q
+from .citus import has_citus
 from .config import StoreConfig
 
 log = logging.getLogger("otel_errors.exporter.chains")
@@ -52,6 +53,7 @@ class ChainLinker:
         self._batch = batch_traces
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._citus: bool | None = None  # known at the first claim
 
     async def start(self) -> None:
         if self._task is None:
@@ -90,8 +92,7 @@ class ChainLinker:
     async def link_pending(self, conn: psycopg.AsyncConnection[Any]) -> int:
         """Claim up to `batch_traces` queued traces and link them; returns how many were claimed."""
         async with conn.transaction():
-            cur = await conn.execute(q.CLAIM, {"limit": self._batch})
-            claimed = [(str(ws), bytes(trace), first, last) for ws, trace, first, last in await cur.fetchall()]
+            claimed = await self._claim(conn)
             if not claimed:
                 return 0
             keys = sorted({(ws, trace) for ws, trace, _first, _last in claimed})
@@ -106,6 +107,19 @@ class ChainLinker:
             results = await self._link(conn, keys, window)
             await self._replace(conn, keys, results, window)
         return len(claimed)
+
+    async def _claim(self, conn: psycopg.AsyncConnection[Any]) -> list[tuple[str, bytes, dt.datetime, dt.datetime]]:
+        if self._citus is None:
+            self._citus = await has_citus(conn)
+        if not self._citus:
+            rows = await (await conn.execute(q.CLAIM, {"limit": self._batch})).fetchall()
+        else:
+            rows = []
+            candidates = await (await conn.execute(q.CANDIDATES, {"limit": self._batch})).fetchall()
+            for workspace, traces in candidates:
+                claim = {"workspace": workspace, "traces": traces}
+                rows += await (await conn.execute(q.CLAIM_WORKSPACE, claim)).fetchall()
+        return [(str(ws), bytes(trace), first, last) for ws, trace, first, last in rows]
 
     async def _link(
         self, conn: psycopg.AsyncConnection[Any], keys: list[TraceKey], window: dict[str, Any]

@@ -40,10 +40,11 @@ _ROLLUPS = (
 TASK = "retention"
 _LOCK_KEY = 0x6F65_6D61_696E  # "oemain": this task's advisory lock, one per cluster
 
+# Times as parameters, not now(): Citus refuses a volatile function in ON CONFLICT DO UPDATE.
 _CLAIM = """
-INSERT INTO maintenance_runs AS m (task, last_started, runner) VALUES (%(task)s, now(), %(runner)s)
-ON CONFLICT (task) DO UPDATE SET last_started = now(), last_finished = NULL, runner = %(runner)s
-WHERE m.last_started < now() - make_interval(secs => %(interval)s)
+INSERT INTO maintenance_runs AS m (task, last_started, runner) VALUES (%(task)s, %(now)s, %(runner)s)
+ON CONFLICT (task) DO UPDATE SET last_started = EXCLUDED.last_started, last_finished = NULL, runner = %(runner)s
+WHERE m.last_started < %(stale_before)s
 RETURNING true
 """
 _FINISHED = "UPDATE maintenance_runs SET last_finished = now() WHERE task = %(task)s AND runner = %(runner)s"
@@ -89,11 +90,13 @@ class Maintenance:
             locked = await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_KEY,))).fetchone()
             if not (locked and locked[0]):
                 return None
+            now = dt.datetime.now(dt.UTC)
             claim = {
                 "task": TASK,
                 "runner": f"{socket.gethostname()}:{os.getpid()}",
+                "now": now,
                 # A little under the interval: two processes' timers drift, and the next run must not be skipped.
-                "interval": self.config.maintenance_interval_seconds * 0.9,
+                "stale_before": now - dt.timedelta(seconds=self.config.maintenance_interval_seconds * 0.9),
             }
             if await (await conn.execute(_CLAIM, claim)).fetchone() is None:
                 return None
@@ -109,15 +112,18 @@ class Maintenance:
             conn, [today + dt.timedelta(days=i) for i in range(0, self.config.partitions_ahead_days + 1)]
         )
         cutoff = today - dt.timedelta(days=self.config.retention_days)
+        # Compared with a value of the column's own type: date < timestamptz depends on the time zone (a STABLE
+        # comparison), which Citus will not run on the shards beside a column.
+        cutoff_at = dt.datetime.combine(cutoff, dt.time(), tzinfo=dt.UTC)
         async with conn.transaction():
             await conn.execute(q.DELETE_OLD_MINUTES)
             for table, column in _ROLLUPS:
                 await conn.execute(
                     sql.SQL("DELETE FROM {} WHERE {} < %s").format(sql.Identifier(table), sql.Identifier(column)),
-                    (cutoff,),
+                    (cutoff if column == "day" else cutoff_at,),
                 )
             for statement in _chains_sql.DELETE_OLD:
-                await conn.execute(statement, {"cutoff": cutoff})
+                await conn.execute(statement, {"cutoff": cutoff_at})
         return await self._partitions.drop_older_than(conn, cutoff)
 
 

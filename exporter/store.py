@@ -28,10 +28,12 @@ from otel_errors.errors import Overloaded, ShuttingDown, StoreUnavailable
 from . import _recovery_sql as rq
 from . import _settle_sql as sq
 from . import _write_sql as q
+from ._citus_write_sql import CITUS, PLAIN
 from ._failures import CommitFailure, failure, ingest_error
 from ._migrate import migrate
 from ._partitions import Partitions, day_date
 from ._rows import KnownTexts, StagedBatch, commit_windows, stage
+from .citus import has_citus
 from .config import StoreConfig
 
 log = logging.getLogger("otel_errors.exporter")
@@ -90,6 +92,7 @@ class PostgresExporter:
         # Records another process (or a concurrent export) had already stored for their trace (_settle_sql.py).
         self.copies_settled = 0
         self._unreported_copies = 0
+        self._forms = PLAIN  # CITUS when the database has the extension (start)
 
     # -- lifecycle (idempotent) ---------------------------------------------------------------------------------
 
@@ -98,6 +101,8 @@ class PostgresExporter:
             return
         async with await self._connect() as conn:
             applied = await migrate(conn)
+            if await has_citus(conn):
+                self._forms = CITUS
             if applied:
                 log.info("applied schema migrations %s", applied)
             today = dt.datetime.now(dt.UTC).date()
@@ -322,9 +327,9 @@ class PostgresExporter:
                 if has_events:
                     await copies_cur.execute(sq.MARK_COPIES, for_events)
                     await cur.execute(sq.ENRICH_STAGED, for_events)
-                    for statement in (q.RESOLVE_ERRORS, q.INSERT_ALIASES, q.INSERT_OCCURRENCES):
+                    for statement in (q.RESOLVE_ERRORS, self._forms.insert_aliases, q.INSERT_OCCURRENCES):
                         await cur.execute(statement)
-                    await cur.execute(q.CREDITS_FROM_KNOWN_EXECUTIONS, for_events)
+                    await cur.execute(self._forms.credits_from_known_executions, for_events)
                     await cur.execute(q.INSERT_STACKTRACES)
                 if has_executions:  # records of earlier commits this commit's executions name
                     await cur.execute(sq.REATTRIBUTE_FIND, for_executions)
@@ -333,7 +338,7 @@ class PostgresExporter:
                 if has_events:
                     for statement in (q.UPSERT_ERROR_USERS, q.UPSERT_ERROR_AGENTS):
                         await cur.execute(statement)
-                    await errors_cur.execute(q.UPSERT_ERRORS, for_events)
+                    await errors_cur.execute(self._forms.upsert_errors, for_events)
                     for statement in (
                         q.CLEAR_CREDITS,
                         q.ROLLUP_MINUTE,
@@ -347,7 +352,7 @@ class PostgresExporter:
                 if has_recoveries:
                     await cur.execute(rq.INSERT_RECOVERIES)
                 if has_executions:
-                    await cur.execute(q.INSERT_EXECUTIONS, for_executions)
+                    await cur.execute(self._forms.insert_executions, for_executions)
                     await cur.execute(q.UPSERT_WORKSPACE_USERS)
                     await cur.execute(q.UPSERT_WORKSPACE_AGENTS)
                     if any(s.late_credits for s in staged):

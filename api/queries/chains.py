@@ -70,9 +70,9 @@ async def briefs(conn: AConn, workspace_id: str, *, error_ids: list[uuid.UUID]) 
         return {row.error_id: row for row in await cur.fetchall()}
 
 
-def not_caused_by_another() -> sql.Composable:
+def not_caused_by_another(workspace_id: str) -> sql.Composable:
     """The `errors e` rows no chain lists as a cascading failure: root causes, and errors nothing caused."""
     return sql.SQL(
-        "NOT EXISTS (SELECT 1 FROM error_chains c WHERE c.workspace_id = e.workspace_id AND c.executions > 0"
+        "NOT EXISTS (SELECT 1 FROM error_chains c WHERE c.workspace_id = {ws} AND c.executions > 0"
         " AND e.error_id = ANY(c.cascade_error_ids))"
-    )
+    ).format(ws=workspace_id)

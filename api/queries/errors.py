@@ -57,19 +57,23 @@ class ErrorRow:
 _LATEST_PEOPLE = {"top_users": ("error_users", "user_id"), "top_agents": ("error_agents", "agent_id")}
 
 
-def _error_columns(people: int) -> sql.Composable:
-    """ErrorRow's columns in its field order: the errors table's own, and up to `people` latest users and agents."""
+def _error_columns(workspace_id: str, people: int) -> sql.Composable:
+    """ErrorRow's columns in its field order: the errors table's own, and up to `people` latest users and agents.
+
+    Subqueries name the workspace itself, not `e.workspace_id`: Citus (docs/citus.md) sends a query to one shard
+    only when every table in it is filtered by the same constant workspace; else it runs on all of them."""
     columns: list[sql.Composable] = []
     for field in fields(ErrorRow):
         if field.name in _LATEST_PEOPLE:
             table, column = _LATEST_PEOPLE[field.name]
             columns.append(
                 sql.SQL(
-                    "ARRAY(SELECT p.{column} FROM {table} p WHERE p.workspace_id = e.workspace_id"
+                    "ARRAY(SELECT p.{column} FROM {table} p WHERE p.workspace_id = {ws}"
                     " AND p.error_id = e.error_id ORDER BY p.last_seen DESC LIMIT {people}) AS {name}"
                 ).format(
                     column=sql.Identifier(column),
                     table=sql.Identifier(table),
+                    ws=workspace_id,
                     people=people,
                     name=sql.Identifier(field.name),
                 )
@@ -136,22 +140,22 @@ def _where(workspace_id: str, matching: ErrorFilter) -> list[sql.Composable]:
     if matching.user_id is not None:
         where.append(
             sql.SQL(
-                "EXISTS (SELECT 1 FROM error_users u WHERE u.workspace_id = e.workspace_id"
+                "EXISTS (SELECT 1 FROM error_users u WHERE u.workspace_id = {}"
                 " AND u.error_id = e.error_id AND u.user_id = {})"
-            ).format(matching.user_id)
+            ).format(workspace_id, matching.user_id)
         )
     if matching.agent_id is not None:
         where.append(
             sql.SQL(
-                "EXISTS (SELECT 1 FROM error_agents a WHERE a.workspace_id = e.workspace_id"
+                "EXISTS (SELECT 1 FROM error_agents a WHERE a.workspace_id = {}"
                 " AND a.error_id = e.error_id AND a.agent_id = {})"
-            ).format(matching.agent_id)
+            ).format(workspace_id, matching.agent_id)
         )
     if matching.text:
         pattern = _like(matching.text)
         where.append(sql.SQL("(e.type ILIKE {p} OR e.message ILIKE {p})").format(p=pattern))
     if matching.root_cause:
-        where.append(not_caused_by_another())
+        where.append(not_caused_by_another(workspace_id))
     return where
 
 
@@ -172,7 +176,9 @@ async def list_errors(
         where.append(sql.SQL("(e.{}, e.error_id) < ({}, {})").format(column, after[0], after[1]))
     query = sql.SQL(
         "SELECT {columns} FROM errors e WHERE {where} ORDER BY e.{column} DESC, e.error_id DESC LIMIT {limit}"
-    ).format(columns=_error_columns(people), where=sql.SQL(" AND ").join(where), column=column, limit=limit)
+    ).format(
+        columns=_error_columns(workspace_id, people), where=sql.SQL(" AND ").join(where), column=column, limit=limit
+    )
     return await _errors(conn, query)
 
 
@@ -181,7 +187,7 @@ async def get_errors(
 ) -> list[ErrorRow]:
     """These errors, in no particular order (the caller orders them)."""
     query = sql.SQL("SELECT {columns} FROM errors e WHERE e.workspace_id = {ws} AND e.error_id = ANY({ids})").format(
-        columns=_error_columns(people), ws=workspace_id, ids=error_ids
+        columns=_error_columns(workspace_id, people), ws=workspace_id, ids=error_ids
     )
     return await _errors(conn, query)
 
@@ -190,7 +196,7 @@ async def get_error(
     conn: psycopg.AsyncConnection[Any], workspace_id: str, *, error_id: uuid.UUID, people: int = 100
 ) -> ErrorRow | None:
     query = sql.SQL("SELECT {columns} FROM errors e WHERE e.workspace_id = {ws} AND e.error_id = {id}").format(
-        columns=_error_columns(people), ws=workspace_id, id=error_id
+        columns=_error_columns(workspace_id, people), ws=workspace_id, id=error_id
     )
     found = await _errors(conn, query)
     return found[0] if found else None
@@ -256,14 +262,16 @@ async def list_occurrences(
         return await cur.fetchall()
 
 
-def _occurrence_columns(with_stacktrace: bool) -> sql.Composable:
+def _occurrence_columns(workspace_id: str, with_stacktrace: bool) -> sql.Composable:
     """OccurrenceRow's columns in its field order; the stack trace is stored once per template, the message cut out
     (exporter/_rows.py stack_template): it is put back."""
-    stacktrace = sql.SQL(
-        "(SELECT replace(s.stacktrace, chr(57344), o.message) FROM error_stacktraces s"
-        " WHERE s.workspace_id = o.workspace_id AND s.stack_hash = o.stack_hash)"
+    stacktrace = (
+        sql.SQL(
+            "(SELECT replace(s.stacktrace, chr(57344), o.message) FROM error_stacktraces s"
+            " WHERE s.workspace_id = {} AND s.stack_hash = o.stack_hash)"
+        ).format(workspace_id)
         if with_stacktrace
-        else "NULL::text"
+        else sql.SQL("NULL::text")
     )
     return sql.SQL(", ").join(
         sql.SQL("{} AS stacktrace").format(stacktrace)
@@ -290,4 +298,6 @@ def occurrences_query(
     return sql.SQL(
         "SELECT {columns} FROM error_occurrences o WHERE {where} ORDER BY o.occurred_at DESC, o.occurrence_id DESC"
         " LIMIT {limit}"
-    ).format(columns=_occurrence_columns(with_stacktrace), where=sql.SQL(" AND ").join(where), limit=limit)
+    ).format(
+        columns=_occurrence_columns(workspace_id, with_stacktrace), where=sql.SQL(" AND ").join(where), limit=limit
+    )

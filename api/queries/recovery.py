@@ -51,12 +51,12 @@ async def failed(conn: AConn, workspace_id: str, *, since: dt.datetime, limit: i
     query = sql.SQL(
         "SELECT r.failed_at, r.method, r.attempts, e.error_id, e.type AS error_type, e.title AS error_title"
         " FROM recoveries r"
-        " LEFT JOIN LATERAL (SELECT o.error_id FROM error_occurrences o WHERE o.workspace_id = r.workspace_id"
+        " LEFT JOIN LATERAL (SELECT o.error_id FROM error_occurrences o WHERE o.workspace_id = {ws}"
         "   AND o.trace_id = r.trace_id AND o.span_id = r.last_span_id"
         "   AND o.occurred_at BETWEEN r.failed_at - interval '1 day' AND r.failed_at + interval '1 day'"
         "   AND o.occurred_at >= {since}::timestamptz - interval '1 day'"
         "   ORDER BY o.occurred_at DESC LIMIT 1) o ON true"
-        " LEFT JOIN errors e ON e.workspace_id = r.workspace_id AND e.error_id = o.error_id"
+        " LEFT JOIN errors e ON e.workspace_id = {ws} AND e.error_id = o.error_id"
         " WHERE r.workspace_id = {ws} AND r.failed_at >= {since} AND NOT r.recovered"
         " ORDER BY r.failed_at DESC LIMIT {limit}"
     ).format(ws=workspace_id, since=since, limit=limit)
