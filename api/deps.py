@@ -63,6 +63,15 @@ async def _principal(request: Request, workspace_id: WorkspaceId) -> Principal:
 Authenticated = Annotated[Principal, Depends(_principal)]
 
 
+async def still_allowed(request: Request, workspace_id: str, role: Role) -> bool:
+    """Whether the request's key would still be let in (for a long-lived response such as the stream): a revoked
+    or downgraded key answers no within the credential cache's lifetime. A database outage keeps the answer yes."""
+    try:
+        return (await _principal(request, workspace_id)).at_least(role)
+    except ApiError as exc:
+        return exc.status >= 500
+
+
 def _pool(request: Request) -> AsyncConnectionPool[Any]:
     pool: AsyncConnectionPool[Any] = request.app.state.pool
     return pool

@@ -90,7 +90,9 @@ class Maintenance:
             locked = await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK_KEY,))).fetchone()
             if not (locked and locked[0]):
                 return None
-            now = dt.datetime.now(dt.UTC)
+            # The database's clock, not this host's: one host running ahead must not make the others skip.
+            row = await (await conn.execute("SELECT now()")).fetchone()
+            now = row[0] if row else dt.datetime.now(dt.UTC)
             claim = {
                 "task": TASK,
                 "runner": f"{socket.gethostname()}:{os.getpid()}",

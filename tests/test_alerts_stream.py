@@ -150,8 +150,10 @@ def test_a_slow_client_is_dropped_with_its_queue_bounded(app_server: AppServer, 
         _append(migrated, workspace, 50, size=8000)
         if app_server.hub.dropped:
             break
-    wait_for(lambda: app_server.hub.dropped >= 1 and app_server.hub.subscribers == 0)
+    # Dropped from the fan-out; it counts against the limits until its response has ended.
+    wait_for(lambda: app_server.hub.dropped >= 1)
     sock.close()
+    wait_for(lambda: app_server.hub.subscribers == 0, timeout=10)
     # It resumes where it was (here: five events before the end).
     last = rows(migrated, "SELECT last_event_id FROM stream_heads WHERE workspace_id = %s", workspace)[0][0]
     reader = Reader(f"{app_server.base}/api/v1/workspaces/{workspace}/stream", {"Last-Event-ID": str(last - 5)})
@@ -187,5 +189,29 @@ def test_the_stream_needs_a_key_of_the_workspace_and_viewers_may_read(migrated: 
         reader = Reader(url, {"Authorization": f"Bearer {secret}"})
         assert reader.status == 200
         reader.stop()
+    finally:
+        server.close()
+
+
+def test_a_revoked_key_loses_its_open_stream(migrated: str, workspace: str) -> None:
+    async def keys() -> tuple[Any, Any]:
+        async with await psycopg.AsyncConnection.connect(migrated) as conn:
+            viewer = await create_api_key(conn, workspace, role="viewer", name="v", actor="test")
+            admin = await create_api_key(conn, workspace, role="admin", name="a", actor="test")
+            return viewer, admin
+
+    viewer, admin = asyncio.run(keys())
+    server = AppServer(migrated, auth=True, stream_heartbeat_seconds=0.3)
+    try:
+        reader = Reader(
+            f"{server.base}/api/v1/workspaces/{workspace}/stream", {"Authorization": f"Bearer {viewer.secret}"}
+        )
+        assert reader.status == 200 and not reader.closed.is_set()
+        revoked = httpx.delete(
+            f"{server.base}/api/v1/workspaces/{workspace}/api-keys/{viewer.credential.id}",
+            headers={"Authorization": f"Bearer {admin.secret}"},
+        )
+        assert revoked.status_code in (200, 204), revoked.text
+        wait_for(reader.closed.is_set, timeout=10)  # ended at the next heartbeat, not left open
     finally:
         server.close()

@@ -7,9 +7,11 @@ import asyncio
 import hashlib
 import hmac
 import json
+import uuid
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from alert_helpers import Receiver, config, evaluate, only_rule, rows
 from tracking_helpers import MINUTE, call, get, now_ns, run
@@ -166,3 +168,51 @@ def test_every_resolved_address_is_checked(host: str) -> None:
         asyncio.run(resolve(host, 80, allow_private=False))
     assert not info.value.retry
     assert asyncio.run(resolve(host, 80, allow_private=True))
+
+
+def test_a_workspace_has_bounded_rules_and_destinations(migrated: str, workspace: str) -> None:
+    """One tenant cannot crowd the evaluator and the sender every tenant shares."""
+    from otel_errors.exporter.alerts import rules as rule_store
+
+    with psycopg.connect(migrated, autocommit=True) as conn:  # fill up to the limit directly, then ask the API
+        for i in range(rule_store.MAX_DESTINATIONS):
+            conn.execute(
+                "INSERT INTO alert_destinations (workspace_id, destination_id, name, url, format, secret)"
+                " VALUES (%s, gen_random_uuid(), %s, 'https://hooks.example.com/x', 'json', 'whsec_x')",
+                (workspace, f"d{i}"),
+            )
+    over = _create(migrated, workspace, {"url": "https://hooks.example.com/one-more"})
+    assert over.status_code == 422 and "at most" in over.json()["error"]["message"]
+
+    async def add_rule(client: httpx.AsyncClient) -> httpx.Response:
+        return await client.post(f"/api/v1/workspaces/{workspace}/alert-rules", json={"kind": "new_error"})
+
+    created = [call(migrated, add_rule).status_code for _ in range(rule_store.MAX_RULES + 1)]
+    assert created.count(201) == rule_store.MAX_RULES - 5 and created[-1] == 422  # five defaults came first
+
+
+def test_deliveries_take_turns_between_workspaces_and_skip_disabled_destinations(migrated: str) -> None:
+    from otel_errors.exporter.alerts import delivery
+
+    busy, quiet = (f"turns-{n}-{uuid.uuid4().hex[:6]}" for n in ("busy", "quiet"))
+    with psycopg.connect(migrated, autocommit=True) as conn:
+        conn.execute("UPDATE alert_deliveries SET status = 'failed' WHERE status = 'pending'")  # other tests' leftovers
+        for ws, count, enabled in ((busy, 30, True), (quiet, 1, True), (quiet, 3, False)):
+            destination = uuid.uuid4()
+            conn.execute(
+                "INSERT INTO alert_destinations (workspace_id, destination_id, name, url, format, secret, enabled)"
+                " VALUES (%s, %s, 'd', 'https://hooks.example.com/x', 'json', 'whsec_x', %s)",
+                (ws, destination, enabled),
+            )
+            for i in range(count):
+                conn.execute(
+                    "INSERT INTO alert_deliveries (workspace_id, delivery_id, destination_id, alert_id, event, body,"
+                    " status, next_attempt_at) VALUES (%s, gen_random_uuid(), %s, gen_random_uuid(), 'alert.fired',"
+                    " '{}', 'pending', now() - make_interval(secs => %s))",
+                    (ws, destination, 100 - i if ws == busy else 1),  # the busy tenant's are all older
+                )
+        claimed = conn.execute(
+            delivery._CLAIM, {"limit": 4, "lease": 60, "per_workspace": delivery.PER_WORKSPACE}
+        ).fetchall()
+    by_workspace = [row[0] for row in claimed]
+    assert by_workspace.count(quiet) == 1 and by_workspace.count(busy) == delivery.PER_WORKSPACE

@@ -142,7 +142,10 @@ async def create_rule(workspace_id: WorkspaceId, body: RuleIn, conn: Connection,
     except (ValueError, TypeError) as exc:
         raise _invalid(exc) from None
     await rules.ensure_defaults(conn, workspace_id)
-    return _rule_out(await rules.create_rule(conn, workspace_id, spec, actor=admin.actor))
+    try:
+        return _rule_out(await rules.create_rule(conn, workspace_id, spec, actor=admin.actor))
+    except rules.LimitReached as exc:
+        raise _invalid(exc) from None
 
 
 @router.patch("/alert-rules/{rule_id}", response_model=RuleOut, summary="Change an alert rule (admin)")
@@ -267,9 +270,12 @@ async def create_destination(
     request: Request, workspace_id: WorkspaceId, body: DestinationIn, conn: Connection, admin: Admin
 ) -> NewDestinationOut:
     check_url(body.url, allow_private=request.app.state.config.allow_private_webhooks)
-    row = await rules.create_destination(
-        conn, workspace_id, name=body.name, url=body.url, format=body.format, actor=admin.actor
-    )
+    try:
+        row = await rules.create_destination(
+            conn, workspace_id, name=body.name, url=body.url, format=body.format, actor=admin.actor
+        )
+    except rules.LimitReached as exc:
+        raise _invalid(exc) from None
     return NewDestinationOut(**_destination_out(row).model_dump(), secret=row.secret)
 
 

@@ -23,7 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 from otel_errors.exporter.alerts import StreamHub, TooManySubscribers, records
 
 from .. import redaction
-from ..deps import Viewer, WorkspaceId
+from ..deps import Viewer, WorkspaceId, still_allowed
 from ..problems import ApiError, bad_request
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["alerts"])
@@ -84,6 +84,8 @@ async def stream(
                 try:
                     event = await asyncio.wait_for(sub.queue.get(), config.stream_heartbeat_seconds)
                 except TimeoutError:
+                    if not await still_allowed(request, workspace_id, "viewer"):
+                        return  # the key was revoked or lost the role: the stream ends with it
                     yield b": heartbeat\n\n"
                     continue
                 if event.event_id <= last:

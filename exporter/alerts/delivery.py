@@ -49,11 +49,23 @@ class _Claimed:
     secret: str
 
 
+# Due deliveries to enabled destinations, at most PER_WORKSPACE of each workspace per claim, oldest first: one
+# tenant's many (or slow) webhooks take turns with everyone else's instead of filling the sender.
+PER_WORKSPACE = 2
 _CLAIM = """
 WITH due AS (
-    SELECT workspace_id, delivery_id FROM alert_deliveries
-    WHERE status = 'pending' AND next_attempt_at <= now()
-    ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+    SELECT d.workspace_id, d.delivery_id FROM alert_deliveries d
+    WHERE (d.workspace_id, d.delivery_id) IN (
+        SELECT workspace_id, delivery_id FROM (
+            SELECT p.workspace_id, p.delivery_id, p.next_attempt_at,
+                   row_number() OVER (PARTITION BY p.workspace_id ORDER BY p.next_attempt_at) AS turn
+            FROM alert_deliveries p
+            JOIN alert_destinations x ON x.workspace_id = p.workspace_id AND x.destination_id = p.destination_id
+            WHERE p.status = 'pending' AND p.next_attempt_at <= now() AND x.enabled
+        ) r
+        WHERE turn <= %(per_workspace)s ORDER BY next_attempt_at LIMIT %(limit)s
+    )
+    FOR UPDATE SKIP LOCKED
 )
 UPDATE alert_deliveries d SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => %(lease)s)
 FROM due, alert_destinations x
@@ -121,7 +133,7 @@ class WebhookSender:
 
     async def _claim(self, conn: psycopg.AsyncConnection[Any], limit: int) -> list[_Claimed]:
         lease = self.config.webhook_timeout_seconds + 30.0
-        cur = await conn.execute(_CLAIM, {"limit": limit, "lease": lease})
+        cur = await conn.execute(_CLAIM, {"limit": limit, "lease": lease, "per_workspace": PER_WORKSPACE})
         return [_Claimed(str(r[0]), r[1], int(r[2]), bytes(r[3]), str(r[4]), str(r[5])) for r in await cur.fetchall()]
 
     async def _deliver(self, item: _Claimed) -> None:
@@ -167,8 +179,9 @@ class WebhookSender:
                         "UPDATE alert_deliveries SET status = %s, last_error = %s,"
                         " next_attempt_at = now() + make_interval(secs => %s),"
                         " finished_at = CASE WHEN %s <> 'pending' THEN now() END"
-                        " WHERE workspace_id = %s AND delivery_id = %s AND status = 'pending'",
-                        (outcome, error, wait, outcome, item.workspace_id, item.delivery_id),
+                        # Only this attempt's own result: a late one must not overwrite a newer attempt's.
+                        " WHERE workspace_id = %s AND delivery_id = %s AND status = 'pending' AND attempts = %s",
+                        (outcome, error, wait, outcome, item.workspace_id, item.delivery_id, item.attempt),
                     )
                 return
             except (psycopg.Error, OSError) as exc:

@@ -165,9 +165,28 @@ async def get_rule(conn: Conn, workspace_id: str, rule_id: uuid.UUID) -> RuleRow
     return rows[0] if rows else None
 
 
+# Per workspace, so one tenant's rules and webhooks cannot crowd the evaluator and the sender all tenants share.
+MAX_RULES = 100
+MAX_DESTINATIONS = 20
+
+
+class LimitReached(ValueError):
+    """A workspace already has as many rules (or destinations) as it may."""
+
+
+async def _below_limit(conn: Conn, workspace_id: str, table: str, limit: int) -> None:
+    # Serialized per workspace for the transaction, so two concurrent creations cannot both pass the count.
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 17))", (f"{table}/{workspace_id}",))
+    query = sql.SQL("SELECT count(*) FROM {} WHERE workspace_id = %s").format(sql.Identifier(table))
+    row = await (await conn.execute(query, (workspace_id,))).fetchone()
+    if row is not None and row[0] >= limit:
+        raise LimitReached(f"a workspace has at most {limit} {table.replace('_', ' ')}")
+
+
 async def create_rule(conn: Conn, workspace_id: str, spec: RuleSpec, *, actor: str) -> RuleRow:
     rule_id = uuid.uuid4()
     async with conn.transaction():
+        await _below_limit(conn, workspace_id, "alert_rules", MAX_RULES)
         await _insert(conn, workspace_id, rule_id, spec)
         await audit.record(
             conn,
@@ -299,6 +318,7 @@ async def create_destination(
 ) -> DestinationRow:
     destination_id, secret = uuid.uuid4(), SECRET_PREFIX + secrets.token_urlsafe(32)
     async with conn.transaction():
+        await _below_limit(conn, workspace_id, "alert_destinations", MAX_DESTINATIONS)
         await conn.execute(
             "INSERT INTO alert_destinations (workspace_id, destination_id, name, url, format, secret)"
             " VALUES (%s, %s, %s, %s, %s, %s)",
@@ -344,6 +364,12 @@ async def update_destination(
                 destination_id,
             ),
         )
+        if before.enabled and changes.get("enabled") is False:  # as when deleted: pending ones fail, visibly
+            await conn.execute(
+                "UPDATE alert_deliveries SET status = 'failed', last_error = 'destination disabled',"
+                " finished_at = now() WHERE workspace_id = %s AND destination_id = %s AND status = 'pending'",
+                (workspace_id, destination_id),
+            )
         after = (
             await _destinations(conn, "workspace_id = %s AND destination_id = %s", (workspace_id, destination_id))
         )[0]

@@ -62,6 +62,9 @@ class StreamHub:
         self._max, self._max_per_workspace = max_subscribers, max_per_workspace
         self._poll = poll_seconds
         self._subs: dict[str, set[Subscription]] = {}
+        # Dropped from the fan-out (fell behind) but with their response still open: they still count against the
+        # limits until it ends, or a client that never reads could open streams without bound.
+        self._draining: set[Subscription] = set()
         self._cursor: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
         self._read: psycopg.AsyncConnection[Any] | None = None
@@ -70,7 +73,10 @@ class StreamHub:
 
     @property
     def subscribers(self) -> int:
-        return sum(len(s) for s in self._subs.values())
+        return sum(len(s) for s in self._subs.values()) + len(self._draining)
+
+    def _of_workspace(self, workspace_id: str) -> int:
+        return len(self._subs.get(workspace_id, ())) + sum(1 for s in self._draining if s.workspace_id == workspace_id)
 
     async def start(self) -> None:
         if self._task is None:
@@ -89,7 +95,7 @@ class StreamHub:
                 sub.closed.set()
 
     async def subscribe(self, workspace_id: str) -> Subscription:
-        if self.subscribers >= self._max or len(self._subs.get(workspace_id, ())) >= self._max_per_workspace:
+        if self.subscribers >= self._max or self._of_workspace(workspace_id) >= self._max_per_workspace:
             raise TooManySubscribers("too many open streams; retry later")
         if workspace_id not in self._cursor:
             async with self._read_lock:
@@ -100,6 +106,7 @@ class StreamHub:
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
+        self._draining.discard(sub)
         subs = self._subs.get(sub.workspace_id)
         if subs is not None:
             subs.discard(sub)
@@ -151,6 +158,7 @@ class StreamHub:
                         self.dropped += 1
                         with contextlib.suppress(KeyError):
                             self._subs[ws].remove(sub)
+                        self._draining.add(sub)
                         break
             if ws in self._subs and not self._subs[ws]:
                 del self._subs[ws]
