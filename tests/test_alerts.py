@@ -293,3 +293,33 @@ def test_a_spike_joins_the_incident_of_its_primary_cause(migrated: str, workspac
     found = alerts(migrated, workspace)
     assert sorted(a[0] for a in found) == ["new_error", "spike"]
     assert len({a[4] for a in found}) == 1
+
+
+def test_the_sweep_takes_the_least_recently_checked_so_one_tenant_cannot_hold_its_front(migrated: str) -> None:
+    """A tenant with many alerts that stay true (long windows) must not fill every sweep: checked ones go back."""
+    from otel_errors.exporter.alerts import records
+
+    crowded, other = (f"sweep-{n}-{uuid.uuid4().hex[:6]}" for n in ("crowded", "other"))
+    with psycopg.connect(migrated, autocommit=True) as conn:
+        conn.execute("UPDATE alerts SET status = 'resolved' WHERE status = 'firing'")  # other tests' leftovers
+        for ws, age in ((crowded, 300), (crowded, 299), (crowded, 298), (other, 100)):
+            conn.execute(
+                "INSERT INTO alerts (workspace_id, alert_id, rule_id, kind, subject, status, title, severity,"
+                " error_ids, last_fired_at, last_checked_at) VALUES (%s, gen_random_uuid(), gen_random_uuid(),"
+                " 'new_error', gen_random_uuid()::text, 'firing', 't', 3, '{}', now() - interval '1 day',"
+                " now() - make_interval(secs => %s))",
+                (ws, age),
+            )
+
+    async def two_sweeps() -> list[list[str]]:
+        seen = []
+        async with await psycopg.AsyncConnection.connect(migrated, autocommit=True) as conn:
+            for _ in range(2):
+                batch = await records.firing(conn, limit=2)
+                seen.append([a.workspace_id for a in batch])
+                for ws in {a.workspace_id for a in batch}:
+                    await records.checked(conn, ws, [a.alert_id for a in batch if a.workspace_id == ws])
+        return seen
+
+    first, second = asyncio.run(two_sweeps())
+    assert first == [crowded, crowded] and other in second

@@ -384,6 +384,7 @@ class AlertEvaluator:
                 by_ws.setdefault(alert.workspace_id, []).append(alert)
             for ws, alerts in sorted(by_ws.items()):
                 await self._sweep_workspace(conn, ws, alerts)
+                await records.checked(conn, ws, [alert.alert_id for alert in alerts])
             await records.prune_events(conn, older_than_seconds=self.config.stream_retention_seconds)
         finally:
             await conn.execute("SELECT pg_advisory_unlock(%s)", (_SWEEP_LOCK,))

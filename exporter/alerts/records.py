@@ -388,7 +388,16 @@ async def firing_for_rule(conn: Conn, workspace_id: str, rule_id: uuid.UUID) -> 
 
 async def firing(conn: Conn, *, limit: int) -> list[AlertRow]:
     """Firing alerts of every workspace, the least recently checked first (the sweep)."""
-    return await _alerts(conn, "a.status = 'firing'", (), f" ORDER BY a.last_fired_at LIMIT {int(limit)}")
+    # By the last check, not the last firing: an alert that stays true (a long-window rule) goes to the back once
+    # checked, so a tenant with thousands of them cannot hold the front of every sweep.
+    return await _alerts(conn, "a.status = 'firing'", (), f" ORDER BY a.last_checked_at LIMIT {int(limit)}")
+
+
+async def checked(conn: Conn, workspace_id: str, alert_ids: list[uuid.UUID]) -> None:
+    await conn.execute(
+        "UPDATE alerts SET last_checked_at = now() WHERE workspace_id = %s AND alert_id = ANY(%s)",
+        (workspace_id, alert_ids),
+    )
 
 
 # -- deliveries ------------------------------------------------------------------------------------------------------

@@ -66,6 +66,7 @@ CREATE TABLE alerts (
     first_fired_at   timestamptz NOT NULL DEFAULT now(),
     last_fired_at    timestamptz NOT NULL DEFAULT now(),
     last_notified_at timestamptz NOT NULL DEFAULT now(),
+    last_checked_at  timestamptz NOT NULL DEFAULT now(),  -- by the sweep: it takes the least recently checked
     notifications    integer NOT NULL DEFAULT 1,
     resolved_at      timestamptz,
     resolved_reason  text,
