@@ -1,6 +1,7 @@
 """One agent workload sent by the real OpenTelemetry SDK twice: whole, to one receiver process, and span by span
 round-robin across three receiver processes (`otel-errors serve` each, one database). Through the API the two
-workspaces show the same errors, counts, users, agents, executions and chains; nothing is lost or counted twice,
+workspaces show the same errors, counts, users, agents, executions, chains and new-error alerts; nothing is lost
+or counted twice,
 also for one hot fingerprint raised by many threads at once and so upserted by three processes concurrently.
 
 The workload has no retry or fallback: those need the failed span and its successful sibling on one process
@@ -179,7 +180,15 @@ def _seen(server: RunningServer, workspace: str) -> dict[str, Any]:
     errors = _api(server, workspace, "/errors", limit=200)["items"]
     tracking = _api(server, workspace, "/error-tracking", timeframe="1h")
     overview = tracking["overview"]
+    type_of = {e["errorId"]: e["type"] for e in errors}
+    alerts = _api(server, workspace, "/alerts", limit=100)["items"]
     return {
+        # Decided by the database whichever process committed first: one new-error alert per error.
+        "alerts": sorted(
+            (a["rule"]["kind"], type_of.get(a["primaryErrorId"] or "", "?"))
+            for a in alerts
+            if a["rule"]["kind"] in ("new_error", "regression")
+        ),
         "errors": sorted(
             (
                 e["type"],
@@ -222,6 +231,7 @@ def test_one_workload_split_span_by_span_across_three_processes_reads_the_same(t
     apart = _settled(three[1], split, expected)
 
     assert one["overview"]["totalErrors"] == expected
+    assert len(one["alerts"]) == len(one["errors"])  # the default new-error rule: one alert per error
     assert apart == one
     hot = [e for e in one["errors"] if e[0] == "ConnectionError"]
     assert hot == [("ConnectionError", HOT_THREADS * HOT_RUNS, HOT_RUNS, HOT_THREADS * HOT_RUNS, 0, ("agent-hot",))]
