@@ -181,12 +181,14 @@ class WebhookSender:
                         " milliseconds) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                         (item.workspace_id, item.delivery_id, item.attempt, status, error, ms),
                     )
+                    # The finish time chosen here, not by a CASE: Citus refuses now() inside CASE.
+                    finished = "NULL" if outcome == "pending" else "now()"
                     await conn.execute(
                         "UPDATE alert_deliveries SET status = %s, last_error = %s,"
                         " next_attempt_at = now() + make_interval(secs => %s),"
-                        " finished_at = CASE WHEN %s <> 'pending' THEN now() END"
+                        f" finished_at = {finished}"
                         " WHERE workspace_id = %s AND delivery_id = %s AND status = 'pending'",
-                        (outcome, error, wait, outcome, item.workspace_id, item.delivery_id),
+                        (outcome, error, wait, item.workspace_id, item.delivery_id),
                     )
                 return
             except (psycopg.Error, OSError) as exc:
