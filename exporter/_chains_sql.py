@@ -71,6 +71,26 @@ FROM {_TRACES} CROSS JOIN LATERAL (
 ) o
 """
 
+# Citus cannot push a per-trace probe down to the shards ("cannot push down this subquery"): there the claimed
+# traces are joined, as in OLD_CHAINS below, and each shard reads its traces' rows.
+CITUS_SPANS = f"""
+SELECT t.workspace_id, t.trace_id, s.span_id, s.parent_span_id, s.started_at
+FROM error_spans s JOIN {_TRACES} ON s.workspace_id = t.workspace_id AND s.trace_id = t.trace_id
+WHERE s.started_at BETWEEN %(from)s AND %(to)s
+"""
+
+CITUS_RECOVERED = f"""
+SELECT t.workspace_id, t.trace_id, r.parent_span_id, r.span_id, r.last_span_id
+FROM recoveries r JOIN {_TRACES} ON r.workspace_id = t.workspace_id AND r.trace_id = t.trace_id
+WHERE r.recovered AND r.failed_at BETWEEN %(from)s AND %(to)s
+"""
+
+CITUS_OCCURRENCES = f"""
+SELECT t.workspace_id, t.trace_id, o.span_id, o.error_id, o.occurred_at
+FROM error_occurrences o JOIN {_TRACES} ON o.workspace_id = t.workspace_id AND o.trace_id = t.trace_id
+WHERE o.occurred_at BETWEEN %(from)s AND %(to)s
+"""
+
 OLD_CHAINS = f"""
 SELECT c.workspace_id, c.trace_id, c.chain_id, c.hour FROM trace_chains c JOIN {_TRACES} USING (workspace_id, trace_id)
 """

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import _settle_sql as sq
 from . import _write_sql as q
 
 
@@ -23,6 +24,12 @@ class WriteForms:
     credits_from_known_executions: str
     upsert_errors: str
     insert_executions: str
+    # The settle statements (_citus_settle_sql.py); MARK_COPIES is several, the last one returning the count.
+    mark_copies: tuple[str, ...]
+    enrich_staged: str
+    reattribute_find: str
+    lock_errors: str
+    create_staging: str  # temporary tables only these forms use
 
 
 def _replaced(statement: str, *pairs: tuple[str, str]) -> str:
@@ -98,6 +105,34 @@ UPSERT_ERRORS = _replaced(
         "FROM n JOIN r USING (workspace_id, error_id)\n"
         "LEFT JOIN st ON st.workspace_id = n.workspace_id AND st.stack_hash = r.stack_hash\n",
     ),
+    (
+        """), x AS (
+    SELECT p.workspace_id, p.error_id, count(*) AS executions FROM pairs p
+    LEFT JOIN LATERAL (
+        SELECT true AS seen FROM error_occurrences o
+        WHERE o.workspace_id = p.workspace_id AND o.trace_id = p.trace_id
+          AND o.error_id IS NOT DISTINCT FROM p.error_id
+          AND o.occurred_at BETWEEN p.occurred_at - interval '1 day' AND p.occurred_at + interval '1 day'
+          AND o.occurred_at BETWEEN %(occurrences_from)s AND %(occurrences_to)s  -- commit_windows()
+          AND NOT EXISTS (SELECT 1 FROM stage_new s WHERE s.occurrence_id = o.occurrence_id)
+        LIMIT 1) earlier ON true
+    WHERE earlier.seen IS NULL GROUP BY 1, 2
+)""",
+        """), earlier AS MATERIALIZED (
+    SELECT DISTINCT o.workspace_id, o.trace_id, o.error_id, o.occurred_at FROM error_occurrences o
+    WHERE (o.workspace_id, o.trace_id) IN (SELECT workspace_id, trace_id FROM pairs)
+      AND o.occurred_at BETWEEN %(occurrences_from)s AND %(occurrences_to)s  -- commit_windows()
+      AND o.occurrence_id NOT IN (SELECT occurrence_id FROM stage_new)
+), x AS (
+    SELECT p.workspace_id, p.error_id, count(*) AS executions FROM pairs p
+    WHERE NOT EXISTS (
+        SELECT 1 FROM earlier o
+        WHERE o.workspace_id = p.workspace_id AND o.trace_id = p.trace_id
+          AND o.error_id IS NOT DISTINCT FROM p.error_id
+          AND o.occurred_at BETWEEN p.occurred_at - interval '1 day' AND p.occurred_at + interval '1 day')
+    GROUP BY 1, 2
+)""",
+    ),
     ("THEN now() ELSE e.status_changed_at", "THEN EXCLUDED.updated_at ELSE e.status_changed_at"),
     ("THEN now() ELSE e.regressed_at", "THEN EXCLUDED.updated_at ELSE e.regressed_at"),
     ("    updated_at = now()\n", "    updated_at = EXCLUDED.updated_at\n"),
@@ -126,5 +161,33 @@ INSERT_EXECUTIONS = _replaced(
     ),
 )
 
-PLAIN = WriteForms(q.INSERT_ALIASES, q.CREDITS_FROM_KNOWN_EXECUTIONS, q.UPSERT_ERRORS, q.INSERT_EXECUTIONS)
-CITUS = WriteForms(INSERT_ALIASES, CREDITS_FROM_KNOWN_EXECUTIONS, UPSERT_ERRORS, INSERT_EXECUTIONS)
+PLAIN = WriteForms(
+    q.INSERT_ALIASES,
+    q.CREDITS_FROM_KNOWN_EXECUTIONS,
+    q.UPSERT_ERRORS,
+    q.INSERT_EXECUTIONS,
+    (sq.MARK_COPIES,),
+    sq.ENRICH_STAGED,
+    sq.REATTRIBUTE_FIND,
+    sq.LOCK_ERRORS,
+    "",
+)
+
+
+def _citus() -> WriteForms:
+    from . import _citus_settle_sql as cs  # it derives its forms with _replaced, defined here
+
+    return WriteForms(
+        INSERT_ALIASES,
+        CREDITS_FROM_KNOWN_EXECUTIONS,
+        UPSERT_ERRORS,
+        INSERT_EXECUTIONS,
+        cs.MARK_COPIES,
+        cs.ENRICH_STAGED,
+        cs.REATTRIBUTE_FIND,
+        cs.LOCK_ERRORS,
+        cs.CREATE_STAGING,
+    )
+
+
+CITUS = _citus()

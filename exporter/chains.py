@@ -124,16 +124,23 @@ class ChainLinker:
     async def _link(
         self, conn: psycopg.AsyncConnection[Any], keys: list[TraceKey], window: dict[str, Any]
     ) -> dict[TraceKey, TraceResult]:
+        citus = bool(self._citus)  # known: the claim came first
         spans: dict[TraceKey, list[SpanNode]] = {}
         started: dict[tuple[TraceKey, bytes], dt.datetime] = {}
-        for ws, trace, span_id, parent, at in await (await conn.execute(q.SPANS, window)).fetchall():
+        for ws, trace, span_id, parent, at in await (
+            await conn.execute(q.CITUS_SPANS if citus else q.SPANS, window)
+        ).fetchall():
             key = (ws, bytes(trace))
             spans.setdefault(key, []).append(SpanNode(bytes(span_id), bytes(parent)))
             started[(key, bytes(span_id))] = at
-        contained = _contained(spans, started, await (await conn.execute(q.RECOVERED, window)).fetchall())
+        contained = _contained(
+            spans, started, await (await conn.execute(q.CITUS_RECOVERED if citus else q.RECOVERED, window)).fetchall()
+        )
         errors: dict[TraceKey, list[ErrorAt]] = {}
         first_seen: dict[tuple[TraceKey, str], dt.datetime] = {}
-        for ws, trace, span_id, error_id, at in await (await conn.execute(q.OCCURRENCES, window)).fetchall():
+        for ws, trace, span_id, error_id, at in await (
+            await conn.execute(q.CITUS_OCCURRENCES if citus else q.OCCURRENCES, window)
+        ).fetchall():
             key = (ws, bytes(trace))
             errors.setdefault(key, []).append(ErrorAt(bytes(span_id), str(error_id)))
             seen = first_seen.get((key, str(error_id)))

@@ -325,16 +325,19 @@ class PostgresExporter:
                 if has_events or has_spans or has_recoveries:
                     await cur.execute(rq.ENQUEUE_CHAINS)
                 if has_events:
-                    await copies_cur.execute(sq.MARK_COPIES, for_events)
-                    await cur.execute(sq.ENRICH_STAGED, for_events)
+                    *marking, count_copies = self._forms.mark_copies
+                    for statement in marking:
+                        await cur.execute(statement, for_events)
+                    await copies_cur.execute(count_copies, for_events)
+                    await cur.execute(self._forms.enrich_staged, for_events)
                     for statement in (q.RESOLVE_ERRORS, self._forms.insert_aliases, q.INSERT_OCCURRENCES):
                         await cur.execute(statement)
                     await cur.execute(self._forms.credits_from_known_executions, for_events)
                     await cur.execute(q.INSERT_STACKTRACES)
                 if has_executions:  # records of earlier commits this commit's executions name
-                    await cur.execute(sq.REATTRIBUTE_FIND, for_executions)
+                    await cur.execute(self._forms.reattribute_find, for_executions)
                 if has_events or has_executions:  # from here on, one commit per error at a time
-                    await cur.execute(sq.LOCK_ERRORS)
+                    await cur.execute(self._forms.lock_errors)
                 if has_events:
                     for statement in (q.UPSERT_ERROR_USERS, q.UPSERT_ERROR_AGENTS):
                         await cur.execute(statement)
@@ -401,6 +404,8 @@ class PostgresExporter:
         await conn.execute(q.CREATE_STAGING.encode())
         await conn.execute(rq.CREATE_STAGING.encode())
         await conn.execute(sq.CREATE_STAGING.encode())
+        if self._forms.create_staging:
+            await conn.execute(self._forms.create_staging.encode())
         await conn.set_autocommit(False)
         return conn
 

@@ -211,8 +211,11 @@ def test_deliveries_take_turns_between_workspaces_and_skip_disabled_destinations
                     " '{}', 'pending', now() - make_interval(secs => %s))",
                     (ws, destination, 100 - i if ws == busy else 1),  # the busy tenant's are all older
                 )
-        claimed = conn.execute(
-            delivery._CLAIM, {"limit": 4, "lease": 60, "per_workspace": delivery.PER_WORKSPACE}
-        ).fetchall()
+        citus = conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'citus'").fetchone()
+        claim = delivery._CITUS_CLAIM if citus and citus[0] else delivery._CLAIM  # as the sender picks it
+        try:
+            claimed = conn.execute(claim, {"limit": 4, "lease": 60, "per_workspace": delivery.PER_WORKSPACE}).fetchall()
+        finally:  # nothing of this test is left for other tests' senders to wait for
+            conn.execute("DELETE FROM alert_deliveries WHERE workspace_id IN (%s, %s)", (busy, quiet))
     by_workspace = [row[0] for row in claimed]
     assert by_workspace.count(quiet) == 1 and by_workspace.count(busy) == delivery.PER_WORKSPACE

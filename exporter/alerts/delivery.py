@@ -26,6 +26,7 @@ import psycopg
 
 from otel_errors import alerting
 
+from ..citus import has_citus
 from .config import AlertsConfig
 
 log = logging.getLogger("otel_errors.exporter.alerts")
@@ -74,6 +75,20 @@ WHERE d.workspace_id = due.workspace_id AND d.delivery_id = due.delivery_id
 RETURNING d.workspace_id, d.delivery_id, d.attempts, d.body, x.url, x.secret
 """
 
+# Citus takes row locks only in a query that reaches one shard: there the due deliveries are read without a lock,
+# and the UPDATE checks them again. A sender that claimed one meanwhile holds its row; the second waits for it and
+# then, re-reading the row, finds it no longer due (its lease moved next_attempt_at on) and skips it.
+_CITUS_CLAIM = (
+    _CLAIM.replace(" FOR UPDATE SKIP LOCKED\n", "\n")
+    .replace("WITH due AS (", "WITH due AS MATERIALIZED (")
+    .replace(
+        "  AND x.workspace_id = d.workspace_id",
+        "  AND d.status = 'pending' AND d.next_attempt_at <= now()\n  AND x.workspace_id = d.workspace_id",
+    )
+)
+if _CITUS_CLAIM.count("FOR UPDATE") or _CITUS_CLAIM.count("d.next_attempt_at <= now()") != 1:
+    raise AssertionError("_CLAIM changed; update _CITUS_CLAIM")
+
 
 class WebhookSender:
     """Sends due deliveries when woken and every `poll_seconds`; idempotent start/shutdown."""
@@ -87,6 +102,7 @@ class WebhookSender:
         self._task: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(config.webhook_concurrency)
+        self._claim_sql: str | None = None  # _CITUS_CLAIM when the database has Citus (known at the first claim)
 
     async def start(self) -> None:
         if self._task is None:
@@ -133,7 +149,9 @@ class WebhookSender:
 
     async def _claim(self, conn: psycopg.AsyncConnection[Any], limit: int) -> list[_Claimed]:
         lease = self.config.webhook_timeout_seconds + 30.0
-        cur = await conn.execute(_CLAIM, {"limit": limit, "lease": lease, "per_workspace": PER_WORKSPACE})
+        if self._claim_sql is None:
+            self._claim_sql = _CITUS_CLAIM if await has_citus(conn) else _CLAIM
+        cur = await conn.execute(self._claim_sql, {"limit": limit, "lease": lease, "per_workspace": PER_WORKSPACE})
         return [_Claimed(str(r[0]), r[1], int(r[2]), bytes(r[3]), str(r[4]), str(r[5])) for r in await cur.fetchall()]
 
     async def _deliver(self, item: _Claimed) -> None:
@@ -175,13 +193,15 @@ class WebhookSender:
                         " milliseconds) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                         (item.workspace_id, item.delivery_id, item.attempt, status, error, ms),
                     )
+                    # The finish time chosen here, not by a CASE: Citus refuses now() inside CASE.
+                    finished = "NULL" if outcome == "pending" else "now()"
                     await conn.execute(
                         "UPDATE alert_deliveries SET status = %s, last_error = %s,"
                         " next_attempt_at = now() + make_interval(secs => %s),"
-                        " finished_at = CASE WHEN %s <> 'pending' THEN now() END"
+                        f" finished_at = {finished}"
                         # Only this attempt's own result: a late one must not overwrite a newer attempt's.
                         " WHERE workspace_id = %s AND delivery_id = %s AND status = 'pending' AND attempts = %s",
-                        (outcome, error, wait, outcome, item.workspace_id, item.delivery_id, item.attempt),
+                        (outcome, error, wait, item.workspace_id, item.delivery_id, item.attempt),
                     )
                 return
             except (psycopg.Error, OSError) as exc:

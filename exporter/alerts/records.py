@@ -217,7 +217,7 @@ async def fire(
             " error_ids, primary_error_id, root_error_id, agent_id, value, threshold)"
             " VALUES (%s, %s, %s, %s, %s, 'firing', %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (workspace_id, rule_id, subject) WHERE status = 'firing' DO UPDATE SET"
-            " last_fired_at = now(), value = EXCLUDED.value, error_ids = EXCLUDED.error_ids"
+            " last_fired_at = EXCLUDED.last_fired_at, value = EXCLUDED.value, error_ids = EXCLUDED.error_ids"
             " RETURNING alert_id, (xmax = 0) AS created",
             (
                 workspace_id,
