@@ -37,6 +37,7 @@ SELECT s.occurrence_id, s.workspace_id, s.trace_id, s.span_id, s.origin, o.span_
        o.occurrence_id
 FROM stage_events s JOIN o ON o.workspace_id = s.workspace_id AND o.trace_id = s.trace_id
 WHERE s.trace_id <> '' AND s.span_id <> ''
+  AND o.occurrence_id <> encode(s.occurrence_id, 'hex')::uuid  -- a retried record is not its own copy
   AND (s.origin = {sq.SPAN_STATUS} OR o.origin = {sq.SPAN_STATUS} OR (o.message = s.message AND o.type = s.type))
 UNION ALL
 SELECT s.occurrence_id, s.workspace_id, s.trace_id, s.span_id, s.origin, t.span_id, t.origin, true,

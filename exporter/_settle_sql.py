@@ -47,6 +47,7 @@ cand AS MATERIALIZED (
     ) o
     JOIN errors e ON e.workspace_id = s.workspace_id AND e.error_id = o.error_id
     WHERE s.trace_id <> '' AND s.span_id <> ''
+      AND o.occurrence_id <> encode(s.occurrence_id, 'hex')::uuid  -- a retried record is not its own copy
       AND (s.origin = {SPAN_STATUS} OR o.origin = {SPAN_STATUS} OR (o.message = s.message AND e.type = s.type))
     UNION ALL
     -- Pairs staged together: one join (hashed), not a probe of the staging table per record.

@@ -350,3 +350,34 @@ def _status_above_exception(trace: Trace) -> bool:
                 return True
             parent = by_id.get(parent.parent)
     return False
+
+
+def test_a_retried_export_is_no_copy_of_what_its_first_attempt_stored(migrated: str) -> None:
+    """The first attempt committed, its answer was lost, the exporter sends it again to another process: the
+    store must not take any record for a copy of itself (counts and the settled-copies metric stay put)."""
+    trace = generate(random.Random(7), 1)[0]
+    record = {
+        "exception.type": "ValueError",
+        "exception.message": "parse failed at 7",
+        "_trace_id": trace.trace_id,
+        "_span_id": trace.nodes[-1].span_id,
+        "_time": trace.nodes[-1].end - 5000,
+    }
+    workspace = f"retry-{uuid.uuid4().hex[:6]}"
+
+    async def run() -> int:
+        settled = 0
+        for _ in range(2):  # a new process each time: nothing remembered in memory
+            store = PostgresExporter(StoreConfig(database_url=migrated))
+            await store.start()
+            process = Process(store, workspace)
+            await process.send_spans([(n, trace.trace_id) for n in trace.nodes])
+            await process.send_logs([dict(record)])
+            await store.shutdown()
+            settled += store.copies_settled
+        return settled
+
+    settled = asyncio.run(run())
+    stored = _stored(migrated, workspace)
+    assert settled == 0
+    assert stored["total"] == sum(stored["per_trace"].values()) > 0
