@@ -181,8 +181,16 @@ def refused_address(address: str) -> str | None:
     """Why a webhook must not connect to `address` (an IP literal), or None. Loopback, private, link-local,
     unspecified, multicast and reserved addresses reach internal services, not a receiver on the internet."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.is_site_local:
+            return f"{address} is a site-local address"
+        # An IPv4 address carried inside IPv6 (mapped, 6to4, Teredo's client) is judged as itself too.
+        for inner in (ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None):
+            reason = refused_address(str(inner)) if inner is not None else None
+            if reason is not None:
+                return f"{address} carries {reason}"
+        if ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
     for name in ("loopback", "link_local", "private", "unspecified", "multicast", "reserved"):
         if getattr(ip, f"is_{name}"):
             return f"{address} is a {name.replace('_', '-')} address"

@@ -105,6 +105,10 @@ def test_refused_addresses() -> None:
         "100.64.0.1",
         "224.0.0.1",
         "::",
+        "2002:7f00:1::1",  # 6to4 around 127.0.0.1
+        "2002:a9fe:a9fe::1",  # 6to4 around 169.254.169.254
+        "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo, client 10.0.0.1
+        "fec0::1",  # site-local
     ):
         assert alerting.refused_address(address) is not None, address
     for address in ("93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"):
