@@ -1,7 +1,7 @@
 """SQL of the chain linker (exporter/chains.py). The claimed traces come as two arrays, `workspaces` and `traces`;
 `from`/`to` bound the times read, as constants the planner prunes daily partitions by."""
 
-_TRACES = "unnest(%(workspaces)s::text[], %(traces)s::bytea[]) AS t(workspace_id, trace_id)"
+_TRACES = "unnest(%(workspaces)b::text[], %(traces)b::bytea[]) AS t(workspace_id, trace_id)"
 
 # MATERIALIZED: as a subquery in USING, the planner may run the locking LIMIT once per row it deletes.
 CLAIM = """

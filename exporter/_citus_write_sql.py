@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import _recovery_sql as rq
 from . import _settle_sql as sq
 from . import _write_sql as q
 
@@ -29,6 +30,7 @@ class WriteForms:
     enrich_staged: str
     reattribute_find: str
     lock_errors: str
+    enqueue_chains: str
     create_staging: str  # temporary tables only these forms use
 
 
@@ -170,6 +172,7 @@ PLAIN = WriteForms(
     sq.ENRICH_STAGED,
     sq.REATTRIBUTE_FIND,
     sq.LOCK_ERRORS,
+    rq.ENQUEUE_CHAINS,
     "",
 )
 
@@ -186,6 +189,7 @@ def _citus() -> WriteForms:
         cs.ENRICH_STAGED,
         cs.REATTRIBUTE_FIND,
         cs.LOCK_ERRORS,
+        rq.ENQUEUE_ALL_CHAINS,
         cs.CREATE_STAGING,
     )
 

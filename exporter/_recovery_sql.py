@@ -39,20 +39,41 @@ ON CONFLICT (workspace_id, hour, method, bucket) DO UPDATE SET
     seconds = h.seconds + EXCLUDED.seconds
 """
 
-# Every trace whose records, error spans or recovered episodes this commit adds is linked again from what is
-# committed (exporter/chains.py): a recovery may arrive after the failure it contains was linked. First in the
-# commit and in key order: the upsert row-locks each trace until commit, which serializes two commits of one trace
-# so the second sees the first's records (_settle_sql.py).
-ENQUEUE_CHAINS = f"""
+# The traces this commit may give a chain to are linked again from what is committed (exporter/chains.py): those
+# with two errors in this commit, those with rows an earlier commit stored (the two may link: the earlier commit is
+# visible here, after LOCK_TRACES serialized the trace's commits) and those with a recovered episode (a recovery
+# may arrive after the failure it contains was linked). A trace seen once with one error, most of them, is not
+# queued: it cannot link, and the linker's work per trace was the chains' main cost per span. `traces_from` and
+# `traces_to` bound the probes (_rows.trace_window) so that partitions are pruned.
+_ENQUEUE_ROWS = f"""
 INSERT INTO chain_pending AS p (workspace_id, trace_id, first_at, last_at)
 SELECT workspace_id, trace_id, min({_TS.format("ns")}), max({_TS.format("ns")}) FROM (
-    SELECT workspace_id, trace_id, start_ns AS ns FROM stage_spans WHERE trace_id <> ''
+    SELECT workspace_id, trace_id, start_ns AS ns, NULL::text AS fingerprint, false AS recovered
+    FROM stage_spans WHERE trace_id <> ''
     UNION ALL
-    SELECT workspace_id, trace_id, time_ns FROM stage_events WHERE trace_id <> ''
+    SELECT workspace_id, trace_id, time_ns, fingerprint, false FROM stage_events WHERE trace_id <> ''
     UNION ALL
-    SELECT workspace_id, trace_id, failed_ns FROM stage_recoveries WHERE recovered
-) s GROUP BY 1, 2 ORDER BY 1, 2
+    SELECT workspace_id, trace_id, failed_ns, NULL, true FROM stage_recoveries WHERE recovered
+) s GROUP BY 1, 2"""
+
+_ON_CONFLICT = """
+ORDER BY 1, 2
 ON CONFLICT (workspace_id, trace_id) DO UPDATE SET
     first_at = least(p.first_at, EXCLUDED.first_at),
     last_at = greatest(p.last_at, EXCLUDED.last_at)
 """
+
+ENQUEUE_CHAINS = (
+    _ENQUEUE_ROWS
+    + """
+HAVING bool_or(recovered) OR count(DISTINCT fingerprint) > 1
+    OR EXISTS (SELECT 1 FROM error_occurrences o WHERE o.workspace_id = s.workspace_id AND o.trace_id = s.trace_id
+               AND o.occurred_at BETWEEN %(traces_from)s AND %(traces_to)s)
+    OR EXISTS (SELECT 1 FROM error_spans e WHERE e.workspace_id = s.workspace_id AND e.trace_id = s.trace_id
+               AND e.started_at BETWEEN %(traces_from)s AND %(traces_to)s)"""
+    + _ON_CONFLICT
+)
+
+# Citus: no correlated probe from the staging tables into distributed ones (_citus_write_sql.py): every trace is
+# queued, and the linker drops those with one error after one read.
+ENQUEUE_ALL_CHAINS = _ENQUEUE_ROWS + _ON_CONFLICT

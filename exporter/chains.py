@@ -1,12 +1,13 @@
 """The chain linker: links the errors of recently changed traces into cascading-failure chains, from what is
 committed, so spans that reach different processes or arrive in any order end in the same chains.
 
-Each commit queues the traces whose error spans it added (`chain_pending`). A linker in every process claims queued
-traces (FOR UPDATE SKIP LOCKED: no two claim one), locks each trace (an advisory lock: a trace queued again and
-claimed elsewhere waits), reads the trace's committed error spans and occurrences, links them with the pure
-`otel_errors.chains.link`, and replaces what the trace held: its chains (`trace_chains`, counted per hour in
-`chain_hourly` and per shape in `error_chains`) and the errors that caused another (`trace_causes`, counted in
-`errors.cascading_failures`). Replacing, not adding, makes linking a trace again harmless.
+Each commit queues the traces it may give a chain to (`chain_pending`, _recovery_sql.ENQUEUE_CHAINS). A linker in
+every process claims queued traces (FOR UPDATE SKIP LOCKED: no two claim one), locks each trace (an advisory lock:
+a trace queued again and claimed elsewhere waits), reads the trace's committed occurrences and, for a trace with
+two errors or more, its error spans, links them with the pure `otel_errors.chains.link`, and replaces what the
+trace held: its chains (`trace_chains`, counted per hour in `chain_hourly` and per shape in `error_chains`) and
+the errors that caused another (`trace_causes`, counted in `errors.cascading_failures`). Replacing, not adding,
+makes linking a trace again harmless.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -71,12 +73,17 @@ class ChainLinker:
 
     async def _loop(self) -> None:
         conn: psycopg.AsyncConnection[Any] | None = None
+        last_run = 0.0
         while True:
             try:
                 await asyncio.wait_for(self._wakeup.wait(), self._interval)
             except TimeoutError:
                 pass
+            # A busy store commits many times a second; a batch costs about ten statements whatever its size, so
+            # the traces of all commits within an interval are linked together.
+            await asyncio.sleep(max(0.0, last_run + self._interval - time.monotonic()))
             self._wakeup.clear()
+            last_run = time.monotonic()
             try:
                 if conn is None or conn.closed:
                     conn = await _connect(self.config)
@@ -104,8 +111,15 @@ class ChainLinker:
                 "workspaces": workspaces,
                 "traces": traces,
             }
-            results = await self._link(conn, keys, window)
-            await self._replace(conn, keys, results, window)
+            errors, first_seen = await self._occurrences(conn, window)
+            # Chains join different errors: a trace with one error has none, now or before (a trace never loses an
+            # error; the settle step removes only copies of one it keeps). Most traces have one: they cost the
+            # statements above and nothing more.
+            keys = [key for key in keys if len({e.error_id for e in errors.get(key, ())}) > 1]
+            if keys:
+                window |= {"workspaces": [k[0] for k in keys], "traces": [k[1] for k in keys]}
+                results = await self._link(conn, keys, window, errors, first_seen)
+                await self._replace(conn, keys, results, window)
         return len(claimed)
 
     async def _claim(self, conn: psycopg.AsyncConnection[Any]) -> list[tuple[str, bytes, dt.datetime, dt.datetime]]:
@@ -121,8 +135,29 @@ class ChainLinker:
                 rows += await (await conn.execute(q.CLAIM_WORKSPACE, claim)).fetchall()
         return [(str(ws), bytes(trace), first, last) for ws, trace, first, last in rows]
 
+    async def _occurrences(
+        self, conn: psycopg.AsyncConnection[Any], window: dict[str, Any]
+    ) -> tuple[dict[TraceKey, list[ErrorAt]], dict[tuple[TraceKey, str], dt.datetime]]:
+        """The claimed traces' occurrences (span, error) and when each error was first seen in each."""
+        errors: dict[TraceKey, list[ErrorAt]] = {}
+        first_seen: dict[tuple[TraceKey, str], dt.datetime] = {}
+        for ws, trace, span_id, error_id, at in await (
+            await conn.execute(q.CITUS_OCCURRENCES if self._citus else q.OCCURRENCES, window)
+        ).fetchall():
+            key = (ws, bytes(trace))
+            errors.setdefault(key, []).append(ErrorAt(bytes(span_id), str(error_id)))
+            seen = first_seen.get((key, str(error_id)))
+            if seen is None or at < seen:
+                first_seen[(key, str(error_id))] = at
+        return errors, first_seen
+
     async def _link(
-        self, conn: psycopg.AsyncConnection[Any], keys: list[TraceKey], window: dict[str, Any]
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        keys: list[TraceKey],
+        window: dict[str, Any],
+        errors: dict[TraceKey, list[ErrorAt]],
+        first_seen: dict[tuple[TraceKey, str], dt.datetime],
     ) -> dict[TraceKey, TraceResult]:
         citus = bool(self._citus)  # known: the claim came first
         spans: dict[TraceKey, list[SpanNode]] = {}
@@ -136,16 +171,6 @@ class ChainLinker:
         contained = _contained(
             spans, started, await (await conn.execute(q.CITUS_RECOVERED if citus else q.RECOVERED, window)).fetchall()
         )
-        errors: dict[TraceKey, list[ErrorAt]] = {}
-        first_seen: dict[tuple[TraceKey, str], dt.datetime] = {}
-        for ws, trace, span_id, error_id, at in await (
-            await conn.execute(q.CITUS_OCCURRENCES if citus else q.OCCURRENCES, window)
-        ).fetchall():
-            key = (ws, bytes(trace))
-            errors.setdefault(key, []).append(ErrorAt(bytes(span_id), str(error_id)))
-            seen = first_seen.get((key, str(error_id)))
-            if seen is None or at < seen:
-                first_seen[(key, str(error_id))] = at
         results: dict[TraceKey, TraceResult] = {}
         for key in keys:
             links: TraceLinks = link(spans.get(key, ()), errors.get(key, ()), contained.get(key, ()))

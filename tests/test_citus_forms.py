@@ -23,6 +23,8 @@ WINDOWS = {
     "occurrences_to": NOW + dt.timedelta(days=1),
     "executions_from": NOW - dt.timedelta(days=2),
     "executions_to": NOW + dt.timedelta(days=1),
+    "traces_from": NOW - dt.timedelta(days=2),
+    "traces_to": NOW + dt.timedelta(days=1),
 }
 
 
@@ -32,6 +34,7 @@ def _has_citus(conn: psycopg.Connection[Any]) -> bool:
 
 def _write_statements(forms: WriteForms) -> list[tuple[str, dict[str, Any] | None]]:
     return [
+        (forms.enqueue_chains, WINDOWS),
         *((s, WINDOWS) for s in forms.mark_copies),
         (forms.enrich_staged, WINDOWS),
         (forms.insert_aliases, None),

@@ -381,3 +381,70 @@ def test_a_retried_export_is_no_copy_of_what_its_first_attempt_stored(migrated: 
     stored = _stored(migrated, workspace)
     assert settled == 0
     assert stored["total"] == sum(stored["per_trace"].values()) > 0
+
+
+def test_a_trace_is_queued_for_linking_only_when_it_may_link(migrated: str, workspace: str) -> None:
+    # Most traces are seen once with one error and cannot link: queueing them cost the linker's whole per-trace
+    # work for nothing. A trace with two errors in one commit is queued, and so is every later commit of a trace
+    # an earlier commit stored rows of, whichever process each reached: the pair may link only together.
+    def exc(exc_type: str, message: str) -> dict[str, Any]:
+        return {"exception.type": exc_type, "exception.message": message, "exception.escaped": True}
+
+    ids = {name: uuid.uuid4().bytes for name in ("alone", "pair", "split", "spans")}
+    run_span, step_span = b"r" * 8, b"s" * 8
+
+    def run(trace: bytes, **kwargs: Any) -> Any:
+        return span("invoke_agent a", trace_id=trace, span_id=run_span, error=True, **kwargs)
+
+    def step(trace: bytes, **kwargs: Any) -> Any:
+        return span("agent_step plan", trace_id=trace, span_id=step_span, parent=run_span, error=True, **kwargs)
+
+    async def go() -> list[bytes]:
+        stores = [PostgresExporter(StoreConfig(database_url=migrated)) for _ in range(2)]
+        for store in stores:
+            await store.start()
+        first, second = (Process(store, workspace) for store in stores)
+        await first._write(
+            first.processor.process_traces(
+                traces(step(ids["alone"], exceptions=[exc("E1", "a")]), resource=first.resource), None, NOW
+            )
+        )
+        await first._write(
+            first.processor.process_traces(
+                traces(
+                    step(ids["pair"], exceptions=[exc("TimeoutError", "t")]),
+                    run(ids["pair"], exceptions=[exc("RunFailedError", "r")]),
+                    resource=first.resource,
+                ),
+                None,
+                NOW,
+            )
+        )
+        queued_before = await _queued(migrated, workspace)
+        await first._write(
+            first.processor.process_traces(
+                traces(step(ids["split"], exceptions=[exc("E2", "b")]), resource=first.resource), None, NOW
+            )
+        )
+        await second._write(
+            second.processor.process_traces(
+                traces(run(ids["split"], exceptions=[exc("E3", "c")]), resource=second.resource), None, NOW
+            )
+        )
+        for store in stores:
+            await store.shutdown()
+        assert queued_before == [ids["pair"]]
+        return await _queued(migrated, workspace)
+
+    assert sorted(asyncio.run(go())) == sorted([ids["pair"], ids["split"]])
+    asyncio.run(_drain_links(migrated))
+    with psycopg.connect(migrated) as conn:
+        found = conn.execute("SELECT trace_id FROM trace_chains WHERE workspace_id = %s", (workspace,)).fetchall()
+    chained = {bytes(r[0]) for r in found}
+    assert chained == {ids["pair"], ids["split"]}
+
+
+async def _queued(url: str, workspace: str) -> list[bytes]:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute("SELECT trace_id FROM chain_pending WHERE workspace_id = %s", (workspace,))
+        return [bytes(r[0]) for r in await cur.fetchall()]
