@@ -70,6 +70,7 @@ def create_app(
     app.state.store = store
     app.state.metrics = metrics
     app.state.config = config
+    app.state.webhook_tests = set()  # workspaces with a webhook test in flight (one at a time each)
     problems.install(app)
     app.add_middleware(RequestLimits, max_body_bytes=config.max_body_bytes)
     app.include_router(health.router)

@@ -29,6 +29,8 @@ class ApiConfig:
     public_url: str = ""
     # Accept webhook destinations on loopback, private and link-local addresses (refused by default).
     allow_private_webhooks: bool = False
+    # Timeout of a test notification (POST .../alert-destinations/{id}/test), as of a webhook attempt.
+    webhook_timeout_seconds: float = 5.0
     # The live stream (GET .../stream): a comment line this often keeps proxies from closing an idle stream; a
     # client's queue holds this many events before it is dropped (it resumes with Last-Event-ID); a resume sends
     # at most this many missed events; open streams per process.
@@ -54,6 +56,8 @@ class ApiConfig:
             raise ValueError("max_body_bytes must be at least 1 KiB")
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise ValueError("public_url must start with http:// or https://")
+        if not 0 < self.webhook_timeout_seconds <= 60:
+            raise ValueError("webhook_timeout_seconds must be between 0 and 60")
         if not 0.1 <= self.stream_heartbeat_seconds <= 300:
             raise ValueError("stream_heartbeat_seconds must be between 0.1 and 300")
         if not 1 <= self.stream_queue_events <= 100_000 or not 1 <= self.stream_resume_events <= 100_000:

@@ -188,8 +188,8 @@ SETTINGS: dict[str, Setting] = {
     ),
     "alert_webhook_timeout_seconds": Setting(
         "OTEL_ERRORS_ALERT_WEBHOOK_TIMEOUT_SECONDS",
-        "timeout of one webhook attempt",
-        (("alerts", "webhook_timeout_seconds"),),
+        "timeout of one webhook attempt (and of a test notification)",
+        (("alerts", "webhook_timeout_seconds"), ("api", "webhook_timeout_seconds")),
     ),
     "alert_webhook_attempts": Setting(
         "OTEL_ERRORS_ALERT_WEBHOOK_ATTEMPTS",

@@ -1,4 +1,5 @@
-"""Store upkeep: retention (whole daily partitions and rollup rows older than the window), partitions ahead.
+"""Store upkeep: retention (whole daily partitions, rollup rows and alert history older than the window), partitions
+ahead.
 
 Every worker process runs a `Maintenance`, and several hosts may share one database: the upkeep still runs once
 per interval per cluster. A run first takes the task's advisory lock (`pg_try_advisory_lock`; a process that does
@@ -23,6 +24,7 @@ from otel_errors.errors import StoreUnavailable
 from . import _chains_sql
 from . import _write_sql as q
 from ._partitions import Partitions
+from .alerts.records import DELETE_OLD as DELETE_OLD_ALERTS
 from .config import StoreConfig
 
 log = logging.getLogger("otel_errors.exporter.maintenance")
@@ -124,7 +126,7 @@ class Maintenance:
                     sql.SQL("DELETE FROM {} WHERE {} < %s").format(sql.Identifier(table), sql.Identifier(column)),
                     (cutoff if column == "day" else cutoff_at,),
                 )
-            for statement in _chains_sql.DELETE_OLD:
+            for statement in (*_chains_sql.DELETE_OLD, *DELETE_OLD_ALERTS):
                 await conn.execute(statement, {"cutoff": cutoff_at})
         return await self._partitions.drop_older_than(conn, cutoff)
 

@@ -15,6 +15,8 @@ from tracking_helpers import MINUTE, call, get, now_ns, post, run
 
 from otel_errors import Processor
 from otel_errors.classify import Severity
+from otel_errors.exporter import StoreConfig
+from otel_errors.exporter.maintenance import Maintenance
 
 
 def _error_ids(url: str, ws: str) -> dict[str, uuid.UUID]:
@@ -234,6 +236,31 @@ def test_renotification_after_the_interval_only(migrated: str, workspace: str) -
     assert rows(migrated, "SELECT notifications FROM alerts WHERE workspace_id = %s", workspace) == [(2,)]
 
 
+def test_alerts_still_firing_are_refreshed_together_each_with_its_own_value(migrated: str, workspace: str) -> None:
+    # A pass refreshes every alert whose condition is still true in one statement: each keeps its own error and
+    # gets its own value, none is created twice, and last_fired_at moves on.
+    only_rule(migrated, workspace, kind="frequency", threshold=1, window_minutes=30, renotify_minutes=0)
+    at = now_ns() - MINUTE
+    evaluate(migrated, *(run(workspace, at, type=f"Loud{n}", errors=n + 2) for n in range(4)))
+    ids = _error_ids(migrated, workspace)
+    firing = "SELECT primary_error_id, alert_id, value FROM alerts WHERE workspace_id = %s AND status = 'firing'"
+    first = {e: (a, v) for e, a, v in rows(migrated, firing, workspace)}
+    assert {e: v for e, (_a, v) in first.items()} == {ids[f"Loud{n}"]: float(n + 2) for n in range(4)}
+    before = dict(rows(migrated, "SELECT alert_id, last_fired_at FROM alerts WHERE workspace_id = %s", workspace))
+    evaluate(migrated, *(run(workspace, at, type=f"Loud{n}", errors=10 * (n + 1)) for n in range(3, -1, -1)))
+    second = {e: (a, v) for e, a, v in rows(migrated, firing, workspace)}
+    assert {e: a for e, (a, _v) in second.items()} == {e: a for e, (a, _v) in first.items()}
+    assert {e: v for e, (_a, v) in second.items()} == {ids[f"Loud{n}"]: float(n + 2 + 10 * (n + 1)) for n in range(4)}
+    after = rows(
+        migrated,
+        "SELECT alert_id, last_fired_at, error_ids, primary_error_id FROM alerts WHERE workspace_id = %s",
+        workspace,
+    )
+    assert all(fired > before[alert_id] and errors == [primary] for alert_id, fired, errors, primary in after)
+    kinds = [k for _i, k, _d in events(migrated, workspace)]
+    assert kinds.count("alert.fired") == 4 and "alert.renotified" not in kinds
+
+
 def test_incidents_group_by_root_cause_and_by_agent_within_the_window(migrated: str, workspace: str) -> None:
     only_rule(migrated, workspace, kind="new_error")
     evaluate(migrated, run(workspace, now_ns() - MINUTE, type="A1", agent="agent-a"))
@@ -323,3 +350,62 @@ def test_the_sweep_takes_the_least_recently_checked_so_one_tenant_cannot_hold_it
 
     first, second = asyncio.run(two_sweeps())
     assert first == [crowded, crowded] and other in second
+
+
+def test_alert_history_older_than_the_retention_window_is_deleted_and_the_rest_kept(
+    migrated: str, workspace: str
+) -> None:
+    # Alerts, incidents and deliveries would otherwise grow for ever: the store's upkeep removes what is over
+    # (resolved, delivered or failed) and older than the retention window, and keeps what fires or still waits.
+    old, recent = "now() - interval '100 days'", "now() - interval '1 day'"
+    alert_rows = {
+        "old resolved": ("resolved", old),
+        "recent resolved": ("resolved", recent),
+        "old firing": ("firing", None),
+    }
+    with psycopg.connect(migrated, autocommit=True) as conn:
+        for title, (status, resolved) in alert_rows.items():
+            conn.execute(
+                "INSERT INTO alerts (workspace_id, alert_id, rule_id, kind, subject, status, title, severity,"
+                " error_ids, first_fired_at, resolved_at) VALUES (%s, gen_random_uuid(), gen_random_uuid(), 'spike',"
+                f" %s, %s, %s, 3, '{{}}', {old}, {resolved or 'NULL'})",
+                (workspace, title, status, title),
+            )
+        for title, status, resolved in (("old resolved", "resolved", old), ("old open", "open", "NULL")):
+            conn.execute(
+                "INSERT INTO incidents (workspace_id, incident_id, status, title, severity, opened_at, resolved_at)"
+                f" VALUES (%s, gen_random_uuid(), %s, %s, 3, {old}, {resolved})",
+                (workspace, status, title),
+            )
+        for event, status, finished in (
+            ("old delivered", "delivered", old),
+            ("old failed", "failed", old),
+            ("recent delivered", "delivered", recent),
+            ("old pending", "pending", "NULL"),
+        ):
+            conn.execute(
+                "INSERT INTO alert_deliveries (workspace_id, delivery_id, alert_id, destination_id, event, body,"
+                " status, created_at, finished_at) VALUES (%s, gen_random_uuid(), gen_random_uuid(),"
+                f" gen_random_uuid(), %s, '', %s, {old}, {finished})",
+                (workspace, event, status),
+            )
+            conn.execute(
+                "INSERT INTO alert_delivery_attempts (workspace_id, delivery_id, attempt, at, milliseconds)"
+                " SELECT workspace_id, delivery_id, 1, coalesce(finished_at, now()), 1 FROM alert_deliveries"
+                " WHERE workspace_id = %s AND event = %s",
+                (workspace, event),
+            )
+        conn.execute("DELETE FROM maintenance_runs")  # as if the last run were long ago
+
+    assert asyncio.run(Maintenance(StoreConfig(database_url=migrated)).run_once()) is not None
+    kept = {
+        table: sorted(r[0] for r in rows(migrated, f"SELECT {column} FROM {table} WHERE workspace_id = %s", workspace))
+        for table, column in (("alerts", "subject"), ("incidents", "title"), ("alert_deliveries", "event"))
+    }
+    assert kept == {
+        "alerts": ["old firing", "recent resolved"],
+        "incidents": ["old open"],
+        "alert_deliveries": ["old pending", "recent delivered"],
+    }
+    attempts = rows(migrated, "SELECT count(*) FROM alert_delivery_attempts WHERE workspace_id = %s", workspace)
+    assert attempts == [(2,)]  # the recent delivery's and the pending one's (made now)

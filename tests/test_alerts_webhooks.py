@@ -14,7 +14,7 @@ import httpx
 import psycopg
 import pytest
 from alert_helpers import Receiver, config, evaluate, only_rule, rows
-from tracking_helpers import MINUTE, call, get, now_ns, run
+from tracking_helpers import MINUTE, call, get, now_ns, post, run
 
 from otel_errors.exporter.alerts import WebhookSender
 from otel_errors.exporter.alerts.delivery import DeliveryError, resolve
@@ -219,3 +219,57 @@ def test_deliveries_take_turns_between_workspaces_and_skip_disabled_destinations
             conn.execute("DELETE FROM alert_deliveries WHERE workspace_id IN (%s, %s)", (busy, quiet))
     by_workspace = [row[0] for row in claimed]
     assert by_workspace.count(quiet) == 1 and by_workspace.count(busy) == delivery.PER_WORKSPACE
+
+
+def test_a_test_notification_is_sent_signed_at_once_and_its_answer_returned(migrated: str, workspace: str) -> None:
+    receiver = Receiver(answers=[200, 500])
+    try:
+        created = _create(migrated, workspace, {"url": receiver.url, "name": "ops"}, allow_private_webhooks=True)
+        secret, destination = created.json()["secret"], created.json()["destinationId"]
+        path = f"/api/v1/workspaces/{workspace}/alert-destinations/{destination}/test"
+        answers = [post(migrated, path, {}, allow_private_webhooks=True) for _ in range(2)]
+        refused = post(migrated, path, {})  # the setting off: refused when sent, as every webhook is
+        missing = post(migrated, path.replace(destination, str(uuid.uuid4())), {}, allow_private_webhooks=True)
+    finally:
+        receiver.close()
+    assert [r.status_code for r in (*answers, refused)] == [200, 200, 200] and missing.status_code == 404
+    found = [{k: v for k, v in r.json().items() if k != "milliseconds"} for r in (*answers, refused)]
+    assert found[:2] == [
+        {"delivered": True, "httpStatus": 200, "error": None},
+        {"delivered": False, "httpStatus": 500, "error": "HTTP 500"},
+    ]
+    assert found[2]["delivered"] is False and found[2]["httpStatus"] is None
+    assert found[2]["error"].startswith("refused:") and "loopback" in found[2]["error"]
+    assert len(receiver.received) == 2
+    got = receiver.received[0]
+    timestamp = got.headers["x-otel-errors-timestamp"]
+    expected = hmac.new(secret.encode(), timestamp.encode() + b"." + got.body, hashlib.sha256).hexdigest()
+    assert got.headers["x-otel-errors-signature"] == f"sha256={expected}"
+    document = receiver.documents()[0]
+    assert document["type"] == "alert.test" and document["workspaceId"] == workspace
+    assert document["alert"]["title"] == "Test notification from otel-errors to ops"
+    # A test is no alert's delivery, and every one is in the audit log with its outcome.
+    assert rows(migrated, "SELECT count(*) FROM alert_deliveries WHERE workspace_id = %s", workspace) == [(0,)]
+    audit = get(migrated, f"/api/v1/workspaces/{workspace}/audit-log").json()["items"]
+    tests = [item for item in audit if item["action"] == "alert_destination.test"]
+    assert len(tests) == 3 and secret not in json.dumps(audit)
+
+
+def test_one_test_notification_at_a_time_per_workspace(migrated: str, workspace: str) -> None:
+    receiver = Receiver(delay=1.0)
+    try:
+        created = _create(migrated, workspace, {"url": receiver.url}, allow_private_webhooks=True).json()
+        path = f"/api/v1/workspaces/{workspace}/alert-destinations/{created['destinationId']}/test"
+
+        async def both(client: httpx.AsyncClient) -> list[httpx.Response]:
+            first = asyncio.create_task(client.post(path, json={}))
+            await asyncio.sleep(0.3)  # the first is waiting for the slow receiver
+            second = await client.post(path, json={})
+            return [await first, second]
+
+        first, second = call(migrated, both, allow_private_webhooks=True)
+    finally:
+        receiver.close()
+    assert first.status_code == 200 and first.json()["delivered"] is True
+    assert second.status_code == 429 and "in progress" in second.json()["error"]["message"]
+    assert len(receiver.received) == 1

@@ -1,12 +1,13 @@
 """Admin routes of alerting: rules (GET/POST/PATCH/DELETE .../alert-rules) and webhook destinations
-(.../alert-destinations). Every change is audited; a destination's secret is in its creation (or rotation) response
-only. docs/alerts.md describes the fields."""
+(.../alert-destinations, and a test notification to one). Every change and every test is audited; a destination's
+secret is in its creation (or rotation) response only. docs/alerts.md describes the fields."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import ipaddress
+import time
 import urllib.parse
 import uuid
 from typing import Annotated, Any, Literal
@@ -16,7 +17,8 @@ from pydantic import Field
 
 from otel_errors import alerting
 from otel_errors.alerting import DEFAULT_RULES, RuleKind
-from otel_errors.exporter.alerts import records, rules
+from otel_errors.exporter import audit
+from otel_errors.exporter.alerts import delivery, payloads, records, rules
 
 from ..deps import Admin, Connection, WorkspaceId
 from ..labels import CategoryLabel, SeverityLabel
@@ -309,3 +311,84 @@ async def delete_destination(
     if not await rules.delete_destination(conn, workspace_id, destination_id, actor=admin.actor):
         raise not_found(f"alert destination {destination_id}")
     return Response(status_code=204)
+
+
+class DestinationTestOut(CamelModel):
+    delivered: bool = Field(description="the destination answered with a 2xx status")
+    http_status: int | None = Field(description="the status it answered with; null when no answer came")
+    error: str | None = Field(description="why it was not delivered; null when it was")
+    milliseconds: float
+
+
+@router.post(
+    "/alert-destinations/{destination_id}/test",
+    response_model=DestinationTestOut,
+    summary="Send a test notification now, signed and checked as a webhook is (admin)",
+)
+async def test_destination(
+    request: Request, workspace_id: WorkspaceId, destination_id: uuid.UUID, conn: Connection, admin: Admin
+) -> DestinationTestOut:
+    row = next(
+        (r for r in await rules.list_destinations(conn, workspace_id) if r.destination_id == destination_id), None
+    )
+    if row is None:
+        raise not_found(f"alert destination {destination_id}")
+    config, in_flight = request.app.state.config, request.app.state.webhook_tests
+    if workspace_id in in_flight:  # one at a time per workspace: a test waits for a remote server, up to a timeout
+        raise ApiError(429, "too_many_requests", "a test of this workspace's webhooks is in progress")
+    now = dt.datetime.now(dt.UTC).isoformat()
+    alert = {
+        "event": "test",
+        "alertId": None,
+        "ruleId": None,
+        "ruleName": "test notification",
+        "kind": "test",
+        "status": "test",
+        "title": f"Test notification from otel-errors to {row.name or 'this webhook'}",
+        "severity": "low",
+        "errorIds": [],
+        "primaryErrorId": None,
+        "agentId": None,
+        "value": None,
+        "threshold": None,
+        "incidentId": None,
+        "firstFiredAt": now,
+        "lastFiredAt": now,
+        "resolvedAt": None,
+        "resolvedReason": None,
+    }
+    link = payloads.error_link(config.link_base, workspace_id, None)
+    body = payloads.body(row.format, alert, workspace_id=workspace_id, link=link)
+    status: int | None = None
+    error: str | None = None
+    in_flight.add(workspace_id)
+    started = time.perf_counter()
+    try:
+        status = await delivery.post(
+            row.url,
+            body,
+            secret=row.secret,
+            timeout=config.webhook_timeout_seconds,
+            allow_private=config.allow_private_webhooks,
+        )
+        error = None if 200 <= status < 300 else f"HTTP {status}"
+    except delivery.DeliveryError as exc:
+        error = str(exc)
+    finally:
+        in_flight.discard(workspace_id)
+    out = DestinationTestOut(
+        delivered=error is None,
+        http_status=status,
+        error=error,
+        milliseconds=round((time.perf_counter() - started) * 1000.0, 1),
+    )
+    await audit.record(
+        conn,
+        workspace_id,
+        actor=admin.actor,
+        action="alert_destination.test",
+        target=f"alert-destination/{destination_id}",
+        before=None,
+        after=out.model_dump(by_alias=True),
+    )
+    return out

@@ -434,10 +434,9 @@ class AlertEvaluator:
             events = await records.fire(
                 conn, ws, still, correlation_minutes=self.config.correlation_minutes, link_base=self.link_base
             )
-            for alert in remind:
-                events += await records.renotify(
-                    conn, alert, minutes=by_id[alert.rule_id].renotify_minutes, link_base=self.link_base
-                )
+            events += await records.renotify(
+                conn, ws, [(a.alert_id, by_id[a.rule_id].renotify_minutes) for a in remind], link_base=self.link_base
+            )
             for reason, ids in sorted(resolve.items()):
                 events += await records.resolve(conn, ws, ids, reason=reason, link_base=self.link_base)
             await records.append_events(conn, ws, events)

@@ -101,6 +101,16 @@ async def lock_workspace(conn: Conn, workspace_id: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_CLASS, workspace_id))
 
 
+# Retention, run by the store's upkeep (exporter/maintenance.py) with its cutoff: what is over and older than the
+# window. A resolved incident's alerts were resolved no later than it (an alert joins only an open incident).
+DELETE_OLD = (
+    "DELETE FROM alert_delivery_attempts WHERE at < %(cutoff)s",
+    "DELETE FROM alert_deliveries WHERE status <> 'pending' AND coalesce(finished_at, created_at) < %(cutoff)s",
+    "DELETE FROM alerts WHERE status = 'resolved' AND resolved_at < %(cutoff)s",
+    "DELETE FROM incidents WHERE status = 'resolved' AND resolved_at < %(cutoff)s",
+)
+
+
 # -- stream events -------------------------------------------------------------------------------------------------
 
 
@@ -208,9 +218,35 @@ async def fire(
     conn: Conn, workspace_id: str, firings: Sequence[Firing], *, correlation_minutes: int, link_base: str
 ) -> list[tuple[str, dict[str, Any]]]:
     """Create or refresh the alerts of `firings`; call inside a transaction after `lock_workspace`. Returns the
-    stream events to append (alerts fired or re-notified, incidents opened or updated); deliveries are queued."""
+    stream events to append (alerts fired or re-notified, incidents opened or updated); deliveries are queued.
+
+    A condition that stays true is found again by every rollup pass: its alert is refreshed for all of them in
+    three statements (which are firing, refresh, re-notify when due), not per alert; only new alerts take the
+    per-alert path (root, insert, incident)."""
     events: list[tuple[str, dict[str, Any]]] = []
+    firing_now = await _firing_ids(conn, workspace_id, firings)
+    refresh = [
+        (firing_now[(f.rule.rule_id, f.subject)], f) for f in firings if (f.rule.rule_id, f.subject) in firing_now
+    ]
+    if refresh:
+        await conn.execute(
+            "UPDATE alerts a SET last_fired_at = now(), value = u.value,"
+            " error_ids = string_to_array(u.error_ids, ',')::uuid[]"
+            " FROM unnest(%s::uuid[], %s::float8[], %s::text[]) AS u(alert_id, value, error_ids)"
+            " WHERE a.workspace_id = %s AND a.alert_id = u.alert_id AND a.status = 'firing'",
+            (
+                [alert_id for alert_id, _f in refresh],
+                [f.value for _id, f in refresh],
+                [",".join(str(e) for e in f.error_ids) for _id, f in refresh],
+                workspace_id,
+            ),
+        )
+        events += await renotify(
+            conn, workspace_id, [(alert_id, f.rule.renotify_minutes) for alert_id, f in refresh], link_base=link_base
+        )
     for f in firings:
+        if (f.rule.rule_id, f.subject) in firing_now:
+            continue
         root = await _root_of(conn, workspace_id, f.primary_error_id)
         cur = await conn.execute(
             "INSERT INTO alerts AS a (workspace_id, alert_id, rule_id, kind, subject, status, title, severity,"
@@ -246,28 +282,52 @@ async def fire(
             events.append(("alert.fired", alert_event(alert, "fired")))
             events += incident
             await queue_deliveries(conn, alert, "fired", link_base=link_base)
-        else:
-            alert = (await _alerts(conn, "a.workspace_id = %s AND a.alert_id = %s", (workspace_id, alert_id)))[0]
-            events += await renotify(conn, alert, minutes=f.rule.renotify_minutes, link_base=link_base)
+        else:  # the same (rule, subject) twice in `firings`: the first created it
+            events += await renotify(conn, workspace_id, [(alert_id, f.rule.renotify_minutes)], link_base=link_base)
     return events
 
 
-async def renotify(conn: Conn, alert: AlertRow, *, minutes: int, link_base: str) -> list[tuple[str, dict[str, Any]]]:
-    """Notify again about a firing alert when its last notification is `minutes` old (0: never). The row's update
-    decides: of two processes, the second finds it already notified."""
-    if minutes <= 0:
+async def _firing_ids(
+    conn: Conn, workspace_id: str, firings: Sequence[Firing]
+) -> dict[tuple[uuid.UUID, str], uuid.UUID]:
+    """The firing alert of each (rule, subject) of `firings` that has one."""
+    if not firings:
+        return {}
+    cur = await conn.execute(
+        "SELECT a.rule_id, a.subject, a.alert_id FROM alerts a"
+        " JOIN unnest(%s::uuid[], %s::text[]) AS k(rule_id, subject) USING (rule_id, subject)"
+        " WHERE a.workspace_id = %s AND a.status = 'firing'",
+        ([f.rule.rule_id for f in firings], [f.subject for f in firings], workspace_id),
+    )
+    return {(rule_id, subject): alert_id for rule_id, subject, alert_id in await cur.fetchall()}
+
+
+async def renotify(
+    conn: Conn, workspace_id: str, due: Sequence[tuple[uuid.UUID, int]], *, link_base: str
+) -> list[tuple[str, dict[str, Any]]]:
+    """Notify again about firing alerts whose last notification is `minutes` old (0: never), given as
+    (alert id, minutes). The rows' update decides: of two processes, the second finds them already notified."""
+    due = [(alert_id, minutes) for alert_id, minutes in due if minutes > 0]
+    if not due:
         return []
     cur = await conn.execute(
-        "UPDATE alerts SET last_notified_at = now(), notifications = notifications + 1"
-        " WHERE workspace_id = %s AND alert_id = %s AND status = 'firing'"
-        " AND last_notified_at <= now() - make_interval(mins => %s) RETURNING 1",
-        (alert.workspace_id, alert.alert_id, minutes),
+        "UPDATE alerts a SET last_notified_at = now(), notifications = a.notifications + 1"
+        " FROM unnest(%s::uuid[], %s::int4[]) AS u(alert_id, minutes)"
+        " WHERE a.workspace_id = %s AND a.alert_id = u.alert_id AND a.status = 'firing'"
+        " AND a.last_notified_at <= now() - make_interval(mins => u.minutes) RETURNING a.alert_id",
+        ([alert_id for alert_id, _m in due], [minutes for _a, minutes in due], workspace_id),
     )
-    if await cur.fetchone() is None:
+    notified = [row[0] for row in await cur.fetchall()]
+    if not notified:
         return []
-    fresh = (await _alerts(conn, "a.workspace_id = %s AND a.alert_id = %s", (alert.workspace_id, alert.alert_id)))[0]
-    await queue_deliveries(conn, fresh, "renotified", link_base=link_base)
-    return [("alert.renotified", alert_event(fresh, "renotified"))]
+    events: list[tuple[str, dict[str, Any]]] = []
+    fresh = await _alerts(
+        conn, "a.workspace_id = %s AND a.alert_id = ANY(%s)", (workspace_id, notified), " ORDER BY a.alert_id"
+    )
+    for alert in fresh:
+        await queue_deliveries(conn, alert, "renotified", link_base=link_base)
+        events.append(("alert.renotified", alert_event(alert, "renotified")))
+    return events
 
 
 async def _join_incident(
