@@ -337,7 +337,7 @@ async def test_destination(
     if workspace_id in in_flight:  # one at a time per workspace: a test waits for a remote server, up to a timeout
         raise ApiError(429, "too_many_requests", "a test of this workspace's webhooks is in progress")
     now = dt.datetime.now(dt.UTC).isoformat()
-    alert = {
+    alert: dict[str, Any] = {
         "event": "test",
         "alertId": None,
         "ruleId": None,
