@@ -40,20 +40,19 @@ ON CONFLICT (workspace_id, hour, method, bucket) DO UPDATE SET
 """
 
 # The traces this commit may give a chain to are linked again from what is committed (exporter/chains.py): those
-# with two errors in this commit, those with rows an earlier commit stored (the two may link: the earlier commit is
-# visible here, after LOCK_TRACES serialized the trace's commits) and those with a recovered episode (a recovery
-# may arrive after the failure it contains was linked). A trace seen once with one error, most of them, is not
-# queued: it cannot link, and the linker's work per trace was the chains' main cost per span. `traces_from` and
-# `traces_to` bound the probes (_rows.trace_window) so that partitions are pruned.
+# with two fingerprints in this commit, and those with rows an earlier commit stored (the two may link: the earlier
+# commit is visible here, after LOCK_TRACES serialized the trace's commits). A recovered episode committed after
+# the failure it contains (which may have been linked as a cause) is of the second kind. A trace seen once with one
+# error, most of them, is not queued: it cannot link, and the linker's work per trace was the chains' main cost per
+# span. `traces_from` and `traces_to` bound the probes (_rows.trace_window) so that partitions are pruned.
 _ENQUEUE_ROWS = f"""
 INSERT INTO chain_pending AS p (workspace_id, trace_id, first_at, last_at)
 SELECT workspace_id, trace_id, min({_TS.format("ns")}), max({_TS.format("ns")}) FROM (
-    SELECT workspace_id, trace_id, start_ns AS ns, NULL::text AS fingerprint, false AS recovered
-    FROM stage_spans WHERE trace_id <> ''
+    SELECT workspace_id, trace_id, start_ns AS ns, NULL::text AS fingerprint FROM stage_spans WHERE trace_id <> ''
     UNION ALL
-    SELECT workspace_id, trace_id, time_ns, fingerprint, false FROM stage_events WHERE trace_id <> ''
+    SELECT workspace_id, trace_id, time_ns, fingerprint FROM stage_events WHERE trace_id <> ''
     UNION ALL
-    SELECT workspace_id, trace_id, failed_ns, NULL, true FROM stage_recoveries WHERE recovered
+    SELECT workspace_id, trace_id, failed_ns, NULL FROM stage_recoveries WHERE recovered
 ) s GROUP BY 1, 2"""
 
 _ON_CONFLICT = """
@@ -66,7 +65,7 @@ ON CONFLICT (workspace_id, trace_id) DO UPDATE SET
 ENQUEUE_CHAINS = (
     _ENQUEUE_ROWS
     + """
-HAVING bool_or(recovered) OR count(DISTINCT fingerprint) > 1
+HAVING count(DISTINCT fingerprint) > 1
     OR EXISTS (SELECT 1 FROM error_occurrences o WHERE o.workspace_id = s.workspace_id AND o.trace_id = s.trace_id
                AND o.occurred_at BETWEEN %(traces_from)s AND %(traces_to)s)
     OR EXISTS (SELECT 1 FROM error_spans e WHERE e.workspace_id = s.workspace_id AND e.trace_id = s.trace_id

@@ -209,7 +209,6 @@ class StagedBatch:
     days: frozenset[int]  # day numbers (`DAY_NS`) of every row: the partitions it writes into
     event_times: tuple[int, int] | None  # first and last occurrence time (ns)
     start_times: tuple[int, int] | None  # first and last execution start (ns)
-    span_times: tuple[int, int] | None  # first and last error span start (ns)
     late_credits: bool  # a failed execution with credits: errors stored before it may get them
     nbytes: int  # an estimate of the memory the rows hold, for the queue's bound in bytes
 
@@ -227,10 +226,9 @@ def stage(batch: ErrorBatch, texts: KnownTexts) -> StagedBatch:
     recoveries = list(recovery_rows(batch.recoveries))
     event_ns = [r[_EVENT_TIME] for r in events]
     start_ns = [r[_EXECUTION_START] for r in executions]
-    span_ns = [r[_SPAN_START] for r in spans]
     days = {t // DAY_NS for t in event_ns}
     days.update(t // DAY_NS for t in start_ns)
-    days.update(t // DAY_NS for t in span_ns)
+    days.update(r[_SPAN_START] // DAY_NS for r in spans)
     days.update(r[_RECOVERY_FAILED] // DAY_NS for r in recoveries)
     nbytes = (
         _ROW_BYTES * (len(events) + len(executions) + len(spans) + len(recoveries))
@@ -246,7 +244,6 @@ def stage(batch: ErrorBatch, texts: KnownTexts) -> StagedBatch:
         frozenset(days),
         (min(event_ns), max(event_ns)) if event_ns else None,
         (min(start_ns), max(start_ns)) if start_ns else None,
-        (min(span_ns), max(span_ns)) if span_ns else None,
         any(r[_FAILED] and r[_CREDITS] for r in executions),
         nbytes,
     )
@@ -285,9 +282,15 @@ def commit_windows(staged: list[StagedBatch]) -> tuple[dict[str, dt.datetime], d
 
 
 def trace_window(staged: list[StagedBatch]) -> dict[str, dt.datetime]:
-    """Parameters of ENQUEUE_CHAINS: a day either side of every record and error span the commit stages."""
-    first, last = _span_of([r for s in staged for r in (s.event_times, s.span_times) if r])
-    return {"traces_from": first - _DAY - _SLACK, "traces_to": last + _DAY + _SLACK}
+    """Parameters of ENQUEUE_CHAINS: the days of every row the commit stages, and a day either side."""
+    days = [d for s in staged for d in s.days]
+    if not days:
+        now = dt.datetime.now(dt.UTC)
+        return {"traces_from": now, "traces_to": now}
+    return {
+        "traces_from": _EPOCH + (min(days) - 1) * _DAY - _SLACK,
+        "traces_to": _EPOCH + (max(days) + 2) * _DAY + _SLACK,
+    }
 
 
 def _span_of(ranges: list[tuple[int, int]]) -> tuple[dt.datetime, dt.datetime]:

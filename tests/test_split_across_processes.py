@@ -390,7 +390,7 @@ def test_a_trace_is_queued_for_linking_only_when_it_may_link(migrated: str, work
     def exc(exc_type: str, message: str) -> dict[str, Any]:
         return {"exception.type": exc_type, "exception.message": message, "exception.escaped": True}
 
-    ids = {name: uuid.uuid4().bytes for name in ("alone", "pair", "split", "spans")}
+    ids = {name: uuid.uuid4().bytes for name in ("alone", "retried", "pair", "split")}
     run_span, step_span = b"r" * 8, b"s" * 8
 
     def run(trace: bytes, **kwargs: Any) -> Any:
@@ -420,6 +420,28 @@ def test_a_trace_is_queued_for_linking_only_when_it_may_link(migrated: str, work
                 NOW,
             )
         )
+        # One error that a retry recovered, in one export: an episode, and still nothing to link.
+        retried = ids["retried"]
+        await first._write(
+            first.processor.process_traces(
+                traces(
+                    span("invoke_agent a", trace_id=retried, span_id=run_span, start=NOW - 9 * SEC, end=NOW - SEC),
+                    span(
+                        "execute_tool t",
+                        trace_id=retried,
+                        parent=run_span,
+                        error=True,
+                        exceptions=[exc("TimeoutError", "slow")],
+                        start=NOW - 8 * SEC,
+                        end=NOW - 7 * SEC,
+                    ),
+                    span("execute_tool t", trace_id=retried, parent=run_span, start=NOW - 6 * SEC, end=NOW - 5 * SEC),
+                    resource=first.resource,
+                ),
+                None,
+                NOW,
+            )
+        )
         queued_before = await _queued(migrated, workspace)
         await first._write(
             first.processor.process_traces(
@@ -434,6 +456,7 @@ def test_a_trace_is_queued_for_linking_only_when_it_may_link(migrated: str, work
         for store in stores:
             await store.shutdown()
         assert queued_before == [ids["pair"]]
+        assert await _recovered(migrated, workspace) == [retried]
         return await _queued(migrated, workspace)
 
     assert sorted(asyncio.run(go())) == sorted([ids["pair"], ids["split"]])
@@ -447,4 +470,10 @@ def test_a_trace_is_queued_for_linking_only_when_it_may_link(migrated: str, work
 async def _queued(url: str, workspace: str) -> list[bytes]:
     async with await psycopg.AsyncConnection.connect(url) as conn:
         cur = await conn.execute("SELECT trace_id FROM chain_pending WHERE workspace_id = %s", (workspace,))
+        return [bytes(r[0]) for r in await cur.fetchall()]
+
+
+async def _recovered(url: str, workspace: str) -> list[bytes]:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute("SELECT trace_id FROM recoveries WHERE workspace_id = %s AND recovered", (workspace,))
         return [bytes(r[0]) for r in await cur.fetchall()]
