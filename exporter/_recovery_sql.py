@@ -40,8 +40,9 @@ ON CONFLICT (workspace_id, hour, method, bucket) DO UPDATE SET
 """
 
 # The traces this commit may give a chain to are linked again from what is committed (exporter/chains.py): those
-# with two fingerprints in this commit, and those with rows an earlier commit stored (the two may link: the earlier
-# commit is visible here, after LOCK_TRACES serialized the trace's commits). A recovered episode committed after
+# with two fingerprints in this commit, and those with records an earlier commit stored (the two may link: the
+# earlier commit is visible here, after LOCK_TRACES serialized the trace's commits; an error span is stored with
+# the record it carries or propagates, so records are enough to probe). A recovered episode committed after
 # the failure it contains (which may have been linked as a cause) is of the second kind. A trace seen once with one
 # error, most of them, is not queued: it cannot link, and the linker's work per trace was the chains' main cost per
 # span. `traces_from` and `traces_to` bound the probes (_rows.trace_window) so that partitions are pruned.
@@ -67,9 +68,7 @@ ENQUEUE_CHAINS = (
     + """
 HAVING count(DISTINCT fingerprint) > 1
     OR EXISTS (SELECT 1 FROM error_occurrences o WHERE o.workspace_id = s.workspace_id AND o.trace_id = s.trace_id
-               AND o.occurred_at BETWEEN %(traces_from)s AND %(traces_to)s)
-    OR EXISTS (SELECT 1 FROM error_spans e WHERE e.workspace_id = s.workspace_id AND e.trace_id = s.trace_id
-               AND e.started_at BETWEEN %(traces_from)s AND %(traces_to)s)"""
+               AND o.occurred_at BETWEEN %(traces_from)s AND %(traces_to)s)"""
     + _ON_CONFLICT
 )
 

@@ -209,6 +209,7 @@ class StagedBatch:
     days: frozenset[int]  # day numbers (`DAY_NS`) of every row: the partitions it writes into
     event_times: tuple[int, int] | None  # first and last occurrence time (ns)
     start_times: tuple[int, int] | None  # first and last execution start (ns)
+    trace_times: tuple[int, int] | None  # first and last time of its records, error spans and recoveries (ns)
     late_credits: bool  # a failed execution with credits: errors stored before it may get them
     nbytes: int  # an estimate of the memory the rows hold, for the queue's bound in bytes
 
@@ -226,10 +227,9 @@ def stage(batch: ErrorBatch, texts: KnownTexts) -> StagedBatch:
     recoveries = list(recovery_rows(batch.recoveries))
     event_ns = [r[_EVENT_TIME] for r in events]
     start_ns = [r[_EXECUTION_START] for r in executions]
-    days = {t // DAY_NS for t in event_ns}
+    trace_ns = [*event_ns, *(r[_SPAN_START] for r in spans), *(r[_RECOVERY_FAILED] for r in recoveries)]
+    days = {t // DAY_NS for t in trace_ns}
     days.update(t // DAY_NS for t in start_ns)
-    days.update(r[_SPAN_START] // DAY_NS for r in spans)
-    days.update(r[_RECOVERY_FAILED] // DAY_NS for r in recoveries)
     nbytes = (
         _ROW_BYTES * (len(events) + len(executions) + len(spans) + len(recoveries))
         + sum(len(r[_MESSAGE]) + len(r[_STACKTRACE]) + len(r[_GROUPING]) + len(r[_ATTRIBUTES]) for r in events)
@@ -244,6 +244,7 @@ def stage(batch: ErrorBatch, texts: KnownTexts) -> StagedBatch:
         frozenset(days),
         (min(event_ns), max(event_ns)) if event_ns else None,
         (min(start_ns), max(start_ns)) if start_ns else None,
+        (min(trace_ns), max(trace_ns)) if trace_ns else None,
         any(r[_FAILED] and r[_CREDITS] for r in executions),
         nbytes,
     )
@@ -282,15 +283,10 @@ def commit_windows(staged: list[StagedBatch]) -> tuple[dict[str, dt.datetime], d
 
 
 def trace_window(staged: list[StagedBatch]) -> dict[str, dt.datetime]:
-    """Parameters of ENQUEUE_CHAINS: the days of every row the commit stages, and a day either side."""
-    days = [d for s in staged for d in s.days]
-    if not days:
-        now = dt.datetime.now(dt.UTC)
-        return {"traces_from": now, "traces_to": now}
-    return {
-        "traces_from": _EPOCH + (min(days) - 1) * _DAY - _SLACK,
-        "traces_to": _EPOCH + (max(days) + 2) * _DAY + _SLACK,
-    }
+    """Parameters of ENQUEUE_CHAINS: a day either side of every record, error span and recovery the commit stages
+    (the settle step's window for a trace's earlier records)."""
+    first, last = _span_of([s.trace_times for s in staged if s.trace_times])
+    return {"traces_from": first - _DAY - _SLACK, "traces_to": last + _DAY + _SLACK}
 
 
 def _span_of(ranges: list[tuple[int, int]]) -> tuple[dt.datetime, dt.datetime]:
