@@ -63,7 +63,7 @@ FROM {_TRACES} CROSS JOIN LATERAL (
 """
 
 OCCURRENCES = f"""
-SELECT t.workspace_id, t.trace_id, o.span_id, o.error_id, o.occurred_at
+SELECT t.workspace_id, t.trace_id, o.span_id, o.error_id::text, o.occurred_at
 FROM {_TRACES} CROSS JOIN LATERAL (
     SELECT o.span_id, o.error_id, o.occurred_at FROM error_occurrences o
     WHERE o.workspace_id = t.workspace_id AND o.trace_id = t.trace_id AND o.occurred_at BETWEEN %(from)s AND %(to)s
@@ -86,7 +86,7 @@ WHERE r.recovered AND r.failed_at BETWEEN %(from)s AND %(to)s
 """
 
 CITUS_OCCURRENCES = f"""
-SELECT t.workspace_id, t.trace_id, o.span_id, o.error_id, o.occurred_at
+SELECT t.workspace_id, t.trace_id, o.span_id, o.error_id::text, o.occurred_at
 FROM error_occurrences o JOIN {_TRACES} ON o.workspace_id = t.workspace_id AND o.trace_id = t.trace_id
 WHERE o.occurred_at BETWEEN %(from)s AND %(to)s
 """

@@ -144,11 +144,11 @@ class ChainLinker:
         for ws, trace, span_id, error_id, at in await (
             await conn.execute(q.CITUS_OCCURRENCES if self._citus else q.OCCURRENCES, window)
         ).fetchall():
-            key = (ws, bytes(trace))
-            errors.setdefault(key, []).append(ErrorAt(bytes(span_id), str(error_id)))
-            seen = first_seen.get((key, str(error_id)))
+            key = (ws, bytes(trace))  # error ids as text (the query's cast): what link() compares
+            errors.setdefault(key, []).append(ErrorAt(bytes(span_id), error_id))
+            seen = first_seen.get((key, error_id))
             if seen is None or at < seen:
-                first_seen[(key, str(error_id))] = at
+                first_seen[(key, error_id)] = at
         return errors, first_seen
 
     async def _link(
