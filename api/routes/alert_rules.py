@@ -20,7 +20,7 @@ from otel_errors.alerting import DEFAULT_RULES, RuleKind
 from otel_errors.exporter import audit
 from otel_errors.exporter.alerts import delivery, payloads, records, rules
 
-from ..deps import Admin, Connection, WorkspaceId
+from ..deps import Admin, Connection, Pool, WorkspaceId
 from ..labels import CategoryLabel, SeverityLabel
 from ..models import CamelModel
 from ..problems import ApiError, not_found
@@ -326,11 +326,12 @@ class DestinationTestOut(CamelModel):
     summary="Send a test notification now, signed and checked as a webhook is (admin)",
 )
 async def test_destination(
-    request: Request, workspace_id: WorkspaceId, destination_id: uuid.UUID, conn: Connection, admin: Admin
+    request: Request, workspace_id: WorkspaceId, destination_id: uuid.UUID, pool: Pool, admin: Admin
 ) -> DestinationTestOut:
-    row = next(
-        (r for r in await rules.list_destinations(conn, workspace_id) if r.destination_id == destination_id), None
-    )
+    # No pooled connection is held while the remote end answers (up to the timeout): one to read, one to audit.
+    async with pool.connection() as conn:
+        found = await rules.list_destinations(conn, workspace_id)
+    row = next((r for r in found if r.destination_id == destination_id), None)
     if row is None:
         raise not_found(f"alert destination {destination_id}")
     config, in_flight = request.app.state.config, request.app.state.webhook_tests
@@ -382,13 +383,14 @@ async def test_destination(
         error=error,
         milliseconds=round((time.perf_counter() - started) * 1000.0, 1),
     )
-    await audit.record(
-        conn,
-        workspace_id,
-        actor=admin.actor,
-        action="alert_destination.test",
-        target=f"alert-destination/{destination_id}",
-        before=None,
-        after=out.model_dump(by_alias=True),
-    )
+    async with pool.connection() as conn:
+        await audit.record(
+            conn,
+            workspace_id,
+            actor=admin.actor,
+            action="alert_destination.test",
+            target=f"alert-destination/{destination_id}",
+            before=None,
+            after=out.model_dump(by_alias=True),
+        )
     return out
