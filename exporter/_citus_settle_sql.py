@@ -63,19 +63,6 @@ JOIN (SELECT DISTINCT workspace_id, trace_id FROM stage_cand) t USING (workspace
 WHERE x.parent_span_id <> ''
 """
 
-_PLAIN_PARENTS = """parents AS MATERIALIZED (
-    SELECT t.workspace_id, t.trace_id, x.span_id, x.parent_span_id FROM traces t CROSS JOIN LATERAL (
-        SELECT x.span_id, x.parent_span_id FROM error_spans x  -- probed per trace, as above
-        WHERE x.workspace_id = t.workspace_id AND x.trace_id = t.trace_id
-          AND x.started_at BETWEEN %(occurrences_from)s AND %(occurrences_to)s AND x.parent_span_id <> ''
-        OFFSET 0
-    ) x
-    UNION
-    SELECT x.workspace_id, x.trace_id, x.span_id, x.parent_span_id FROM stage_spans x JOIN traces USING
-        (workspace_id, trace_id)
-    WHERE x.parent_span_id <> ''
-)"""
-
 # The last statement returns the count, as the plain one does.
 MARK_COPIES = (
     _CANDIDATES,
@@ -83,7 +70,7 @@ MARK_COPIES = (
     _replaced(
         sq.MARK_COPIES,
         (sq._CANDIDATES, "\ncand AS (SELECT * FROM stage_cand)"),
-        (_PLAIN_PARENTS, "parents AS (SELECT * FROM stage_parents)"),
+        (sq._PARENTS, "parents AS (SELECT * FROM stage_parents)"),
     ),
 )
 

@@ -108,18 +108,7 @@ UPSERT_ERRORS = _replaced(
         "LEFT JOIN st ON st.workspace_id = n.workspace_id AND st.stack_hash = r.stack_hash\n",
     ),
     (
-        """), x AS (
-    SELECT p.workspace_id, p.error_id, count(*) AS executions FROM pairs p
-    LEFT JOIN LATERAL (
-        SELECT true AS seen FROM error_occurrences o
-        WHERE o.workspace_id = p.workspace_id AND o.trace_id = p.trace_id
-          AND o.error_id IS NOT DISTINCT FROM p.error_id
-          AND o.occurred_at BETWEEN p.occurred_at - interval '1 day' AND p.occurred_at + interval '1 day'
-          AND o.occurred_at BETWEEN %(occurrences_from)s AND %(occurrences_to)s  -- commit_windows()
-          AND NOT EXISTS (SELECT 1 FROM stage_new s WHERE s.occurrence_id = o.occurrence_id)
-        LIMIT 1) earlier ON true
-    WHERE earlier.seen IS NULL GROUP BY 1, 2
-)""",
+        "), " + q._FIRST_IN_TRACE,
         """), earlier AS MATERIALIZED (
     SELECT DISTINCT o.workspace_id, o.trace_id, o.error_id, o.occurred_at FROM error_occurrences o
     WHERE (o.workspace_id, o.trace_id) IN (SELECT workspace_id, trace_id FROM pairs)

@@ -60,10 +60,9 @@ cand AS MATERIALIZED (
       AND (s.origin = {SPAN_STATUS} OR t.origin = {SPAN_STATUS} OR (t.message = s.message AND t.type = s.type))
 )"""
 
-# Parentage of the candidates' traces: committed error spans and the staged ones.
-_ANCESTRY = f"""
-traces AS (SELECT DISTINCT workspace_id, trace_id FROM cand),
-parents AS MATERIALIZED (
+# Parentage of the candidates' traces: committed error spans and the staged ones (the Citus form replaces
+# `_PARENTS`).
+_PARENTS = """parents AS MATERIALIZED (
     SELECT t.workspace_id, t.trace_id, x.span_id, x.parent_span_id FROM traces t CROSS JOIN LATERAL (
         SELECT x.span_id, x.parent_span_id FROM error_spans x  -- probed per trace, as above
         WHERE x.workspace_id = t.workspace_id AND x.trace_id = t.trace_id
@@ -74,7 +73,10 @@ parents AS MATERIALIZED (
     SELECT x.workspace_id, x.trace_id, x.span_id, x.parent_span_id FROM stage_spans x JOIN traces USING
         (workspace_id, trace_id)
     WHERE x.parent_span_id <> ''
-),
+)"""
+_ANCESTRY = f"""
+traces AS (SELECT DISTINCT workspace_id, trace_id FROM cand),
+{_PARENTS},
 walk (workspace_id, trace_id, start, span_id, depth) AS (
     SELECT DISTINCT workspace_id, trace_id, span, span, 0 FROM cand CROSS JOIN LATERAL (VALUES (span_id),
         (other_span)) v (span)

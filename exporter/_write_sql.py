@@ -174,12 +174,9 @@ UPSERT_ERROR_AGENTS = upsert_error_people("agent", "stage_new")
 # One upsert per fingerprint per group; an occurrence after resolution reopens the error (regression).
 # An execution (trace) counts for an error once: not when an earlier commit stored this error in this trace (a
 # trace's spans may arrive in several exports, to several processes; two commits of one trace are serialized by
-# ENQUEUE_CHAINS, so the later one sees the earlier). The probe is CREDITS_FROM_KNOWN_EXECUTIONS's.
-UPSERT_ERRORS = """
-WITH pairs AS MATERIALIZED (
-    SELECT workspace_id, error_id, trace_id, min(occurred_at) AS occurred_at FROM stage_new
-    WHERE trace_id <> '' GROUP BY 1, 2, 3
-), x AS (
+# LOCK_TRACES (_settle_sql.py), so the later one sees the earlier). The probe is CREDITS_FROM_KNOWN_EXECUTIONS's.
+# The per-pair probe (`_FIRST_IN_TRACE`) is what the Citus form replaces.
+_FIRST_IN_TRACE = """x AS (
     SELECT p.workspace_id, p.error_id, count(*) AS executions FROM pairs p
     LEFT JOIN LATERAL (
         SELECT true AS seen FROM error_occurrences o
@@ -190,7 +187,15 @@ WITH pairs AS MATERIALIZED (
           AND NOT EXISTS (SELECT 1 FROM stage_new s WHERE s.occurrence_id = o.occurrence_id)
         LIMIT 1) earlier ON true
     WHERE earlier.seen IS NULL GROUP BY 1, 2
-), n AS (
+)"""
+UPSERT_ERRORS = (
+    """
+WITH pairs AS MATERIALIZED (
+    SELECT workspace_id, error_id, trace_id, min(occurred_at) AS occurred_at FROM stage_new
+    WHERE trace_id <> '' GROUP BY 1, 2, 3
+), """
+    + _FIRST_IN_TRACE
+    + """, n AS (
     SELECT workspace_id, error_id, min(occurred_at) AS first_seen, max(occurred_at) AS last_seen,
            count(*) AS occurrences, max(severity) AS severity
     FROM stage_new GROUP BY 1, 2
@@ -240,6 +245,7 @@ ON CONFLICT (workspace_id, error_id) DO UPDATE SET
     updated_at = now()
 RETURNING workspace_id, error_id, (xmax = 0) AS created, (regressed_at = now()) AS regressed
 """
+)
 
 # Executions newly stored in this group (the `ins` CTE below), counted per agent and time bucket.
 _EXECUTION_ROLLUP = """
