@@ -31,6 +31,7 @@ COMPILED = [
     "otel_errors/_wire/_read.py",
     "otel_errors/_wire/_scan.py",
     "otel_errors/batch.py",
+    "otel_errors/chains.py",
     "otel_errors/classify.py",
     "otel_errors/grouping/_compute.py",
     "otel_errors/grouping/_message.py",

@@ -672,6 +672,7 @@ def _client_process(
     target: str,
     concurrency: int,
     channels: int,
+    rate: float,
     schedule: Any,
     ready: Any,
     go: Any,
@@ -697,6 +698,9 @@ def _client_process(
         stats = {p: collections.Counter() for p in ("warmup", "measure", "tail")}
         latencies: list[float] = []
         seq = 0
+        # Open loop (`--rate`): the k-th send of this client is due at begin + k / rate, whenever the answers come;
+        # a send that leaves more than 50 ms after it was due is counted as late (the rate was not held).
+        begin = time.time()
 
         async def worker(w: int) -> None:
             nonlocal seq
@@ -704,7 +708,15 @@ def _client_process(
             while time.time() < t_end:
                 template = templates[rng.randrange(len(templates))]
                 seq += 1
-                payload = render(template, (base + seq) & 0xFFFFFFFFFFFFFFFF)
+                nonce = seq  # taken now: other workers move `seq` while this one waits for its turn
+                if rate > 0:
+                    due = begin + nonce / rate
+                    wait = due - time.time()
+                    if wait > 0:
+                        await asyncio.sleep(wait)
+                    elif wait < -0.05 and t_start <= time.time() <= t_end:
+                        stats["measure"]["late"] += 1
+                payload = render(template, (base + nonce) & 0xFFFFFFFFFFFFFFFF)
                 sent = time.perf_counter()
                 try:
                     response = await call(payload, timeout=60)
@@ -762,7 +774,18 @@ def drive(
     procs = [
         ctx.Process(
             target=_client_process,
-            args=(i, templates, target, args.concurrency, args.channels, schedule, ready, go, results),
+            args=(
+                i,
+                templates,
+                target,
+                args.concurrency,
+                args.channels,
+                args.rate / args.clients,
+                schedule,
+                ready,
+                go,
+                results,
+            ),
             daemon=True,
         )
         for i in range(args.clients)
@@ -1159,6 +1182,7 @@ def report_load(name: str, r: LoadResult) -> dict[str, Any]:
         "busy": r.busy,
         "seconds": r.seconds,
         "spans": m["spans"],
+        "late": m["late"],
     }
 
 
@@ -1175,6 +1199,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=2, help="load-generator processes")
     parser.add_argument("--concurrency", type=int, default=8, help="calls in flight per client process")
     parser.add_argument("--channels", type=int, default=2, help="gRPC connections per client process")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="requests/s over all clients, sent on schedule (open loop; --concurrency caps what is in flight); "
+        "0: each call as soon as the last is answered (closed loop, at saturation)",
+    )
     parser.add_argument("--payloads", type=int, default=48, help="distinct request templates in the pool")
     parser.add_argument("--spans-per-request", type=int, default=512)
     parser.add_argument("--error-rate", type=float, default=0.05, help="share of spans carrying an exception")
@@ -1209,7 +1240,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"load: {args.clients} client processes x {args.concurrency} in flight x {args.channels} connections; "
-        f"warm-up {args.warmup:g}s, measured {args.seconds:g}s per phase"
+        + (f"{args.rate:g} requests/s on schedule (open loop); " if args.rate else "")
+        + f"warm-up {args.warmup:g}s, measured {args.seconds:g}s per phase"
     )
 
     workdir = Path(tempfile.mkdtemp(prefix="otel-errors-bench-"))
@@ -1341,6 +1373,7 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(
             f"  {r['name']}: machine busy {r['busy']:.2f}c of which steal {r['cpu']['steal'] / r['seconds']:.2f}c, "
             f"softirq {r['cpu']['softirq'] / r['seconds']:.2f}c; p50/p99 are per-request latencies"
+            + (f"; {r['late']} sends left over 50 ms late: --rate was not held" if r["late"] else "")
         )
     print(f"{'in-process FromString only (1 thread)':<40} {parse_rate:>10,.0f}")
     print(f"{'in-process process_traces (bytes)':<40} {process_rate:>10,.0f}")

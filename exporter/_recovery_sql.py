@@ -40,22 +40,22 @@ ON CONFLICT (workspace_id, hour, method, bucket) DO UPDATE SET
 """
 
 # The traces this commit may give a chain to are linked again from what is committed (exporter/chains.py): those
-# with two fingerprints in this commit (with the previous algorithm's: a grouping upgrade may resolve one new
-# fingerprint to two errors), and those with records an earlier commit stored (the two may link: the
-# earlier commit is visible here, after LOCK_TRACES serialized the trace's commits; an error span is stored with
-# the record it carries or propagates, so records are enough to probe). A recovered episode committed after
-# the failure it contains (which may have been linked as a cause) is of the second kind. A trace seen once with one
-# error, most of them, is not queued: it cannot link, and the linker's work per trace was the chains' main cost per
-# span. `traces_from` and `traces_to` bound the probes (_rows.trace_window) so that partitions are pruned.
+# whose rows in this commit may link (`linkable_*`, _rows.enqueue_params: an error with another error's span among
+# its error spans' ancestors, or rows from two exports), and those with records an earlier commit stored (the two
+# may link: the earlier commit is visible here, after LOCK_TRACES serialized the trace's commits; an error span is
+# stored with the record it carries or propagates, so records are enough to probe). A recovered episode committed
+# after the failure it contains (which may have been linked as a cause) is of the second kind. A trace seen once
+# with one error, or with errors on siblings only, most of them, is not queued: it cannot link, and the linker's
+# work per trace was the chains' main cost per span. `traces_from` and `traces_to` bound the probes so that
+# partitions are pruned.
 _ENQUEUE_ROWS = f"""
 INSERT INTO chain_pending AS p (workspace_id, trace_id, first_at, last_at)
 SELECT workspace_id, trace_id, min({_TS.format("ns")}), max({_TS.format("ns")}) FROM (
-    SELECT workspace_id, trace_id, start_ns AS ns, NULL::text AS fingerprint, NULL::text AS previous_fingerprint
-    FROM stage_spans WHERE trace_id <> ''
+    SELECT workspace_id, trace_id, start_ns AS ns FROM stage_spans WHERE trace_id <> ''
     UNION ALL
-    SELECT workspace_id, trace_id, time_ns, fingerprint, previous_fingerprint FROM stage_events WHERE trace_id <> ''
+    SELECT workspace_id, trace_id, time_ns FROM stage_events WHERE trace_id <> ''
     UNION ALL
-    SELECT workspace_id, trace_id, failed_ns, NULL, NULL FROM stage_recoveries WHERE recovered
+    SELECT workspace_id, trace_id, failed_ns FROM stage_recoveries WHERE recovered
 ) s GROUP BY 1, 2"""
 
 _ON_CONFLICT = """
@@ -68,7 +68,9 @@ ON CONFLICT (workspace_id, trace_id) DO UPDATE SET
 ENQUEUE_CHAINS = (
     _ENQUEUE_ROWS
     + """
-HAVING count(DISTINCT fingerprint || ' ' || coalesce(previous_fingerprint, '')) > 1
+HAVING (workspace_id, trace_id) IN (
+        SELECT * FROM unnest(%(linkable_workspaces)s::text[], %(linkable_traces)s::bytea[])
+    )
     OR EXISTS (SELECT 1 FROM error_occurrences o WHERE o.workspace_id = s.workspace_id AND o.trace_id = s.trace_id
                AND o.occurred_at BETWEEN %(traces_from)s AND %(traces_to)s)"""
     + _ON_CONFLICT

@@ -210,6 +210,8 @@ class StagedBatch:
     event_times: tuple[int, int] | None  # first and last occurrence time (ns)
     start_times: tuple[int, int] | None  # first and last execution start (ns)
     trace_times: tuple[int, int] | None  # first and last time of its records, error spans and recoveries (ns)
+    traces: frozenset[tuple[str, bytes]]  # (workspace, trace) of its records and error spans
+    linkable: frozenset[tuple[str, bytes]]  # the traces whose records may link with each other (ErrorBatch.linkable)
     late_credits: bool  # a failed execution with credits: errors stored before it may get them
     nbytes: int  # an estimate of the memory the rows hold, for the queue's bound in bytes
 
@@ -245,6 +247,11 @@ def stage(batch: ErrorBatch, texts: KnownTexts) -> StagedBatch:
         (min(event_ns), max(event_ns)) if event_ns else None,
         (min(start_ns), max(start_ns)) if start_ns else None,
         (min(trace_ns), max(trace_ns)) if trace_ns else None,
+        frozenset(
+            [(e.workspace_id, e.trace_id) for e in batch.events if e.trace_id]
+            + [(s.workspace_id, s.trace_id) for s in batch.error_spans if s.trace_id]
+        ),
+        frozenset(batch.linkable),
         any(r[_FAILED] and r[_CREDITS] for r in executions),
         nbytes,
     )
@@ -282,11 +289,23 @@ def commit_windows(staged: list[StagedBatch]) -> tuple[dict[str, dt.datetime], d
     return for_events, for_executions
 
 
-def trace_window(staged: list[StagedBatch]) -> dict[str, dt.datetime]:
+def enqueue_params(staged: list[StagedBatch]) -> dict[str, Any]:
     """Parameters of ENQUEUE_CHAINS: a day either side of every record, error span and recovery the commit stages
-    (the settle step's window for a trace's earlier records)."""
+    (the settle step's window for a trace's earlier records), and the traces whose rows in this commit may link:
+    those a batch found linkable, and those in two batches or more (each batch saw only its own rows)."""
     first, last = _span_of([s.trace_times for s in staged if s.trace_times])
-    return {"traces_from": first - _DAY - _SLACK, "traces_to": last + _DAY + _SLACK}
+    linkable = set().union(*(s.linkable for s in staged))
+    seen: set[tuple[str, bytes]] = set()
+    for s in staged:
+        linkable |= s.traces & seen
+        seen |= s.traces
+    keys = sorted(linkable)
+    return {
+        "traces_from": first - _DAY - _SLACK,
+        "traces_to": last + _DAY + _SLACK,
+        "linkable_workspaces": [k[0] for k in keys],
+        "linkable_traces": [k[1] for k in keys],
+    }
 
 
 def _span_of(ranges: list[tuple[int, int]]) -> tuple[dt.datetime, dt.datetime]:

@@ -32,7 +32,7 @@ from ._citus_write_sql import CITUS, PLAIN
 from ._failures import CommitFailure, failure, ingest_error
 from ._migrate import migrate
 from ._partitions import Partitions, day_date
-from ._rows import KnownTexts, StagedBatch, commit_windows, stage, trace_window
+from ._rows import KnownTexts, StagedBatch, commit_windows, enqueue_params, stage
 from .citus import has_citus
 from .config import StoreConfig
 
@@ -323,7 +323,7 @@ class PostgresExporter:
             async with conn.pipeline():
                 await cur.execute(sq.LOCK_TRACES)  # first: a concurrent commit of one of these traces waits here
                 if has_events or has_spans or has_recoveries:
-                    await cur.execute(self._forms.enqueue_chains, trace_window(staged))
+                    await cur.execute(self._forms.enqueue_chains, enqueue_params(staged))
                 if has_events:
                     *marking, count_copies = self._forms.mark_copies
                     for statement in marking:

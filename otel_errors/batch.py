@@ -150,6 +150,8 @@ class ErrorBatch:
     # Self-telemetry: spans or log records the request held, and exception records dropped as propagation copies.
     received: int = 0
     propagated: int = 0
+    # (workspace, trace) whose records in this batch may link into a chain (`chains.linkable_traces`).
+    linkable: set[tuple[str, bytes]] = field(default_factory=set)
     # What the processor remembers of the request's traces once the batch is committed.
     trace_views: list[TraceView] = field(default_factory=list)
     # (trace id, span id, record) of the items refused while processing: each is counted once.

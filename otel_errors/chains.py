@@ -13,13 +13,16 @@ cause of an unrelated failure of its parent later in the run.
 
 Broken parentage degrades to "unlinked", never to a crash or a wrong link: a span that is its own parent, a span
 id reported twice with different parents, and every span on a parent cycle have no known ancestors; a missing
-parent ends the walk. Pure: the store calls `link` with what it has committed for a trace.
+parent ends the walk. Pure: the store calls `link` with what it has committed for a trace, and, for each batch,
+`linkable_traces` tells which of its traces are worth linking at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from .batch import ErrorEvent, ErrorSpan
 
 MAX_DEPTH = 64  # ancestors followed per span: deeper nesting is cut, never looped
 
@@ -127,3 +130,40 @@ def _reachable(root: str, edges: dict[str, dict[str, int]]) -> tuple[str, ...]:
                 distance[effect] = total
                 frontier.append((total, effect))
     return tuple(sorted(distance, key=lambda e: (distance[e], e)))
+
+
+def linkable_traces(events: Iterable[ErrorEvent], spans: Iterable[ErrorSpan]) -> set[tuple[str, bytes]]:
+    """The (workspace, trace) of one batch whose records may link with each other: a record on a span with an
+    ancestor, through the batch's error spans, that holds a record of another error. A superset of what `link`
+    finds from the same rows (recovery only removes links; an ambiguous parent is followed here, not there).
+
+    Most traces with two errors hold them on siblings, which never link: the store queues for the linker only the
+    traces named here, those spread over several batches of a commit, and those with records committed before."""
+    errors: dict[tuple[str, bytes], dict[bytes, set[str]]] = {}
+    for event in events:
+        if event.trace_id and event.span_id:
+            on_span = errors.setdefault((event.workspace_id, event.trace_id), {})
+            # A grouping upgrade may resolve one new fingerprint to two errors: the previous one tells them apart.
+            on_span.setdefault(event.span_id, set()).add(event.fingerprint + " " + event.previous_fingerprint)
+    several = {key for key, on_span in errors.items() if len(on_span) > 1}
+    if not several:
+        return set()
+    parents: dict[tuple[str, bytes], dict[bytes, bytes]] = {}
+    for span in spans:
+        key = (span.workspace_id, span.trace_id)
+        if key in several:
+            parents.setdefault(key, {})[span.span_id] = span.parent_span_id
+    return {key for key in several if _may_link(errors[key], parents.get(key, {}))}
+
+
+def _may_link(on_span: dict[bytes, set[str]], parent_of: dict[bytes, bytes]) -> bool:
+    for span_id, inner in on_span.items():
+        current = parent_of.get(span_id, b"")
+        for _ in range(MAX_DEPTH):  # bounded: a cycle only repeats
+            if not current:
+                break
+            outer = on_span.get(current)
+            if outer is not None and (outer != inner or len(inner) > 1):  # two errors between them
+                return True
+            current = parent_of.get(current, b"")
+    return False

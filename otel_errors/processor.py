@@ -33,6 +33,7 @@ from ._otlp import AttrValue, first_number, first_str
 from ._spans import ErrorSpanInfo, ExecutionSpan, walk_traces
 from ._tracestate import ExceptionKey, ExecutionIdentity, FramesKey, TraceState, TraceView, exception_bytes
 from .batch import TIME_OUT_OF_WINDOW, ErrorBatch, ErrorEvent, ErrorSpan, Execution
+from .chains import linkable_traces
 from .config import ProcessorConfig, WorkspaceRules, is_workspace_id
 from .grouping import ExceptionInput, Frame, GroupingResult, compute_grouping
 from .scrub import CUT_MARGIN, Scrubber
@@ -128,6 +129,7 @@ class Processor:
                 in_window=self._in_window,
                 scrub=self._scrub_text,
             )
+        batch.linkable = linkable_traces(batch.events, batch.error_spans)
         batch.trace_views = list(views.values())
         yield batch
 

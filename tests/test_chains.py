@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from otlp_builders import NOW, span, traces
 
-from otel_errors.chains import Chain, ErrorAt, SpanNode, link
+from otel_errors import Processor
+from otel_errors.batch import ErrorEvent, ErrorSpan
+from otel_errors.chains import Chain, ErrorAt, SpanNode, link, linkable_traces
 
 
 def _span(span: str, parent: str = "") -> SpanNode:
@@ -161,3 +165,81 @@ def test_a_cycle_above_a_contained_span_links_nothing() -> None:
     """Found by the property above: the walk stopped at the contained span before it met the cycle."""
     spans = [_span("a", "b"), _span("b", "a")]
     assert link(spans, [_at("a", "Outer"), _at("b", "Inner")], contained=[b"a"]).causes == frozenset()
+
+
+# -- which traces of a batch are worth linking (`linkable_traces`): the store queues no others ----------------------
+
+_TEMPLATE = Processor().process_traces(
+    traces(span(trace_id=b"t" * 16, span_id=b"s" * 8, exceptions=[{"exception.type": "E", "exception.message": "m"}])),
+    "ws",
+    NOW,
+)
+_EVENT, _ERROR_SPAN = _TEMPLATE.events[0], _TEMPLATE.error_spans[0]
+TRACE = b"t" * 16
+
+
+def _record(span_id: bytes, error: str, *, trace: bytes = TRACE, workspace: str = "ws") -> ErrorEvent:
+    return replace(
+        _EVENT, workspace_id=workspace, trace_id=trace, span_id=span_id, fingerprint=error, previous_fingerprint=""
+    )
+
+
+def _error_span(span_id: bytes, parent: bytes, *, trace: bytes = TRACE, workspace: str = "ws") -> ErrorSpan:
+    return replace(_ERROR_SPAN, workspace_id=workspace, trace_id=trace, span_id=span_id, parent_span_id=parent)
+
+
+AGENT_RUN_SPANS = [_error_span(b"run", b""), _error_span(b"step", b"run"), _error_span(b"tool", b"step")]
+
+
+def test_a_cascade_in_one_batch_is_linkable() -> None:
+    records = [_record(b"tool", "TimeoutError"), _record(b"step", "AgentStepError")]
+    assert linkable_traces(records, AGENT_RUN_SPANS) == {("ws", TRACE)}
+
+
+def test_errors_on_siblings_only_are_not_linkable() -> None:
+    spans = [_error_span(b"a", b"run"), _error_span(b"b", b"run")]
+    assert linkable_traces([_record(b"a", "E1"), _record(b"b", "E2")], spans) == set()
+
+
+def test_one_error_on_nested_spans_is_not_linkable() -> None:
+    records = [_record(b"tool", "E1"), _record(b"run", "E1")]
+    assert linkable_traces(records, AGENT_RUN_SPANS) == set()
+
+
+def test_a_cascade_through_a_span_without_a_record_of_its_own_is_linkable() -> None:
+    # The step's own record was a copy of the tool's (propagated): its error span still carries the parentage.
+    records = [_record(b"tool", "TimeoutError"), _record(b"run", "RunFailedError")]
+    assert linkable_traces(records, AGENT_RUN_SPANS) == {("ws", TRACE)}
+
+
+def test_a_grouping_upgrade_that_splits_one_fingerprint_is_linkable() -> None:
+    records = [_record(b"tool", "F"), replace(_record(b"step", "F"), previous_fingerprint="old")]
+    assert linkable_traces(records, AGENT_RUN_SPANS) == {("ws", TRACE)}
+
+
+def test_another_workspaces_spans_never_make_a_trace_linkable() -> None:
+    # Trace ids are chosen by the sender: a tenant may reuse another's. Parentage is read per workspace.
+    records = [_record(b"tool", "E1", workspace="a"), _record(b"step", "E2", workspace="a")]
+    spans = [_error_span(b"tool", b"step", workspace="b"), _error_span(b"step", b"run", workspace="b")]
+    assert linkable_traces(records, spans) == set()
+    assert linkable_traces(records, [replace(s, workspace_id="a") for s in spans]) == {("a", TRACE)}
+
+
+def test_a_parent_cycle_is_walked_a_bounded_number_of_steps() -> None:
+    spans = [_error_span(b"a", b"b"), _error_span(b"b", b"a")]
+    assert linkable_traces([_record(b"a", "E1"), _record(b"c", "E2")], spans) == set()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    spans=st.lists(st.builds(SpanNode, _IDS, _IDS), max_size=12),
+    errors=st.lists(st.builds(ErrorAt, _IDS, st.sampled_from(["E1", "E2", "E3"])), max_size=8),
+)
+def test_a_batch_whose_own_rows_link_is_always_linkable(spans: list[SpanNode], errors: list[ErrorAt]) -> None:
+    """Whatever the parentage (cycles, duplicates, self-parents, gaps): a trace not named linkable is never
+    queued by its commit alone, so `link` on the batch's rows must find no chain in it."""
+    records = [_record(e.span_id, e.error_id) for e in errors]
+    error_spans = [_error_span(s.span_id, s.parent_id) for s in spans]
+    chains = link(spans, [ErrorAt(e.span_id, e.error_id + " ") for e in errors]).chains
+    if chains:
+        assert linkable_traces(records, error_spans) == {("ws", TRACE)}

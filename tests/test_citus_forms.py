@@ -32,9 +32,10 @@ def _has_citus(conn: psycopg.Connection[Any]) -> bool:
     return conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'").fetchone() is not None
 
 
-def _write_statements(forms: WriteForms) -> list[tuple[str, dict[str, Any] | None]]:
+def _write_statements(forms: WriteForms, workspace: str) -> list[tuple[str, dict[str, Any] | None]]:
+    linkable = {"linkable_workspaces": [workspace], "linkable_traces": [b"\x02" * 16]}  # the staged record's trace
     return [
-        (forms.enqueue_chains, WINDOWS),
+        (forms.enqueue_chains, WINDOWS | linkable),
         *((s, WINDOWS) for s in forms.mark_copies),
         (forms.enrich_staged, WINDOWS),
         (forms.insert_aliases, None),
@@ -67,7 +68,7 @@ def test_write_forms_run(migrated: str, workspace: str, name: str) -> None:
             with pytest.raises(psycopg.errors.FeatureNotSupported):
                 conn.execute(forms.mark_copies[0], WINDOWS)
         else:
-            for statement, params in _write_statements(forms):
+            for statement, params in _write_statements(forms, workspace):
                 conn.execute(statement, params)  # raises when the server refuses it
         conn.rollback()
 

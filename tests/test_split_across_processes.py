@@ -384,13 +384,15 @@ def test_a_retried_export_is_no_copy_of_what_its_first_attempt_stored(migrated: 
 
 
 def test_a_trace_is_queued_for_linking_only_when_it_may_link(migrated: str, workspace: str) -> None:
-    # Most traces are seen once with one error and cannot link: queueing them cost the linker's whole per-trace
-    # work for nothing. A trace with two errors in one commit is queued, and so is every later commit of a trace
-    # an earlier commit stored rows of, whichever process each reached: the pair may link only together.
+    # Most traces are seen once with one error, or with errors on siblings only, and cannot link: queueing them
+    # cost the linker's whole per-trace work for nothing. A trace with an error below another in one export is
+    # queued, so is one whose errors reached one commit in two exports (each export saw only its own), and so is
+    # every later commit of a trace an earlier commit stored rows of, whichever process each reached: the pair
+    # may link only together.
     def exc(exc_type: str, message: str) -> dict[str, Any]:
         return {"exception.type": exc_type, "exception.message": message, "exception.escaped": True}
 
-    ids = {name: uuid.uuid4().bytes for name in ("alone", "retried", "pair", "split")}
+    ids = {name: uuid.uuid4().bytes for name in ("alone", "retried", "siblings", "pair", "together", "split")}
     run_span, step_span = b"r" * 8, b"s" * 8
 
     def run(trace: bytes, **kwargs: Any) -> Any:
@@ -442,6 +444,28 @@ def test_a_trace_is_queued_for_linking_only_when_it_may_link(migrated: str, work
                 NOW,
             )
         )
+        siblings = ids["siblings"]
+        await first._write(
+            first.processor.process_traces(
+                traces(
+                    span("invoke_agent a", trace_id=siblings, span_id=run_span),
+                    span("execute_tool a", trace_id=siblings, parent=run_span, exceptions=[exc("KeyError", "k")]),
+                    span("execute_tool b", trace_id=siblings, parent=run_span, exceptions=[exc("OSError", "o")]),
+                    resource=first.resource,
+                ),
+                None,
+                NOW,
+            )
+        )
+        # Two exports of one trace in one commit: the step's error in one, the run's in the other.
+        commits: list[int] = []
+        first.store.commit_listeners.append(lambda stats: commits.append(stats.batches))
+        inner = traces(step(ids["together"], exceptions=[exc("E4", "d")]), resource=first.resource)
+        outer = traces(run(ids["together"], exceptions=[exc("E5", "e")]), resource=first.resource)
+        await asyncio.gather(
+            *(first._write(first.processor.process_traces(request, None, NOW)) for request in (inner, outer))
+        )
+        assert commits == [2]
         queued_before = await _queued(migrated, workspace)
         await first._write(
             first.processor.process_traces(
@@ -455,16 +479,16 @@ def test_a_trace_is_queued_for_linking_only_when_it_may_link(migrated: str, work
         )
         for store in stores:
             await store.shutdown()
-        assert queued_before == [ids["pair"]]
+        assert sorted(queued_before) == sorted([ids["pair"], ids["together"]])
         assert await _recovered(migrated, workspace) == [retried]
         return await _queued(migrated, workspace)
 
-    assert sorted(asyncio.run(go())) == sorted([ids["pair"], ids["split"]])
+    assert sorted(asyncio.run(go())) == sorted([ids["pair"], ids["together"], ids["split"]])
     asyncio.run(_drain_links(migrated))
     with psycopg.connect(migrated) as conn:
         found = conn.execute("SELECT trace_id FROM trace_chains WHERE workspace_id = %s", (workspace,)).fetchall()
     chained = {bytes(r[0]) for r in found}
-    assert chained == {ids["pair"], ids["split"]}
+    assert chained == {ids["pair"], ids["together"], ids["split"]}
 
 
 async def _queued(url: str, workspace: str) -> list[bytes]:
