@@ -43,19 +43,22 @@ ON CONFLICT (workspace_id, hour, method, bucket) DO UPDATE SET
 # whose rows in this commit may link (`linkable_*`, _rows.enqueue_params: an error with another error's span among
 # its error spans' ancestors, or rows from two exports), and those with records an earlier commit stored (the two
 # may link: the earlier commit is visible here, after LOCK_TRACES serialized the trace's commits; an error span is
-# stored with the record it carries or propagates, so records are enough to probe). A recovered episode committed
-# after the failure it contains (which may have been linked as a cause) is of the second kind. A trace seen once
-# with one error, or with errors on siblings only, most of them, is not queued: it cannot link, and the linker's
-# work per trace was the chains' main cost per span. `traces_from` and `traces_to` bound the probes so that
-# partitions are pruned.
+# stored with the record it carries or propagates, so records are nearly always enough to probe). A recovered
+# episode committed after the failure it contains (which may have been linked as a cause) is of the second kind.
+# The last probe is for a trace with two errors here whose earlier error spans connect them while their own records
+# lie over a day away (a span longer than a day, exported before its children): what the linker reads is error
+# spans by their start. A trace seen once with one error, or with errors on siblings only, most of them, is not
+# queued: it cannot link, and the linker's work per trace was the chains' main cost per span. `traces_from` and
+# `traces_to` bound the probes so that partitions are pruned.
 _ENQUEUE_ROWS = f"""
 INSERT INTO chain_pending AS p (workspace_id, trace_id, first_at, last_at)
 SELECT workspace_id, trace_id, min({_TS.format("ns")}), max({_TS.format("ns")}) FROM (
-    SELECT workspace_id, trace_id, start_ns AS ns FROM stage_spans WHERE trace_id <> ''
+    SELECT workspace_id, trace_id, start_ns AS ns, NULL::text AS fingerprint, NULL::text AS previous_fingerprint
+    FROM stage_spans WHERE trace_id <> ''
     UNION ALL
-    SELECT workspace_id, trace_id, time_ns FROM stage_events WHERE trace_id <> ''
+    SELECT workspace_id, trace_id, time_ns, fingerprint, previous_fingerprint FROM stage_events WHERE trace_id <> ''
     UNION ALL
-    SELECT workspace_id, trace_id, failed_ns FROM stage_recoveries WHERE recovered
+    SELECT workspace_id, trace_id, failed_ns, NULL, NULL FROM stage_recoveries WHERE recovered
 ) s GROUP BY 1, 2"""
 
 _ON_CONFLICT = """
@@ -72,7 +75,10 @@ HAVING (workspace_id, trace_id) IN (
         SELECT * FROM unnest(%(linkable_workspaces)s::text[], %(linkable_traces)s::bytea[])
     )
     OR EXISTS (SELECT 1 FROM error_occurrences o WHERE o.workspace_id = s.workspace_id AND o.trace_id = s.trace_id
-               AND o.occurred_at BETWEEN %(traces_from)s AND %(traces_to)s)"""
+               AND o.occurred_at BETWEEN %(traces_from)s AND %(traces_to)s)
+    OR count(DISTINCT fingerprint || ' ' || coalesce(previous_fingerprint, '')) > 1
+       AND EXISTS (SELECT 1 FROM error_spans e WHERE e.workspace_id = s.workspace_id AND e.trace_id = s.trace_id
+                   AND e.started_at BETWEEN %(traces_from)s AND %(traces_to)s)"""
     + _ON_CONFLICT
 )
 

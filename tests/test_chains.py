@@ -230,16 +230,32 @@ def test_a_parent_cycle_is_walked_a_bounded_number_of_steps() -> None:
     assert linkable_traces([_record(b"a", "E1"), _record(b"c", "E2")], spans) == set()
 
 
-@settings(max_examples=300, deadline=None)
+_WORKSPACES = st.sampled_from(["a", "b"])
+
+
+@settings(max_examples=400, deadline=None)
 @given(
-    spans=st.lists(st.builds(SpanNode, _IDS, _IDS), max_size=12),
-    errors=st.lists(st.builds(ErrorAt, _IDS, st.sampled_from(["E1", "E2", "E3"])), max_size=8),
+    spans=st.lists(st.tuples(_WORKSPACES, st.builds(SpanNode, _IDS, _IDS)), max_size=12),
+    errors=st.lists(
+        st.tuples(_WORKSPACES, _IDS, st.sampled_from(["E1", "E2", "E3"]), st.sampled_from(["", "old"])), max_size=8
+    ),
 )
-def test_a_batch_whose_own_rows_link_is_always_linkable(spans: list[SpanNode], errors: list[ErrorAt]) -> None:
-    """Whatever the parentage (cycles, duplicates, self-parents, gaps): a trace not named linkable is never
-    queued by its commit alone, so `link` on the batch's rows must find no chain in it."""
-    records = [_record(e.span_id, e.error_id) for e in errors]
-    error_spans = [_error_span(s.span_id, s.parent_id) for s in spans]
-    chains = link(spans, [ErrorAt(e.span_id, e.error_id + " ") for e in errors]).chains
-    if chains:
-        assert linkable_traces(records, error_spans) == {("ws", TRACE)}
+def test_a_batch_whose_own_rows_link_is_always_linkable(
+    spans: list[tuple[str, SpanNode]], errors: list[tuple[str, bytes, str, str]]
+) -> None:
+    """Whatever the parentage (cycles, duplicates, self-parents, gaps), two workspaces reusing one trace id and a
+    grouping upgrade (a previous fingerprint): a trace not named linkable is never queued by its commit alone, so
+    `link` on the batch's rows of that workspace must find no cause in it."""
+    records = [
+        replace(_record(span_id, error, workspace=ws), previous_fingerprint=old) for ws, span_id, error, old in errors
+    ]
+    error_spans = [_error_span(s.span_id, s.parent_id, workspace=ws) for ws, s in spans]
+    named = linkable_traces(records, error_spans)
+    assert named <= {("a", TRACE), ("b", TRACE)}
+    for workspace in ("a", "b"):
+        links = link(
+            [s for ws, s in spans if ws == workspace],
+            [ErrorAt(span_id, f"{error} {old}") for ws, span_id, error, old in errors if ws == workspace],
+        )
+        if links.causes:
+            assert (workspace, TRACE) in named

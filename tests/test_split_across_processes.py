@@ -392,7 +392,8 @@ def test_a_trace_is_queued_for_linking_only_when_it_may_link(migrated: str, work
     def exc(exc_type: str, message: str) -> dict[str, Any]:
         return {"exception.type": exc_type, "exception.message": message, "exception.escaped": True}
 
-    ids = {name: uuid.uuid4().bytes for name in ("alone", "retried", "siblings", "pair", "together", "split")}
+    names = ("alone", "retried", "siblings", "pair", "together", "split", "long")
+    ids = {name: uuid.uuid4().bytes for name in names}
     run_span, step_span = b"r" * 8, b"s" * 8
 
     def run(trace: bytes, **kwargs: Any) -> Any:
@@ -477,18 +478,49 @@ def test_a_trace_is_queued_for_linking_only_when_it_may_link(migrated: str, work
                 traces(run(ids["split"], exceptions=[exc("E3", "c")]), resource=second.resource), None, NOW
             )
         )
+        # A step span of two days, exported before its tool: its own record lies two days after the tool's and the
+        # run's, but its error span, by its start, connects them.
+        day, long = 86_400 * SEC, ids["long"]
+        t0 = NOW - 3 * day
+        await first._write(
+            first.processor.process_traces(
+                traces(step(long, exceptions=[exc("E6", "f")], start=t0, end=t0 + 2 * day), resource=first.resource),
+                None,
+                NOW,
+            )
+        )
+        tool = span(
+            "execute_tool t",
+            trace_id=long,
+            parent=step_span,
+            error=True,
+            exceptions=[exc("TimeoutError", "t")],
+            start=t0 + SEC,
+            end=t0 + 120 * SEC,
+        )
+        await second._write(
+            second.processor.process_traces(
+                traces(
+                    tool,
+                    run(long, exceptions=[exc("E7", "g")], start=t0 - 60 * SEC, end=t0 + 180 * SEC),
+                    resource=second.resource,
+                ),
+                None,
+                NOW,
+            )
+        )
         for store in stores:
             await store.shutdown()
         assert sorted(queued_before) == sorted([ids["pair"], ids["together"]])
         assert await _recovered(migrated, workspace) == [retried]
         return await _queued(migrated, workspace)
 
-    assert sorted(asyncio.run(go())) == sorted([ids["pair"], ids["together"], ids["split"]])
+    assert sorted(asyncio.run(go())) == sorted([ids["pair"], ids["together"], ids["split"], ids["long"]])
     asyncio.run(_drain_links(migrated))
     with psycopg.connect(migrated) as conn:
         found = conn.execute("SELECT trace_id FROM trace_chains WHERE workspace_id = %s", (workspace,)).fetchall()
     chained = {bytes(r[0]) for r in found}
-    assert chained == {ids["pair"], ids["together"], ids["split"]}
+    assert chained == {ids["pair"], ids["together"], ids["split"], ids["long"]}
 
 
 async def _queued(url: str, workspace: str) -> list[bytes]:
