@@ -49,7 +49,8 @@ ON CONFLICT (workspace_id, hour, method, bucket) DO UPDATE SET
 # lie over a day away (a span longer than a day, exported before its children): what the linker reads is error
 # spans by their start. A trace seen once with one error, or with errors on siblings only, most of them, is not
 # queued: it cannot link, and the linker's work per trace was the chains' main cost per span. `traces_from` and
-# `traces_to` bound the probes so that partitions are pruned.
+# `traces_to` bound the probes so that partitions are pruned; OFFSET 0 keeps each probe per trace (an index probe),
+# never the hashed alternative the planner may pick, which reads every row of the window's partitions per commit.
 _ENQUEUE_ROWS = f"""
 INSERT INTO chain_pending AS p (workspace_id, trace_id, first_at, last_at)
 SELECT workspace_id, trace_id, min({_TS.format("ns")}), max({_TS.format("ns")}) FROM (
@@ -75,10 +76,10 @@ HAVING (workspace_id, trace_id) IN (
         SELECT * FROM unnest(%(linkable_workspaces)s::text[], %(linkable_traces)s::bytea[])
     )
     OR EXISTS (SELECT 1 FROM error_occurrences o WHERE o.workspace_id = s.workspace_id AND o.trace_id = s.trace_id
-               AND o.occurred_at BETWEEN %(traces_from)s AND %(traces_to)s)
+               AND o.occurred_at BETWEEN %(traces_from)s AND %(traces_to)s OFFSET 0)
     OR count(DISTINCT fingerprint || ' ' || coalesce(previous_fingerprint, '')) > 1
        AND EXISTS (SELECT 1 FROM error_spans e WHERE e.workspace_id = s.workspace_id AND e.trace_id = s.trace_id
-                   AND e.started_at BETWEEN %(traces_from)s AND %(traces_to)s)"""
+                   AND e.started_at BETWEEN %(traces_from)s AND %(traces_to)s OFFSET 0)"""
     + _ON_CONFLICT
 )
 
