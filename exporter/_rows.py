@@ -191,6 +191,7 @@ def recovery_rows(recoveries: Iterable[Recovery]) -> Iterable[tuple[Any, ...]]:
 
 # Where the times sit in the rows above.
 _EVENT_TIME, _EXECUTION_START, _FAILED, _CREDITS, _SPAN_START, _RECOVERY_FAILED = 1, 3, 5, 10, 5, 8
+_EVENT_TRACE, _SPAN_TRACE = 16, 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +211,6 @@ class StagedBatch:
     event_times: tuple[int, int] | None  # first and last occurrence time (ns)
     start_times: tuple[int, int] | None  # first and last execution start (ns)
     trace_times: tuple[int, int] | None  # first and last time of its records, error spans and recoveries (ns)
-    traces: frozenset[tuple[str, bytes]]  # (workspace, trace) of its records and error spans
     linkable: frozenset[tuple[str, bytes]]  # the traces whose records may link with each other (ErrorBatch.linkable)
     late_credits: bool  # a failed execution with credits: errors stored before it may get them
     nbytes: int  # an estimate of the memory the rows hold, for the queue's bound in bytes
@@ -247,10 +247,6 @@ def stage(batch: ErrorBatch, texts: KnownTexts) -> StagedBatch:
         (min(event_ns), max(event_ns)) if event_ns else None,
         (min(start_ns), max(start_ns)) if start_ns else None,
         (min(trace_ns), max(trace_ns)) if trace_ns else None,
-        frozenset(
-            [(e.workspace_id, e.trace_id) for e in batch.events if e.trace_id]
-            + [(s.workspace_id, s.trace_id) for s in batch.error_spans if s.trace_id]
-        ),
         frozenset(batch.linkable),
         any(r[_FAILED] and r[_CREDITS] for r in executions),
         nbytes,
@@ -295,10 +291,13 @@ def enqueue_params(staged: list[StagedBatch]) -> dict[str, Any]:
     those a batch found linkable, and those in two batches or more (each batch saw only its own rows)."""
     first, last = _span_of([s.trace_times for s in staged if s.trace_times])
     linkable = set().union(*(s.linkable for s in staged))
-    seen: set[tuple[str, bytes]] = set()
-    for s in staged:
-        linkable |= s.traces & seen
-        seen |= s.traces
+    if len(staged) > 1:  # a commit of one batch needs no look at its rows
+        seen: set[tuple[str, bytes]] = set()
+        for s in staged:
+            traces = {(r[0], r[_EVENT_TRACE]) for r in s.events if r[_EVENT_TRACE]}
+            traces.update((r[0], r[_SPAN_TRACE]) for r in s.spans if r[_SPAN_TRACE])
+            linkable |= traces & seen
+            seen |= traces
     keys = sorted(linkable)
     return {
         "traces_from": first - _DAY - _SLACK,

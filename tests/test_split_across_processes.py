@@ -157,8 +157,14 @@ class Process:
         self.propagated = 0
 
     async def send_spans(self, pairs: list[tuple[Node, bytes]]) -> None:
-        request = traces(*(_span(n, t) for n, t in pairs), resource=self.resource)
-        await self._write(self.processor.process_traces(request, None, NOW))
+        await self.export(*(_span(n, t) for n, t in pairs))
+
+    def process(self, *spans: Any) -> ErrorBatch:
+        """One export of these OTLP spans, processed (not yet written)."""
+        return self.processor.process_traces(traces(*spans, resource=self.resource), None, NOW)
+
+    async def export(self, *spans: Any) -> None:
+        await self._write(self.process(*spans))
 
     async def send_logs(self, records: list[dict[str, Any]]) -> None:
         await self._write(self.processor.process_logs(logs(*records, resource=self.resource), None, NOW))
@@ -407,88 +413,47 @@ def test_a_trace_is_queued_for_linking_only_when_it_may_link(migrated: str, work
         for store in stores:
             await store.start()
         first, second = (Process(store, workspace) for store in stores)
-        await first._write(
-            first.processor.process_traces(
-                traces(step(ids["alone"], exceptions=[exc("E1", "a")]), resource=first.resource), None, NOW
-            )
-        )
-        await first._write(
-            first.processor.process_traces(
-                traces(
-                    step(ids["pair"], exceptions=[exc("TimeoutError", "t")]),
-                    run(ids["pair"], exceptions=[exc("RunFailedError", "r")]),
-                    resource=first.resource,
-                ),
-                None,
-                NOW,
-            )
+        await first.export(step(ids["alone"], exceptions=[exc("E1", "a")]))
+        await first.export(
+            step(ids["pair"], exceptions=[exc("TimeoutError", "t")]),
+            run(ids["pair"], exceptions=[exc("RunFailedError", "r")]),
         )
         # One error that a retry recovered, in one export: an episode, and still nothing to link.
         retried = ids["retried"]
-        await first._write(
-            first.processor.process_traces(
-                traces(
-                    span("invoke_agent a", trace_id=retried, span_id=run_span, start=NOW - 9 * SEC, end=NOW - SEC),
-                    span(
-                        "execute_tool t",
-                        trace_id=retried,
-                        parent=run_span,
-                        error=True,
-                        exceptions=[exc("TimeoutError", "slow")],
-                        start=NOW - 8 * SEC,
-                        end=NOW - 7 * SEC,
-                    ),
-                    span("execute_tool t", trace_id=retried, parent=run_span, start=NOW - 6 * SEC, end=NOW - 5 * SEC),
-                    resource=first.resource,
-                ),
-                None,
-                NOW,
-            )
+        await first.export(
+            span("invoke_agent a", trace_id=retried, span_id=run_span, start=NOW - 9 * SEC, end=NOW - SEC),
+            span(
+                "execute_tool t",
+                trace_id=retried,
+                parent=run_span,
+                error=True,
+                exceptions=[exc("TimeoutError", "slow")],
+                start=NOW - 8 * SEC,
+                end=NOW - 7 * SEC,
+            ),
+            span("execute_tool t", trace_id=retried, parent=run_span, start=NOW - 6 * SEC, end=NOW - 5 * SEC),
         )
         siblings = ids["siblings"]
-        await first._write(
-            first.processor.process_traces(
-                traces(
-                    span("invoke_agent a", trace_id=siblings, span_id=run_span),
-                    span("execute_tool a", trace_id=siblings, parent=run_span, exceptions=[exc("KeyError", "k")]),
-                    span("execute_tool b", trace_id=siblings, parent=run_span, exceptions=[exc("OSError", "o")]),
-                    resource=first.resource,
-                ),
-                None,
-                NOW,
-            )
+        await first.export(
+            span("invoke_agent a", trace_id=siblings, span_id=run_span),
+            span("execute_tool a", trace_id=siblings, parent=run_span, exceptions=[exc("KeyError", "k")]),
+            span("execute_tool b", trace_id=siblings, parent=run_span, exceptions=[exc("OSError", "o")]),
         )
         # Two exports of one trace in one commit: the step's error in one, the run's in the other.
         commits: list[int] = []
         first.store.commit_listeners.append(lambda stats: commits.append(stats.batches))
-        inner = traces(step(ids["together"], exceptions=[exc("E4", "d")]), resource=first.resource)
-        outer = traces(run(ids["together"], exceptions=[exc("E5", "e")]), resource=first.resource)
-        await asyncio.gather(
-            *(first._write(first.processor.process_traces(request, None, NOW)) for request in (inner, outer))
-        )
+        inner = first.process(step(ids["together"], exceptions=[exc("E4", "d")]))
+        outer = first.process(run(ids["together"], exceptions=[exc("E5", "e")]))
+        await asyncio.gather(first._write(inner), first._write(outer))
         assert commits == [2]
         queued_before = await _queued(migrated, workspace)
-        await first._write(
-            first.processor.process_traces(
-                traces(step(ids["split"], exceptions=[exc("E2", "b")]), resource=first.resource), None, NOW
-            )
-        )
-        await second._write(
-            second.processor.process_traces(
-                traces(run(ids["split"], exceptions=[exc("E3", "c")]), resource=second.resource), None, NOW
-            )
-        )
+        await first.export(step(ids["split"], exceptions=[exc("E2", "b")]))
+        await second.export(run(ids["split"], exceptions=[exc("E3", "c")]))
         # A step span of two days, exported before its tool: its own record lies two days after the tool's and the
         # run's, but its error span, by its start, connects them.
         day, long = 86_400 * SEC, ids["long"]
         t0 = NOW - 3 * day
-        await first._write(
-            first.processor.process_traces(
-                traces(step(long, exceptions=[exc("E6", "f")], start=t0, end=t0 + 2 * day), resource=first.resource),
-                None,
-                NOW,
-            )
-        )
+        await first.export(step(long, exceptions=[exc("E6", "f")], start=t0, end=t0 + 2 * day))
         tool = span(
             "execute_tool t",
             trace_id=long,
@@ -498,17 +463,7 @@ def test_a_trace_is_queued_for_linking_only_when_it_may_link(migrated: str, work
             start=t0 + SEC,
             end=t0 + 120 * SEC,
         )
-        await second._write(
-            second.processor.process_traces(
-                traces(
-                    tool,
-                    run(long, exceptions=[exc("E7", "g")], start=t0 - 60 * SEC, end=t0 + 180 * SEC),
-                    resource=second.resource,
-                ),
-                None,
-                NOW,
-            )
-        )
+        await second.export(tool, run(long, exceptions=[exc("E7", "g")], start=t0 - 60 * SEC, end=t0 + 180 * SEC))
         for store in stores:
             await store.shutdown()
         assert sorted(queued_before) == sorted([ids["pair"], ids["together"]])
